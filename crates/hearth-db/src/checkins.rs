@@ -1,0 +1,182 @@
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use hearth_core::{CheckinAnswers, IsoWeek};
+
+use crate::schema::{checkin_notes, checkins};
+use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
+
+/// One member's check-in for one week, note included. Only ever loaded for its author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckin {
+    pub week: IsoWeek,
+    pub answers: CheckinAnswers,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+type CheckinRow = (
+    String,
+    (i32, i32, i32, i32, i32),
+    (i32, i32, i32, i32, i32),
+    chrono::NaiveDateTime,
+    chrono::NaiveDateTime,
+    Option<String>,
+);
+
+fn small(v: i32) -> Result<u8, DbError> {
+    u8::try_from(v).map_err(|_| DbError::InvalidData(format!("answer {v} out of range")))
+}
+
+fn to_checkin(row: CheckinRow) -> Result<StoredCheckin, DbError> {
+    let (week, (w1, w2, w3, w4, w5), (burnout, paid, unpaid, funding, tp), created, updated, note) =
+        row;
+    let answers = CheckinAnswers::new(
+        [small(w1)?, small(w2)?, small(w3)?, small(w4)?, small(w5)?],
+        small(burnout)?,
+        small(paid)?,
+        small(unpaid)?,
+        small(funding)?,
+        small(tp)?,
+        note,
+    )
+    .map_err(|e| DbError::InvalidData(e.to_string()))?;
+    Ok(StoredCheckin {
+        week: week
+            .parse()
+            .map_err(|e: hearth_core::period::BadIsoWeek| DbError::InvalidData(e.to_string()))?,
+        answers,
+        created_at: from_db_time(created),
+        updated_at: from_db_time(updated),
+    })
+}
+
+macro_rules! checkin_select {
+    () => {
+        (
+            checkins::week,
+            (
+                checkins::who5_1,
+                checkins::who5_2,
+                checkins::who5_3,
+                checkins::who5_4,
+                checkins::who5_5,
+            ),
+            (
+                checkins::burnout,
+                checkins::paid_hours,
+                checkins::unpaid_hours,
+                checkins::funding_hours,
+                checkins::time_pressure,
+            ),
+            checkins::created_at,
+            checkins::updated_at,
+            checkin_notes::note.nullable(),
+        )
+    };
+}
+
+impl Db {
+    /// Saves `answers` as `account_id`'s check-in for `week`: the first submission creates it,
+    /// later ones in the same week replace it. Which week may be written is the caller's rule.
+    pub async fn save_checkin(
+        &self,
+        account_id: i64,
+        week: IsoWeek,
+        answers: &CheckinAnswers,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let now = to_db_time(now);
+        let week = week.to_string();
+        let w = answers.who5().map(i32::from);
+        let values = (
+            checkins::account_id.eq(account_id),
+            checkins::week.eq(&week),
+            checkins::who5_1.eq(w[0]),
+            checkins::who5_2.eq(w[1]),
+            checkins::who5_3.eq(w[2]),
+            checkins::who5_4.eq(w[3]),
+            checkins::who5_5.eq(w[4]),
+            checkins::burnout.eq(i32::from(answers.burnout())),
+            checkins::paid_hours.eq(i32::from(answers.paid_hours())),
+            checkins::unpaid_hours.eq(i32::from(answers.unpaid_hours())),
+            checkins::funding_hours.eq(i32::from(answers.funding_hours())),
+            checkins::time_pressure.eq(i32::from(answers.time_pressure())),
+            checkins::created_at.eq(now),
+            checkins::updated_at.eq(now),
+        );
+        let changes = (
+            checkins::who5_1.eq(w[0]),
+            checkins::who5_2.eq(w[1]),
+            checkins::who5_3.eq(w[2]),
+            checkins::who5_4.eq(w[3]),
+            checkins::who5_5.eq(w[4]),
+            checkins::burnout.eq(i32::from(answers.burnout())),
+            checkins::paid_hours.eq(i32::from(answers.paid_hours())),
+            checkins::unpaid_hours.eq(i32::from(answers.unpaid_hours())),
+            checkins::funding_hours.eq(i32::from(answers.funding_hours())),
+            checkins::time_pressure.eq(i32::from(answers.time_pressure())),
+            checkins::updated_at.eq(now),
+        );
+        let note = answers.note().map(str::to_owned);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                // Upsert first: the write lock is taken by the first statement, so SQLite never
+                // has to upgrade a read lock under concurrency.
+                let id: i64 = diesel::insert_into(checkins::table)
+                    .values(values)
+                    .on_conflict((checkins::account_id, checkins::week))
+                    .do_update()
+                    .set(changes)
+                    .returning(checkins::id)
+                    .get_result(c)
+                    .await?;
+                match &note {
+                    Some(n) => {
+                        diesel::insert_into(checkin_notes::table)
+                            .values((checkin_notes::checkin_id.eq(id), checkin_notes::note.eq(n)))
+                            .on_conflict(checkin_notes::checkin_id)
+                            .do_update()
+                            .set(checkin_notes::note.eq(n))
+                            .execute(c)
+                            .await?;
+                    }
+                    None => {
+                        diesel::delete(checkin_notes::table.find(id)).execute(c).await?;
+                    }
+                }
+                Ok::<_, DbError>(())
+            })
+            .await)?;
+        Ok(())
+    }
+
+    /// `account_id`'s own check-in for `week`.
+    pub async fn own_checkin(&self, account_id: i64, week: IsoWeek) -> Result<Option<StoredCheckin>, DbError> {
+        let mut conn = self.conn().await?;
+        let week = week.to_string();
+        let row: Option<CheckinRow> = with_conn!(&mut conn, |c| checkins::table
+            .left_join(checkin_notes::table)
+            .filter(checkins::account_id.eq(account_id))
+            .filter(checkins::week.eq(&week))
+            .select(checkin_select!())
+            .first(c)
+            .await
+            .optional())?;
+        row.map(to_checkin).transpose()
+    }
+
+    /// All of `account_id`'s own check-ins, oldest first.
+    pub async fn own_checkins(&self, account_id: i64) -> Result<Vec<StoredCheckin>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<CheckinRow> = with_conn!(&mut conn, |c| checkins::table
+            .left_join(checkin_notes::table)
+            .filter(checkins::account_id.eq(account_id))
+            .order(checkins::week.asc())
+            .select(checkin_select!())
+            .load(c)
+            .await)?;
+        rows.into_iter().map(to_checkin).collect()
+    }
+}

@@ -1,0 +1,42 @@
+//! Hearth's data layer: one copy of every query over SQLite (default) and PostgreSQL.
+//!
+//! [`Db`] is an enum over two bb8 pools of diesel-async connections; [`with_conn!`] expands a
+//! query body once per backend, so both arms are type-checked from a single source. Queries
+//! return domain types from `hearth-core` or plain row structs, never diesel types.
+//!
+//! Invariants kept here:
+//! - Timestamps are UTC `NaiveDateTime`, truncated to microseconds before they are written, so
+//!   both backends round-trip them identically.
+//! - Private notes live in their own table and are only ever read together with the author's id.
+//! - SQLite connections always run with `foreign_keys=ON`, so deleting an account cascades.
+
+mod accounts;
+mod checkins;
+mod error;
+mod invites;
+mod keys;
+mod pool;
+pub mod schema;
+mod sessions;
+mod settings;
+
+pub use accounts::{Account, NewAccount};
+pub use checkins::StoredCheckin;
+pub use error::DbError;
+pub use invites::{Invite, InviteStatus};
+pub use keys::InstanceKey;
+pub use pool::{Backend, Conn, Db, DbHealth, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+pub use sessions::SessionRow;
+pub use settings::GroupSettings;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+
+/// Converts a UTC instant to what both databases store: microsecond precision, no zone.
+pub fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc().trunc_subsecs(6)
+}
+
+/// Reads a stored timestamp back as UTC.
+pub fn from_db_time(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}

@@ -1,0 +1,258 @@
+use std::time::Duration;
+
+use diesel::{Connection, SqliteConnection};
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::DbError;
+
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Per-connection settings for SQLite. WAL is set once per file in [`Db::connect`].
+const SQLITE_SETUP: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A pool of connections to one database of either kind. Cheap to clone.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(Pool<SqliteConn>),
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({:?})", self.backend())
+    }
+}
+
+/// One pooled connection, owned so it can be held across `.await`.
+pub enum Conn {
+    Sqlite(PooledConnection<'static, SqliteConn>),
+    Postgres(PooledConnection<'static, AsyncPgConnection>),
+}
+
+/// Runs the same diesel-async expression on whichever connection `$conn` (a `&mut Conn`) holds.
+/// `$c` is bound to `&mut` the concrete connection in each arm.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::Conn::Sqlite(pooled) => {
+                let $c = &mut **pooled;
+                $body
+            }
+            $crate::Conn::Postgres(pooled) => {
+                let $c = &mut **pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// What `hearth check` reports about the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbHealth {
+    pub backend: Backend,
+    pub pending_migrations: usize,
+}
+
+enum Target {
+    Sqlite(String),
+    Postgres(String),
+}
+
+fn parse_url(url: &str) -> Result<Target, DbError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres(url.to_owned()));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() || path.contains("://") {
+        return Err(DbError::UnsupportedUrl(url.to_owned()));
+    }
+    Ok(Target::Sqlite(path.to_owned()))
+}
+
+fn migration_err(e: impl std::fmt::Display) -> DbError {
+    DbError::Migration(e.to_string())
+}
+
+impl Db {
+    /// Opens a pool, creating the SQLite file if needed. Does not run migrations.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        match parse_url(url)? {
+            Target::Sqlite(path) => {
+                let p = path.clone();
+                // WAL is a property of the file; set it once, outside the pool.
+                tokio::task::spawn_blocking(move || -> Result<(), DbError> {
+                    let mut c = SqliteConnection::establish(&p)
+                        .map_err(|e| DbError::Connect(e.to_string()))?;
+                    diesel::connection::SimpleConnection::batch_execute(
+                        &mut c,
+                        "PRAGMA journal_mode = WAL;",
+                    )
+                    .map_err(|e| DbError::Connect(e.to_string()))
+                })
+                .await
+                .map_err(|e| DbError::Connect(e.to_string()))??;
+                let mut config = ManagerConfig::<SqliteConn>::default();
+                config.recycling_method = RecyclingMethod::Fast;
+                config.custom_setup = Box::new(|url| {
+                    let url = url.to_owned();
+                    Box::pin(async move {
+                        let mut c = <SqliteConn as diesel_async::AsyncConnection>::establish(&url)
+                            .await?;
+                        c.batch_execute(SQLITE_SETUP)
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(c)
+                    })
+                });
+                let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+                let pool = Pool::builder()
+                    .max_size(8)
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(manager)
+                    .await
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                Ok(Db::Sqlite(pool))
+            }
+            Target::Postgres(url) => {
+                let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                config.recycling_method = RecyclingMethod::Fast;
+                let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+                let pool = Pool::builder()
+                    .max_size(16)
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(manager)
+                    .await
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                // Fail now, with a clear message, rather than on the first request.
+                drop(pool.get().await.map_err(|e| DbError::Connect(e.to_string()))?);
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Db, DbError> {
+        let db = Db::connect(url).await?;
+        db.migrate(url).await?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn conn(&self) -> Result<Conn, DbError> {
+        match self {
+            Db::Sqlite(p) => p
+                .get_owned()
+                .await
+                .map(Conn::Sqlite)
+                .map_err(|e| DbError::Pool(e.to_string())),
+            Db::Postgres(p) => p
+                .get_owned()
+                .await
+                .map(Conn::Postgres)
+                .map_err(|e| DbError::Pool(e.to_string())),
+        }
+    }
+
+    /// Runs pending migrations; returns how many ran. Migrations run on a blocking thread
+    /// through a dedicated connection, so this works on any tokio runtime.
+    pub async fn migrate(&self, url: &str) -> Result<usize, DbError> {
+        let target = parse_url(url)?;
+        tokio::task::spawn_blocking(move || match target {
+            Target::Sqlite(path) => {
+                let mut c = SqliteConnection::establish(&path)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                c.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(migration_err)
+            }
+            Target::Postgres(url) => {
+                let mut c = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(migration_err)
+            }
+        })
+        .await
+        .map_err(migration_err)?
+    }
+
+    /// Checks the database answers and reports migrations not yet applied.
+    pub async fn health(&self, url: &str) -> Result<DbHealth, DbError> {
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1").execute(c).await)?;
+        let target = parse_url(url)?;
+        let pending = tokio::task::spawn_blocking(move || match target {
+            Target::Sqlite(path) => {
+                let mut c = SqliteConnection::establish(&path)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                c.pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(migration_err)
+            }
+            Target::Postgres(url) => {
+                let mut c = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                c.pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(migration_err)
+            }
+        })
+        .await
+        .map_err(migration_err)??;
+        Ok(DbHealth {
+            backend: self.backend(),
+            pending_migrations: pending,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_choose_the_backend() {
+        assert!(matches!(parse_url("postgres://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(matches!(parse_url("postgresql://u@h/db"), Ok(Target::Postgres(_))));
+        for (url, path) in [
+            ("sqlite:///tmp/a.db", "/tmp/a.db"),
+            ("sqlite:data/a.db", "data/a.db"),
+            ("data/a.db", "data/a.db"),
+        ] {
+            match parse_url(url) {
+                Ok(Target::Sqlite(p)) => assert_eq!(p, path),
+                _ => panic!("{url}"),
+            }
+        }
+        assert!(matches!(parse_url("mysql://x"), Err(DbError::UnsupportedUrl(_))));
+        assert!(matches!(parse_url(""), Err(DbError::UnsupportedUrl(_))));
+    }
+}

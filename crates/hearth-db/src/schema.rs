@@ -1,0 +1,95 @@
+//! The one schema for both databases, written by hand. `tests/schema.rs` checks both migration
+//! folders produce exactly these tables and columns.
+
+diesel::table! {
+    group_settings (id) {
+        id -> BigInt,
+        name -> Text,
+        timezone -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invites (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        role -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        used_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        account_id -> Nullable<BigInt>,
+        data -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    checkins (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        week -> Text,
+        who5_1 -> Integer,
+        who5_2 -> Integer,
+        who5_3 -> Integer,
+        who5_4 -> Integer,
+        who5_5 -> Integer,
+        burnout -> Integer,
+        paid_hours -> Integer,
+        unpaid_hours -> Integer,
+        funding_hours -> Integer,
+        time_pressure -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    checkin_notes (checkin_id) {
+        checkin_id -> BigInt,
+        note -> Text,
+    }
+}
+
+diesel::table! {
+    instance_keys (id) {
+        id -> BigInt,
+        public_pem -> Text,
+        private_pem -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(checkins -> accounts (account_id));
+diesel::joinable!(checkin_notes -> checkins (checkin_id));
+diesel::joinable!(sessions -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    group_settings,
+    accounts,
+    invites,
+    sessions,
+    checkins,
+    checkin_notes,
+    instance_keys,
+);

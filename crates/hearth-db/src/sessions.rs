@@ -1,0 +1,89 @@
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::RunQueryDsl;
+
+use crate::schema::sessions;
+use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
+
+/// A stored web session. `data` is the session crate's serialised record; `account_id` is kept
+/// beside it so erasing an account also removes every session it had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub account_id: Option<i64>,
+    pub data: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Db {
+    pub async fn save_session(&self, s: &SessionRow) -> Result<(), DbError> {
+        let mut conn = self.conn().await?;
+        let expires = to_db_time(s.expires_at);
+        with_conn!(&mut conn, |c| diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(&s.id),
+                sessions::account_id.eq(s.account_id),
+                sessions::data.eq(&s.data),
+                sessions::expires_at.eq(expires),
+            ))
+            .on_conflict(sessions::id)
+            .do_update()
+            .set((
+                sessions::account_id.eq(s.account_id),
+                sessions::data.eq(&s.data),
+                sessions::expires_at.eq(expires),
+            ))
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    /// A session that has not expired by `now`.
+    pub async fn load_session(&self, id: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<(String, Option<i64>, String, chrono::NaiveDateTime)> =
+            with_conn!(&mut conn, |c| sessions::table
+                .filter(sessions::id.eq(id))
+                .filter(sessions::expires_at.gt(to_db_time(now)))
+                .select((sessions::id, sessions::account_id, sessions::data, sessions::expires_at))
+                .first(c)
+                .await
+                .optional())?;
+        Ok(row.map(|(id, account_id, data, expires_at)| SessionRow {
+            id,
+            account_id,
+            data,
+            expires_at: from_db_time(expires_at),
+        }))
+    }
+
+    pub async fn delete_session(&self, id: &str) -> Result<(), DbError> {
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| diesel::delete(sessions::table.filter(sessions::id.eq(id)))
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    /// Ends every session of an account except `keep` (after a password change).
+    pub async fn delete_other_sessions(&self, account_id: i64, keep: Option<&str>) -> Result<usize, DbError> {
+        let mut conn = self.conn().await?;
+        let keep = keep.unwrap_or("").to_owned();
+        Ok(with_conn!(&mut conn, |c| diesel::delete(
+            sessions::table
+                .filter(sessions::account_id.eq(account_id))
+                .filter(sessions::id.ne(&keep))
+        )
+        .execute(c)
+        .await)?)
+    }
+
+    pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<usize, DbError> {
+        let mut conn = self.conn().await?;
+        Ok(with_conn!(&mut conn, |c| diesel::delete(
+            sessions::table.filter(sessions::expires_at.le(to_db_time(now)))
+        )
+        .execute(c)
+        .await)?)
+    }
+}

@@ -1,0 +1,80 @@
+//! CSRF protection for every state-changing request: a per-session token, rendered into each
+//! form as `csrf_token` and checked here before any handler runs.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use crate::AppError;
+
+const SESSION_KEY: &str = "csrf";
+pub const FIELD: &str = "csrf_token";
+/// Forms are small; anything bigger is refused before it is parsed.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The session's token, made on first use.
+pub async fn token(session: &Session) -> Result<String, AppError> {
+    if let Some(t) = session.get::<String>(SESSION_KEY).await? {
+        return Ok(t);
+    }
+    let t = crate::tokens::new_token();
+    session.insert(SESSION_KEY, &t).await?;
+    Ok(t)
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Middleware: refuses any POST without the session's token, leaving state untouched.
+pub async fn guard(session: Session, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let expected = match session.get::<String>(SESSION_KEY).await {
+        Ok(t) => t,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let (parts, body) = req.into_parts();
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return AppError::BadRequest("Forms must be sent as application/x-www-form-urlencoded.".into())
+            .into_response();
+    }
+    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+        return AppError::BadRequest("The form was too large.".into()).into_response();
+    };
+    let given = form_field(&bytes, FIELD).unwrap_or_default();
+    let ok = expected
+        .as_deref()
+        .is_some_and(|e| !given.is_empty() && bool::from(e.as_bytes().ct_eq(given.as_bytes())));
+    if !ok {
+        return AppError::BadRequest(
+            "This form has expired or came from somewhere else. Go back, reload the page and try again."
+                .into(),
+        )
+        .into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_fields_are_found_after_decoding() {
+        assert_eq!(form_field(b"a=1&csrf_token=x%2By&b=2", FIELD).as_deref(), Some("x+y"));
+        assert_eq!(form_field(b"a=1", FIELD), None);
+    }
+}

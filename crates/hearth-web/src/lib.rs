@@ -1,0 +1,132 @@
+//! Hearth's web layer: the axum router, sessions, CSRF, rate limiting and the pages.
+//!
+//! Handlers are thin: extract → parse (into `hearth-core` types) → decide → store (`hearth-db`)
+//! → render an askama page. Every page renders server-side and works without JavaScript.
+//!
+//! Invariants kept here:
+//! - A check-in, its scores and its note are only ever loaded for the signed-in author
+//!   ([`auth::CurrentUser`] is the only source of the account id used in those queries).
+//! - Every state-changing request carries a valid CSRF token ([`csrf`] guards the whole router).
+//! - Errors become an HTML page with a way back and the right status; internal causes are
+//!   logged, never shown.
+
+pub mod auth;
+pub mod charts;
+pub mod clock;
+pub mod csrf;
+pub mod error;
+pub mod pages;
+pub mod session_store;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::AppError;
+
+/// Settings the web layer needs from the instance configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where people reach this instance, e.g. `https://hearth.example.org`. Links in invites
+    /// use it; an `https` URL also marks cookies `Secure`.
+    pub public_url: url::Url,
+    /// Take the client address from the last `X-Forwarded-For` hop (only behind a proxy that
+    /// sets it), for login rate limiting.
+    pub behind_proxy: bool,
+    /// Login and join attempts allowed per client address and per username, per minute.
+    pub login_attempts_per_minute: u32,
+}
+
+impl WebConfig {
+    pub fn for_url(public_url: url::Url) -> Self {
+        Self {
+            public_url,
+            behind_proxy: false,
+            login_attempts_per_minute: 10,
+        }
+    }
+
+    /// An absolute link to `path` on this instance.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+/// Shared state handed to every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: hearth_db::Db,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<WebConfig>,
+    pub limiter: Arc<auth::AttemptLimiter>,
+}
+
+impl AppState {
+    pub fn new(db: hearth_db::Db, clock: Arc<dyn Clock>, config: WebConfig) -> Self {
+        let limiter = Arc::new(auth::AttemptLimiter::new(config.login_attempts_per_minute));
+        Self {
+            db,
+            clock,
+            config: Arc::new(config),
+            limiter,
+        }
+    }
+}
+
+/// Session lifetime after the last request.
+const SESSION_IDLE_DAYS: i64 = 14;
+
+/// The whole application as one router.
+pub fn router(state: AppState) -> Router {
+    let secure = state.config.public_url.scheme() == "https";
+    let sessions = SessionManagerLayer::new(session_store::DbSessionStore::new(state.db.clone()))
+        .with_name("hearth_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)));
+    Router::new()
+        .route("/", get(pages::home::show))
+        .route("/healthz", get(pages::health::healthz))
+        .route("/static/hearth.css", get(pages::assets::stylesheet))
+        .route("/support", get(pages::support::show))
+        .route("/login", get(pages::login::show).post(pages::login::submit))
+        .route("/logout", post(pages::login::logout))
+        .route("/join/{token}", get(pages::join::show).post(pages::join::submit))
+        .route("/account", get(pages::account::show))
+        .route("/account/password", post(pages::account::change_password))
+        .route("/checkin", get(pages::checkin::show).post(pages::checkin::submit))
+        .route("/checkin/saved", get(pages::checkin::saved))
+        .route("/history", get(pages::history::show))
+        .route("/invites", get(pages::invites::list).post(pages::invites::create))
+        .route("/invites/{id}/revoke", post(pages::invites::revoke))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(csrf::guard))
+        .layer(sessions)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,79 @@
+//! Handlers and their page structs, one module per area.
+
+pub mod account;
+pub mod assets;
+pub mod checkin;
+pub mod health;
+pub mod history;
+pub mod home;
+pub mod invites;
+pub mod join;
+pub mod login;
+pub mod support;
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use hearth_core::Role;
+use hearth_db::Account;
+
+use crate::AppError;
+use crate::auth::CurrentUser;
+
+/// What the layout needs to draw the navigation.
+#[derive(Debug, Clone, Default)]
+pub struct Nav {
+    pub signed_in: bool,
+    pub facilitator: bool,
+}
+
+impl Nav {
+    pub fn for_account(a: Option<&Account>) -> Self {
+        Self {
+            signed_in: a.is_some(),
+            facilitator: a.is_some_and(|a| a.role == Role::Facilitator),
+        }
+    }
+    pub fn for_user(u: &CurrentUser) -> Self {
+        Self::for_account(Some(&u.account))
+    }
+}
+
+/// Renders a page with 200 OK.
+pub fn render(page: &impl Template) -> Result<Response, AppError> {
+    Ok(render_with_status(StatusCode::OK, page))
+}
+
+/// Renders a page with the given status. A template that fails to render is a bug: log it
+/// and answer with a bare 500 rather than loop through the error page again.
+pub fn render_with_status(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut r = (status, Html(html)).into_response();
+            // Pages can hold personal answers: never let a shared cache keep them.
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
+        }
+    }
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// Formats a date for people: "28 Nov 2026".
+pub fn human_date(t: chrono::DateTime<chrono::Utc>, tz: hearth_core::Tz) -> String {
+    t.with_timezone(&tz).format("%-d %b %Y").to_string()
+}
+
+/// Formats a moment for people: "28 Nov 2026, 14:05".
+pub fn human_datetime(t: chrono::DateTime<chrono::Utc>, tz: hearth_core::Tz) -> String {
+    t.with_timezone(&tz).format("%-d %b %Y, %H:%M").to_string()
+}

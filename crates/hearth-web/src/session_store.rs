@@ -1,0 +1,78 @@
+//! Sessions for tower-sessions, stored in Hearth's own database.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hearth_db::{Db, SessionRow};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+/// Session key holding the signed-in account's id.
+pub const ACCOUNT_KEY: &str = "account_id";
+
+#[derive(Debug, Clone)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn to_chrono(t: time::OffsetDateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn to_time(t: DateTime<Utc>) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(t.timestamp())
+        .map(|o| o + time::Duration::nanoseconds(i64::from(t.timestamp_subsec_nanos())))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let account_id = record.data.get(ACCOUNT_KEY).and_then(serde_json::Value::as_i64);
+        let row = SessionRow {
+            id: record.id.to_string(),
+            account_id,
+            data: serde_json::to_string(&record.data).map_err(backend)?,
+            expires_at: to_chrono(record.expiry_date),
+        };
+        self.db.save_session(&row).await.map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        // Session expiry follows the session crate's clock (real time), not the app clock.
+        let now = to_chrono(time::OffsetDateTime::now_utc());
+        let Some(row) = self.db.load_session(&id.to_string(), now).await.map_err(backend)? else {
+            return Ok(None);
+        };
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&row.data).map_err(backend)?,
+            expiry_date: to_time(row.expires_at),
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.db.delete_session(&id.to_string()).await.map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_conversions_round_trip() {
+        let t = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+            + time::Duration::microseconds(123_456);
+        assert_eq!(to_time(to_chrono(t)), t);
+    }
+}

@@ -1,0 +1,1 @@
+//! Cross-crate flows live in this package's test targets.
