@@ -1,1 +1,32 @@
-fn main() {}
+//! The `hearth` binary: command-line parsing, configuration and start-up. Thin by design:
+//! everything it does is a call into `hearth-web`, `hearth-db` or `hearth-core`.
+
+mod cli;
+mod commands;
+mod config;
+mod keys;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

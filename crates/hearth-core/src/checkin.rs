@@ -104,7 +104,9 @@ impl CheckinAnswers {
             && unpaid_hours <= MAX_HOURS
             && u16::from(funding_hours) <= u16::from(paid_hours) + u16::from(unpaid_hours)
             && time_pressure <= 4
-            && note.as_ref().is_none_or(|n| n.chars().count() <= MAX_NOTE_CHARS);
+            && note
+                .as_ref()
+                .is_none_or(|n| n.chars().count() <= MAX_NOTE_CHARS);
         if ok {
             Ok(Self {
                 who5,
@@ -168,12 +170,7 @@ fn choice(raw: &str, range: std::ops::RangeInclusive<u8>) -> Option<u8> {
     raw.trim().parse::<u8>().ok().filter(|v| range.contains(v))
 }
 
-fn hours(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    raw: &str,
-    what: &str,
-) -> Option<u8> {
+fn hours(errors: &mut FieldErrors, field: &'static str, raw: &str, what: &str) -> Option<u8> {
     let raw = raw.trim();
     if raw.is_empty() {
         errors.insert(field, format!("Enter your {what}, or 0 if none"));
@@ -224,7 +221,12 @@ impl CheckinInput {
             errors.insert("burnout", "Choose the statement closest to how you feel");
         }
         let paid = hours(&mut errors, "paid_hours", &self.paid_hours, "Paid hours");
-        let unpaid = hours(&mut errors, "unpaid_hours", &self.unpaid_hours, "Unpaid hours");
+        let unpaid = hours(
+            &mut errors,
+            "unpaid_hours",
+            &self.unpaid_hours,
+            "Unpaid hours",
+        );
         let funding = hours(
             &mut errors,
             "funding_hours",
@@ -254,19 +256,21 @@ impl CheckinInput {
             );
         }
         match (burnout, paid, unpaid, funding, time_pressure) {
-            (Some(burnout), Some(paid_hours), Some(unpaid_hours), Some(funding_hours), Some(tp))
-                if errors.is_empty() =>
-            {
-                Ok(CheckinAnswers {
-                    who5,
-                    burnout,
-                    paid_hours,
-                    unpaid_hours,
-                    funding_hours,
-                    time_pressure: tp,
-                    note: (!note.is_empty()).then(|| note.to_owned()),
-                })
-            }
+            (
+                Some(burnout),
+                Some(paid_hours),
+                Some(unpaid_hours),
+                Some(funding_hours),
+                Some(tp),
+            ) if errors.is_empty() => Ok(CheckinAnswers {
+                who5,
+                burnout,
+                paid_hours,
+                unpaid_hours,
+                funding_hours,
+                time_pressure: tp,
+                note: (!note.is_empty()).then(|| note.to_owned()),
+            }),
             _ => Err(errors),
         }
     }
@@ -323,19 +327,41 @@ pub(crate) mod tests {
             ("who5_5", |i| i.who5_5 = "-1".into(), "Choose how often"),
             ("burnout", |i| i.burnout = "0".into(), "closest"),
             ("burnout", |i| i.burnout = "x".into(), "closest"),
-            ("paid_hours", |i| i.paid_hours = "101".into(), "between 0 and 100"),
+            (
+                "paid_hours",
+                |i| i.paid_hours = "101".into(),
+                "between 0 and 100",
+            ),
             ("paid_hours", |i| i.paid_hours = "".into(), "or 0 if none"),
-            ("unpaid_hours", |i| i.unpaid_hours = "2.5".into(), "whole number"),
-            ("unpaid_hours", |i| i.unpaid_hours = "-3".into(), "whole number"),
-            ("funding_hours", |i| i.funding_hours = "17".into(), "cannot be more than"),
-            ("time_pressure", |i| i.time_pressure = "5".into(), "ran out of time"),
+            (
+                "unpaid_hours",
+                |i| i.unpaid_hours = "2.5".into(),
+                "whole number",
+            ),
+            (
+                "unpaid_hours",
+                |i| i.unpaid_hours = "-3".into(),
+                "whole number",
+            ),
+            (
+                "funding_hours",
+                |i| i.funding_hours = "17".into(),
+                "cannot be more than",
+            ),
+            (
+                "time_pressure",
+                |i| i.time_pressure = "5".into(),
+                "ran out of time",
+            ),
             ("note", |i| i.note = "x".repeat(2001), "too long"),
         ];
         for (field, spoil, needle) in table {
             let mut input = valid_input();
             spoil(&mut input);
             let errors = input.parse().unwrap_err();
-            let msg = errors.get(field).unwrap_or_else(|| panic!("no error for {field}"));
+            let msg = errors
+                .get(field)
+                .unwrap_or_else(|| panic!("no error for {field}"));
             assert!(msg.contains(needle), "{field}: {msg}");
             assert_eq!(errors.in_form_order().len(), 1, "{field}: {errors:?}");
         }

@@ -52,7 +52,9 @@ pub fn read(weeks: &[(IsoWeek, CheckinAnswers)]) -> Reading {
             latest_percentage: None,
             usual_percentage: None,
             burnout_change: None,
-            sentences: vec!["You have no check-ins yet. Your history starts with your first one.".into()],
+            sentences: vec![
+                "You have no check-ins yet. Your history starts with your first one.".into(),
+            ],
         };
     };
     let latest_pct = who5_percentage(latest);
@@ -137,7 +139,11 @@ mod tests {
             (&[15, 16, 15], 12, Comparison::LowerThanUsual), // 48 vs 60
             (&[15, 16, 15], 14, Comparison::AboutUsual),     // 56 vs 60
             (&[15, 16, 15], 18, Comparison::HigherThanUsual), // 72 vs 60
-            (&[5, 5, 5, 5, 5, 5, 5, 5, 20, 20, 20], 12, Comparison::HigherThanUsual),
+            (
+                &[5, 5, 5, 5, 5, 5, 5, 5, 20, 20, 20],
+                12,
+                Comparison::HigherThanUsual,
+            ),
         ];
         for (earlier, latest, expected) in table {
             let mut weeks: Vec<_> = earlier

@@ -39,8 +39,13 @@ pub const BURNOUT_OPTIONS: [&str; 5] = [
 /// COPSOQ II time-pressure item, five-point frequency scale scored 0–4.
 pub const TIME_PRESSURE_QUESTION: &str =
     "How often did you not have time to complete all your tasks?";
-pub const TIME_PRESSURE_OPTIONS: [&str; 5] =
-    ["Never/hardly ever", "Seldom", "Sometimes", "Often", "Always"];
+pub const TIME_PRESSURE_OPTIONS: [&str; 5] = [
+    "Never/hardly ever",
+    "Seldom",
+    "Sometimes",
+    "Often",
+    "Always",
+];
 
 pub const PAID_HOURS_LABEL: &str = "Paid hours for the group this week";
 pub const UNPAID_HOURS_LABEL: &str = "Unpaid or volunteer hours for the group this week";

@@ -18,6 +18,6 @@ pub mod role;
 pub mod scoring;
 
 pub use checkin::{CheckinAnswers, CheckinInput, FieldErrors};
+pub use chrono_tz::Tz;
 pub use period::IsoWeek;
 pub use role::Role;
-pub use chrono_tz::Tz;

@@ -87,8 +87,14 @@ mod tests {
     fn week_follows_the_group_time_zone_not_utc() {
         // Sunday 23:30 UTC on 29 Nov 2026 is already Monday in Auckland.
         let now = Utc.with_ymd_and_hms(2026, 11, 29, 23, 30, 0).unwrap();
-        assert_eq!(IsoWeek::containing(now, chrono_tz::Europe::London).to_string(), "2026-W48");
-        assert_eq!(IsoWeek::containing(now, chrono_tz::Pacific::Auckland).to_string(), "2026-W49");
+        assert_eq!(
+            IsoWeek::containing(now, chrono_tz::Europe::London).to_string(),
+            "2026-W48"
+        );
+        assert_eq!(
+            IsoWeek::containing(now, chrono_tz::Pacific::Auckland).to_string(),
+            "2026-W49"
+        );
     }
 
     #[test]
@@ -96,7 +102,14 @@ mod tests {
         // 1 Jan 2027 is a Friday, in 2026-W53.
         let d = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
         assert_eq!(IsoWeek::of_date(d).to_string(), "2026-W53");
-        assert_eq!("2027-W01".parse::<IsoWeek>().unwrap().previous().to_string(), "2026-W53");
+        assert_eq!(
+            "2027-W01"
+                .parse::<IsoWeek>()
+                .unwrap()
+                .previous()
+                .to_string(),
+            "2026-W53"
+        );
     }
 
     #[test]

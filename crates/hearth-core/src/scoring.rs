@@ -119,12 +119,20 @@ mod tests {
             ([2, 2, 1, 1, 1], 2, &[VeryLowWellbeing]),
             ([5, 5, 5, 5, 0], 2, &[WellbeingItemAtZero]),
             ([4, 4, 4, 4, 4], 5, &[CompleteBurnout]),
-            ([0, 1, 1, 1, 1], 5, &[VeryLowWellbeing, WellbeingItemAtZero, CompleteBurnout]),
+            (
+                [0, 1, 1, 1, 1],
+                5,
+                &[VeryLowWellbeing, WellbeingItemAtZero, CompleteBurnout],
+            ),
             // 32 % is the first score above the very-low cut-off.
             ([2, 2, 2, 1, 1], 4, &[]),
         ];
         for (items, burnout, expected) in table {
-            assert_eq!(&signpost_reasons(&answers(*items, *burnout, 0)), expected, "{items:?}");
+            assert_eq!(
+                &signpost_reasons(&answers(*items, *burnout, 0)),
+                expected,
+                "{items:?}"
+            );
         }
     }
 }

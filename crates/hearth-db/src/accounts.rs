@@ -40,7 +40,9 @@ const ACCOUNT_COLUMNS: (
     accounts::created_at,
 );
 
-fn to_account((id, username, display_name, role, created_at): AccountRow) -> Result<Account, DbError> {
+fn to_account(
+    (id, username, display_name, role, created_at): AccountRow,
+) -> Result<Account, DbError> {
     Ok(Account {
         id,
         username,
@@ -138,7 +140,11 @@ impl Db {
             .set(accounts::password_hash.eq(hash))
             .execute(c)
             .await)?;
-        if n == 0 { Err(DbError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(DbError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     pub async fn record_login(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
@@ -152,6 +158,9 @@ impl Db {
 
     pub async fn count_accounts(&self) -> Result<i64, DbError> {
         let mut conn = self.conn().await?;
-        Ok(with_conn!(&mut conn, |c| accounts::table.count().get_result(c).await)?)
+        Ok(with_conn!(&mut conn, |c| accounts::table
+            .count()
+            .get_result(c)
+            .await)?)
     }
 }

@@ -143,7 +143,9 @@ impl Db {
                             .await?;
                     }
                     None => {
-                        diesel::delete(checkin_notes::table.find(id)).execute(c).await?;
+                        diesel::delete(checkin_notes::table.find(id))
+                            .execute(c)
+                            .await?;
                     }
                 }
                 Ok::<_, DbError>(())
@@ -153,7 +155,11 @@ impl Db {
     }
 
     /// `account_id`'s own check-in for `week`.
-    pub async fn own_checkin(&self, account_id: i64, week: IsoWeek) -> Result<Option<StoredCheckin>, DbError> {
+    pub async fn own_checkin(
+        &self,
+        account_id: i64,
+        week: IsoWeek,
+    ) -> Result<Option<StoredCheckin>, DbError> {
         let mut conn = self.conn().await?;
         let week = week.to_string();
         let row: Option<CheckinRow> = with_conn!(&mut conn, |c| checkins::table

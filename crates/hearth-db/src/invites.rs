@@ -126,6 +126,10 @@ impl Db {
         )
         .execute(c)
         .await)?;
-        if n == 0 { Err(DbError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(DbError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

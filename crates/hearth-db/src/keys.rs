@@ -37,7 +37,11 @@ impl Db {
         }))
     }
 
-    pub async fn store_instance_key(&self, key: &InstanceKey, now: DateTime<Utc>) -> Result<(), DbError> {
+    pub async fn store_instance_key(
+        &self,
+        key: &InstanceKey,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
         let mut conn = self.conn().await?;
         with_conn!(&mut conn, |c| diesel::insert_into(instance_keys::table)
             .values((

@@ -4,7 +4,9 @@ use diesel::{Connection, SqliteConnection};
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -117,8 +119,8 @@ impl Db {
                 config.custom_setup = Box::new(|url| {
                     let url = url.to_owned();
                     Box::pin(async move {
-                        let mut c = <SqliteConn as diesel_async::AsyncConnection>::establish(&url)
-                            .await?;
+                        let mut c =
+                            <SqliteConn as diesel_async::AsyncConnection>::establish(&url).await?;
                         c.batch_execute(SQLITE_SETUP)
                             .await
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -145,7 +147,11 @@ impl Db {
                     .await
                     .map_err(|e| DbError::Connect(e.to_string()))?;
                 // Fail now, with a clear message, rather than on the first request.
-                drop(pool.get().await.map_err(|e| DbError::Connect(e.to_string()))?);
+                drop(
+                    pool.get()
+                        .await
+                        .map_err(|e| DbError::Connect(e.to_string()))?,
+                );
                 Ok(Db::Postgres(pool))
             }
         }
@@ -207,7 +213,9 @@ impl Db {
     /// Checks the database answers and reports migrations not yet applied.
     pub async fn health(&self, url: &str) -> Result<DbHealth, DbError> {
         let mut conn = self.conn().await?;
-        with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1").execute(c).await)?;
+        with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1")
+            .execute(c)
+            .await)?;
         let target = parse_url(url)?;
         let pending = tokio::task::spawn_blocking(move || match target {
             Target::Sqlite(path) => {
@@ -240,8 +248,14 @@ mod tests {
 
     #[test]
     fn database_urls_choose_the_backend() {
-        assert!(matches!(parse_url("postgres://u@h/db"), Ok(Target::Postgres(_))));
-        assert!(matches!(parse_url("postgresql://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(matches!(
+            parse_url("postgres://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
+        assert!(matches!(
+            parse_url("postgresql://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
         for (url, path) in [
             ("sqlite:///tmp/a.db", "/tmp/a.db"),
             ("sqlite:data/a.db", "data/a.db"),
@@ -252,7 +266,10 @@ mod tests {
                 _ => panic!("{url}"),
             }
         }
-        assert!(matches!(parse_url("mysql://x"), Err(DbError::UnsupportedUrl(_))));
+        assert!(matches!(
+            parse_url("mysql://x"),
+            Err(DbError::UnsupportedUrl(_))
+        ));
         assert!(matches!(parse_url(""), Err(DbError::UnsupportedUrl(_))));
     }
 }

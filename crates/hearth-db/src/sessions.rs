@@ -39,13 +39,22 @@ impl Db {
     }
 
     /// A session that has not expired by `now`.
-    pub async fn load_session(&self, id: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, DbError> {
+    pub async fn load_session(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRow>, DbError> {
         let mut conn = self.conn().await?;
         let row: Option<(String, Option<i64>, String, chrono::NaiveDateTime)> =
             with_conn!(&mut conn, |c| sessions::table
                 .filter(sessions::id.eq(id))
                 .filter(sessions::expires_at.gt(to_db_time(now)))
-                .select((sessions::id, sessions::account_id, sessions::data, sessions::expires_at))
+                .select((
+                    sessions::id,
+                    sessions::account_id,
+                    sessions::data,
+                    sessions::expires_at
+                ))
                 .first(c)
                 .await
                 .optional())?;
@@ -59,14 +68,20 @@ impl Db {
 
     pub async fn delete_session(&self, id: &str) -> Result<(), DbError> {
         let mut conn = self.conn().await?;
-        with_conn!(&mut conn, |c| diesel::delete(sessions::table.filter(sessions::id.eq(id)))
-            .execute(c)
-            .await)?;
+        with_conn!(&mut conn, |c| diesel::delete(
+            sessions::table.filter(sessions::id.eq(id))
+        )
+        .execute(c)
+        .await)?;
         Ok(())
     }
 
     /// Ends every session of an account except `keep` (after a password change).
-    pub async fn delete_other_sessions(&self, account_id: i64, keep: Option<&str>) -> Result<usize, DbError> {
+    pub async fn delete_other_sessions(
+        &self,
+        account_id: i64,
+        keep: Option<&str>,
+    ) -> Result<usize, DbError> {
         let mut conn = self.conn().await?;
         let keep = keep.unwrap_or("").to_owned();
         Ok(with_conn!(&mut conn, |c| diesel::delete(

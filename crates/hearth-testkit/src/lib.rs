@@ -1,1 +1,165 @@
+//! Hearth's test kit: a fresh database per test on either backend, and an in-process
+//! [`TestApp`] driven through the real router with per-client cookie jars.
+//!
+//! PostgreSQL tests run when `HEARTH_TEST_POSTGRES` holds an admin URL (for example
+//! `postgres://postgres@127.0.0.1:5432/postgres`): each test creates its own uniquely named
+//! database and drops it afterwards. Without the variable they report that they skipped.
 
+mod client;
+mod database;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use hearth_core::{Role, Tz};
+use hearth_db::{Db, GroupSettings};
+use hearth_web::{AppState, FixedClock, WebConfig, setup};
+
+pub use client::{TestClient, TestResponse};
+pub use database::{Backend, TestDb, postgres_admin_url};
+
+/// Runs each test body once per backend: `mod <name> { fn sqlite(); fn postgres(); }`.
+/// The body sees `app: TestApp`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($( $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block )*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let $app = $crate::TestApp::new($crate::Backend::Sqlite).await;
+                    $body
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::postgres_admin_url().is_none() {
+                        eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
+                        return;
+                    }
+                    let $app = $crate::TestApp::new($crate::Backend::Postgres).await;
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+/// Wednesday 25 Nov 2026, 12:00 UTC: week 2026-W48 in Europe/London.
+pub fn default_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// An initialised group instance on its own database, with a clock the test controls.
+pub struct TestApp {
+    pub db: Db,
+    pub clock: Arc<FixedClock>,
+    pub state: AppState,
+    router: axum::Router,
+    // Dropped last: the database outlives the pool that uses it.
+    _database: TestDb,
+}
+
+impl TestApp {
+    pub async fn new(backend: Backend) -> TestApp {
+        let database = TestDb::create(backend).await;
+        let db = Db::open(database.url())
+            .await
+            .unwrap_or_else(|e| panic!("open test db: {e}"));
+        let clock = Arc::new(FixedClock::new(default_now()));
+        let group = GroupSettings {
+            name: "Test group".into(),
+            timezone: Tz::Europe__London,
+        };
+        setup::ensure_group(&db, &group, default_now())
+            .await
+            .unwrap_or_else(|e| panic!("group: {e}"));
+        let config = WebConfig::for_url(
+            url::Url::parse("http://hearth.test/").unwrap_or_else(|e| panic!("{e}")),
+        );
+        let state = AppState::new(db.clone(), clock.clone(), config);
+        let router = hearth_web::router(state.clone());
+        TestApp {
+            db,
+            clock,
+            state,
+            router,
+            _database: database,
+        }
+    }
+
+    /// The app's current (test) time.
+    pub fn now(&self) -> DateTime<Utc> {
+        hearth_web::Clock::now(self.clock.as_ref())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self._database.backend()
+    }
+
+    /// A new browser: its own cookie jar and CSRF token.
+    pub fn client(&self) -> TestClient {
+        TestClient::new(self.router.clone())
+    }
+
+    /// A fresh single-use invite; returns the path of its link (`/join/…`).
+    pub async fn invite_path(&self, role: Role) -> String {
+        let link = setup::invite_link(&self.db, &self.state.config, role, 7, None, self.now())
+            .await
+            .unwrap_or_else(|e| panic!("invite: {e}"));
+        link.trim_start_matches("http://hearth.test").to_owned()
+    }
+
+    /// Joins through a new invite and returns the signed-in client.
+    pub async fn join(&self, role: Role, username: &str) -> TestClient {
+        let path = self.invite_path(role).await;
+        let client = self.client();
+        let display = format!("{username} display");
+        client.get(&path).await.assert_status(200);
+        client
+            .post_form(
+                &path,
+                &[
+                    ("display_name", display.as_str()),
+                    ("username", username),
+                    ("password", "a long enough password"),
+                    ("password_confirm", "a long enough password"),
+                ],
+            )
+            .await
+            .assert_redirect("/");
+        client
+    }
+
+    /// The id of the account with `username`.
+    pub async fn account_id(&self, username: &str) -> i64 {
+        match self.db.credentials(username).await {
+            Ok(Some((a, _))) => a.id,
+            other => panic!("no account {username}: {other:?}"),
+        }
+    }
+}
+
+/// A complete, valid check-in form. `who5` is the same answer for all five items.
+pub fn checkin_form(who5: u8, burnout: u8, note: &str) -> Vec<(&'static str, String)> {
+    let w = who5.to_string();
+    vec![
+        ("who5_1", w.clone()),
+        ("who5_2", w.clone()),
+        ("who5_3", w.clone()),
+        ("who5_4", w.clone()),
+        ("who5_5", w),
+        ("burnout", burnout.to_string()),
+        ("paid_hours", "6".into()),
+        ("unpaid_hours", "4".into()),
+        ("funding_hours", "3".into()),
+        ("time_pressure", "3".into()),
+        ("note", note.into()),
+    ]
+}

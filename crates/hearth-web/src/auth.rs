@@ -3,8 +3,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -37,8 +39,11 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed = PasswordHash::new(&hash).map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
-        let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(known && ok)
     })
     .await
@@ -52,9 +57,13 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 pub fn password_problem(password: &str) -> Option<String> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        Some(format!("Use at least {MIN_PASSWORD_CHARS} characters for your password"))
+        Some(format!(
+            "Use at least {MIN_PASSWORD_CHARS} characters for your password"
+        ))
     } else if n > MAX_PASSWORD_CHARS {
-        Some(format!("Use at most {MAX_PASSWORD_CHARS} characters for your password"))
+        Some(format!(
+            "Use at most {MAX_PASSWORD_CHARS} characters for your password"
+        ))
     } else {
         None
     }
@@ -79,7 +88,11 @@ impl AttemptLimiter {
         for k in keys {
             over |= self.inner.check_key(k).is_err();
         }
-        if over { Err(AppError::TooManyAttempts) } else { Ok(()) }
+        if over {
+            Err(AppError::TooManyAttempts)
+        } else {
+            Ok(())
+        }
     }
 
     /// Drops state for keys that are back to a full quota, so memory stays bounded.
@@ -137,7 +150,9 @@ where
         let session = Session::from_request_parts(parts, &state)
             .await
             .map_err(|(_, m)| AppError::Internal(m.to_owned()))?;
-        let account = signed_in(&state, &session).await?.ok_or(AppError::LoginRequired)?;
+        let account = signed_in(&state, &session)
+            .await?
+            .ok_or(AppError::LoginRequired)?;
         Ok(CurrentUser { account, session })
     }
 }
@@ -192,15 +207,31 @@ mod tests {
     async fn passwords_verify_and_unknown_users_never_match() {
         let h = hash_password("correct horse battery".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".into(), Some(h.clone())).await.unwrap());
-        assert!(!verify_password("wrong password!".into(), Some(h)).await.unwrap());
-        assert!(!verify_password("anything at all".into(), None).await.unwrap());
+        assert!(
+            verify_password("correct horse battery".into(), Some(h.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("wrong password!".into(), Some(h))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("anything at all".into(), None)
+                .await
+                .unwrap()
+        );
     }
 
     #[test]
     fn password_rules_are_explained() {
         assert!(password_problem("short").unwrap().contains("at least 10"));
-        assert!(password_problem(&"x".repeat(129)).unwrap().contains("at most"));
+        assert!(
+            password_problem(&"x".repeat(129))
+                .unwrap()
+                .contains("at most")
+        );
         assert!(password_problem("long enough pass").is_none());
     }
 

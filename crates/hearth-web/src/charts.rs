@@ -162,7 +162,11 @@ mod tests {
             "d".into(),
             &labels,
             vec![("s".into(), values)],
-            YAxis { min: 0.0, max: 100.0, ticks: &[0.0, 50.0, 100.0] },
+            YAxis {
+                min: 0.0,
+                max: 100.0,
+                ticks: &[0.0, 50.0, 100.0],
+            },
             Some((50.0, "line".into())),
         )
     }
@@ -175,7 +179,10 @@ mod tests {
         assert_eq!(s.points[0].y, BOTTOM);
         assert_eq!(s.points[1].y, TOP);
         assert_eq!(s.path.matches('M').count(), 2, "{}", s.path);
-        assert_eq!(c.reference.as_ref().map(|r| r.y), Some(round1((TOP + BOTTOM) / 2.0)));
+        assert_eq!(
+            c.reference.as_ref().map(|r| r.y),
+            Some(round1((TOP + BOTTOM) / 2.0))
+        );
         assert!(s.points.windows(2).all(|w| w[0].x < w[1].x));
     }
 

@@ -48,8 +48,10 @@ pub async fn guard(session: Session, req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return AppError::BadRequest("Forms must be sent as application/x-www-form-urlencoded.".into())
-            .into_response();
+        return AppError::BadRequest(
+            "Forms must be sent as application/x-www-form-urlencoded.".into(),
+        )
+        .into_response();
     }
     let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
         return AppError::BadRequest("The form was too large.".into()).into_response();
@@ -65,7 +67,8 @@ pub async fn guard(session: Session, req: Request, next: Next) -> Response {
         )
         .into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 #[cfg(test)]
@@ -74,7 +77,10 @@ mod tests {
 
     #[test]
     fn form_fields_are_found_after_decoding() {
-        assert_eq!(form_field(b"a=1&csrf_token=x%2By&b=2", FIELD).as_deref(), Some("x+y"));
+        assert_eq!(
+            form_field(b"a=1&csrf_token=x%2By&b=2", FIELD).as_deref(),
+            Some("x+y")
+        );
         assert_eq!(form_field(b"a=1", FIELD), None);
     }
 }

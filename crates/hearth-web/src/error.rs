@@ -50,7 +50,11 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, title, message) = match self {
             AppError::LoginRequired => return Redirect::to("/login").into_response(),
-            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Something in the request was not right", m),
+            AppError::BadRequest(m) => (
+                StatusCode::BAD_REQUEST,
+                "Something in the request was not right",
+                m,
+            ),
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "You cannot see this page",

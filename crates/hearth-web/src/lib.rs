@@ -17,6 +17,7 @@ pub mod csrf;
 pub mod error;
 pub mod pages;
 pub mod session_store;
+pub mod setup;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -91,7 +92,9 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            SESSION_IDLE_DAYS,
+        )));
     Router::new()
         .route("/", get(pages::home::show))
         .route("/healthz", get(pages::health::healthz))

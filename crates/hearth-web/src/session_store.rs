@@ -37,7 +37,10 @@ fn to_time(t: DateTime<Utc>) -> time::OffsetDateTime {
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let account_id = record.data.get(ACCOUNT_KEY).and_then(serde_json::Value::as_i64);
+        let account_id = record
+            .data
+            .get(ACCOUNT_KEY)
+            .and_then(serde_json::Value::as_i64);
         let row = SessionRow {
             id: record.id.to_string(),
             account_id,
@@ -50,7 +53,12 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         // Session expiry follows the session crate's clock (real time), not the app clock.
         let now = to_chrono(time::OffsetDateTime::now_utc());
-        let Some(row) = self.db.load_session(&id.to_string(), now).await.map_err(backend)? else {
+        let Some(row) = self
+            .db
+            .load_session(&id.to_string(), now)
+            .await
+            .map_err(backend)?
+        else {
             return Ok(None);
         };
         Ok(Some(Record {
@@ -61,7 +69,10 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.db.delete_session(&id.to_string()).await.map_err(backend)
+        self.db
+            .delete_session(&id.to_string())
+            .await
+            .map_err(backend)
     }
 }
 

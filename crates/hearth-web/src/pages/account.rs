@@ -37,7 +37,11 @@ pub struct PasswordForm {
     pub new_password_confirm: String,
 }
 
-async fn page(user: &CurrentUser, changed: bool, errors: Vec<(&'static str, String)>) -> Result<AccountPage, AppError> {
+async fn page(
+    user: &CurrentUser,
+    changed: bool,
+    errors: Vec<(&'static str, String)>,
+) -> Result<AccountPage, AppError> {
     Ok(AccountPage {
         nav: Nav::for_user(user),
         csrf: csrf::token(&user.session).await?,
@@ -58,25 +62,42 @@ pub async fn change_password(
     user: CurrentUser,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    state.limiter.check(&[format!("user:{}", user.account.username)])?;
+    state
+        .limiter
+        .check(&[format!("user:{}", user.account.username)])?;
     let mut errors = Vec::new();
     let hash = state.db.password_hash(user.account.id).await?;
     if !verify_password(form.current_password, Some(hash)).await? {
-        errors.push(("current_password", "Your current password is not right".to_owned()));
+        errors.push((
+            "current_password",
+            "Your current password is not right".to_owned(),
+        ));
     }
     if let Some(p) = password_problem(&form.new_password) {
         errors.push(("new_password", p));
     } else if form.new_password != form.new_password_confirm {
-        errors.push(("new_password_confirm", "The two new passwords are not the same".to_owned()));
+        errors.push((
+            "new_password_confirm",
+            "The two new passwords are not the same".to_owned(),
+        ));
     }
     if !errors.is_empty() {
-        return Ok(render_with_status(StatusCode::BAD_REQUEST, &page(&user, false, errors).await?));
+        return Ok(render_with_status(
+            StatusCode::BAD_REQUEST,
+            &page(&user, false, errors).await?,
+        ));
     }
     let new_hash = hash_password(form.new_password).await?;
-    state.db.set_password_hash(user.account.id, &new_hash).await?;
+    state
+        .db
+        .set_password_hash(user.account.id, &new_hash)
+        .await?;
     // A changed password should lock out anyone else who had it.
     let keep = user.session.id().map(|id| id.to_string());
-    state.db.delete_other_sessions(user.account.id, keep.as_deref()).await?;
+    state
+        .db
+        .delete_other_sessions(user.account.id, keep.as_deref())
+        .await?;
     tracing::info!(account_id = user.account.id, "password changed");
     Ok(Redirect::to("/account?changed=1").into_response())
 }

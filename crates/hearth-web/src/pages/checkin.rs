@@ -74,14 +74,35 @@ fn choice(
 }
 
 impl CheckinPage {
-    fn new(nav: Nav, csrf: String, week: IsoWeek, editing: bool, input: &CheckinInput, errors: FieldErrors) -> Self {
-        let who5_raw = [&input.who5_1, &input.who5_2, &input.who5_3, &input.who5_4, &input.who5_5];
+    fn new(
+        nav: Nav,
+        csrf: String,
+        week: IsoWeek,
+        editing: bool,
+        input: &CheckinInput,
+        errors: FieldErrors,
+    ) -> Self {
+        let who5_raw = [
+            &input.who5_1,
+            &input.who5_2,
+            &input.who5_3,
+            &input.who5_4,
+            &input.who5_5,
+        ];
         const WHO5_NAMES: [&str; 5] = ["who5_1", "who5_2", "who5_3", "who5_4", "who5_5"];
         let who5 = (0..5)
             .map(|i| {
                 // The published form lists "All of the time" (5) first.
-                let options = (0..=5u8).rev().map(|v| (v, ins::WHO5_OPTIONS[usize::from(v)]));
-                choice(WHO5_NAMES[i], ins::WHO5_ITEMS[i], who5_raw[i], options, &errors)
+                let options = (0..=5u8)
+                    .rev()
+                    .map(|v| (v, ins::WHO5_OPTIONS[usize::from(v)]));
+                choice(
+                    WHO5_NAMES[i],
+                    ins::WHO5_ITEMS[i],
+                    who5_raw[i],
+                    options,
+                    &errors,
+                )
             })
             .collect();
         let burnout = choice(
@@ -101,7 +122,11 @@ impl CheckinPage {
         let hours = [
             ("paid_hours", ins::PAID_HOURS_LABEL, &input.paid_hours),
             ("unpaid_hours", ins::UNPAID_HOURS_LABEL, &input.unpaid_hours),
-            ("funding_hours", ins::FUNDING_HOURS_LABEL, &input.funding_hours),
+            (
+                "funding_hours",
+                ins::FUNDING_HOURS_LABEL,
+                &input.funding_hours,
+            ),
         ]
         .into_iter()
         .map(|(name, label, value)| HoursQuestion {
@@ -145,7 +170,10 @@ async fn current_week(state: &AppState) -> Result<IsoWeek, AppError> {
 pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     let week = current_week(&state).await?;
     let existing = state.db.own_checkin(user.account.id, week).await?;
-    let input = existing.as_ref().map(|c| c.answers.to_input()).unwrap_or_default();
+    let input = existing
+        .as_ref()
+        .map(|c| c.answers.to_input())
+        .unwrap_or_default();
     render(&CheckinPage::new(
         Nav::for_user(&user),
         csrf::token(&user.session).await?,
@@ -166,7 +194,10 @@ pub async fn submit(
     let week = current_week(&state).await?;
     match input.parse() {
         Ok(answers) => {
-            state.db.save_checkin(user.account.id, week, &answers, state.clock.now()).await?;
+            state
+                .db
+                .save_checkin(user.account.id, week, &answers, state.clock.now())
+                .await?;
             tracing::info!(account_id = user.account.id, %week, "check-in saved");
             Ok(Redirect::to("/checkin/saved").into_response())
         }

@@ -47,7 +47,10 @@ fn summary(what: &str, values: &[f64], unit: &str) -> String {
 /// Charts and a table of the signed-in person's own check-ins; nobody else's are ever loaded.
 pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     let checkins: Vec<StoredCheckin> = state.db.own_checkins(user.account.id).await?;
-    let weeks: Vec<_> = checkins.iter().map(|c| (c.week, c.answers.clone())).collect();
+    let weeks: Vec<_> = checkins
+        .iter()
+        .map(|c| (c.week, c.answers.clone()))
+        .collect();
     let reading = history::read(&weeks).sentences;
     let labels: Vec<String> = checkins
         .iter()
@@ -57,9 +60,18 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         .iter()
         .map(|c| f64::from(scoring::who5_percentage(&c.answers)))
         .collect();
-    let burnout: Vec<f64> = checkins.iter().map(|c| f64::from(c.answers.burnout())).collect();
-    let total: Vec<f64> = checkins.iter().map(|c| f64::from(c.answers.total_hours())).collect();
-    let funding: Vec<f64> = checkins.iter().map(|c| f64::from(c.answers.funding_hours())).collect();
+    let burnout: Vec<f64> = checkins
+        .iter()
+        .map(|c| f64::from(c.answers.burnout()))
+        .collect();
+    let total: Vec<f64> = checkins
+        .iter()
+        .map(|c| f64::from(c.answers.total_hours()))
+        .collect();
+    let funding: Vec<f64> = checkins
+        .iter()
+        .map(|c| f64::from(c.answers.funding_hours()))
+        .collect();
     let max_hours = total.iter().copied().fold(10.0, f64::max);
     let hours_top = (max_hours / 10.0).ceil() * 10.0;
     let hours_ticks: Vec<f64> = (0..=4).map(|i| hours_top * f64::from(i) / 4.0).collect();
@@ -68,8 +80,15 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         "Your wellbeing score by week (0 to 100)".into(),
         summary("Wellbeing score", &wellbeing, ""),
         &labels,
-        vec![("Wellbeing score".into(), wellbeing.iter().copied().map(Some).collect())],
-        YAxis { min: 0.0, max: 100.0, ticks: &[0.0, 25.0, 50.0, 75.0, 100.0] },
+        vec![(
+            "Wellbeing score".into(),
+            wellbeing.iter().copied().map(Some).collect(),
+        )],
+        YAxis {
+            min: 0.0,
+            max: 100.0,
+            ticks: &[0.0, 25.0, 50.0, 75.0, 100.0],
+        },
         Some((50.0, "50: low wellbeing at or below".into())),
     );
     let burnout_chart = line_chart(
@@ -77,8 +96,15 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         "Your burnout rating by week (1 to 5)".into(),
         summary("Burnout rating", &burnout, ""),
         &labels,
-        vec![("Burnout rating".into(), burnout.iter().copied().map(Some).collect())],
-        YAxis { min: 1.0, max: 5.0, ticks: &[1.0, 2.0, 3.0, 4.0, 5.0] },
+        vec![(
+            "Burnout rating".into(),
+            burnout.iter().copied().map(Some).collect(),
+        )],
+        YAxis {
+            min: 1.0,
+            max: 5.0,
+            ticks: &[1.0, 2.0, 3.0, 4.0, 5.0],
+        },
         None,
     );
     let hours_chart = line_chart(
@@ -91,10 +117,20 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         ),
         &labels,
         vec![
-            ("Total hours (paid and unpaid)".into(), total.iter().copied().map(Some).collect()),
-            ("Funding-paperwork hours".into(), funding.iter().copied().map(Some).collect()),
+            (
+                "Total hours (paid and unpaid)".into(),
+                total.iter().copied().map(Some).collect(),
+            ),
+            (
+                "Funding-paperwork hours".into(),
+                funding.iter().copied().map(Some).collect(),
+            ),
         ],
-        YAxis { min: 0.0, max: hours_top, ticks: &hours_ticks },
+        YAxis {
+            min: 0.0,
+            max: hours_top,
+            ticks: &hours_ticks,
+        },
         None,
     );
     let rows = checkins

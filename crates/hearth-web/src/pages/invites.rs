@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use super::{Nav, human_date, human_datetime, render};
 use crate::auth::Facilitator;
-use crate::tokens::{hash_token, new_token};
 use crate::{AppError, AppState, csrf};
 
 /// How long an invite link made in the web works.
@@ -38,8 +37,17 @@ pub struct NewInviteForm {
     pub role: String,
 }
 
-async fn page(state: &AppState, f: &Facilitator, new_link: Option<(String, String)>) -> Result<Response, AppError> {
-    let tz = state.db.group_settings().await?.map(|s| s.timezone).unwrap_or(hearth_core::Tz::UTC);
+async fn page(
+    state: &AppState,
+    f: &Facilitator,
+    new_link: Option<(String, String)>,
+) -> Result<Response, AppError> {
+    let tz = state
+        .db
+        .group_settings()
+        .await?
+        .map(|s| s.timezone)
+        .unwrap_or(hearth_core::Tz::UTC);
     let invites = state
         .db
         .list_invites(state.clock.now())
@@ -84,16 +92,24 @@ pub async fn create(
         .role
         .parse()
         .map_err(|e: hearth_core::role::UnknownRole| AppError::BadRequest(e.to_string()))?;
-    let token = new_token();
     let now = state.clock.now();
     let expires = now + chrono::Duration::days(INVITE_DAYS);
-    state
-        .db
-        .create_invite(&hash_token(&token), role, Some(f.0.account.id), now, expires)
-        .await?;
+    let link = crate::setup::invite_link(
+        &state.db,
+        &state.config,
+        role,
+        INVITE_DAYS,
+        Some(f.0.account.id),
+        now,
+    )
+    .await?;
     tracing::info!(by = f.0.account.id, %role, "invite created");
-    let tz = state.db.group_settings().await?.map(|s| s.timezone).unwrap_or(hearth_core::Tz::UTC);
-    let link = state.config.link(&format!("/join/{token}"));
+    let tz = state
+        .db
+        .group_settings()
+        .await?
+        .map(|s| s.timezone)
+        .unwrap_or(hearth_core::Tz::UTC);
     page(&state, &f, Some((link, human_datetime(expires, tz)))).await
 }
 

@@ -70,7 +70,10 @@ fn gone(reason: &'static str) -> Response {
 }
 
 /// Looks the invite up; `Err(response)` is the page to show when it cannot be used.
-async fn usable_invite(state: &AppState, token: &str) -> Result<Result<hearth_core::Role, Response>, AppError> {
+async fn usable_invite(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<hearth_core::Role, Response>, AppError> {
     if !looks_like_token(token) {
         return Err(AppError::NotFound);
     }
@@ -81,7 +84,9 @@ async fn usable_invite(state: &AppState, token: &str) -> Result<Result<hearth_co
         .ok_or(AppError::NotFound)?;
     Ok(match invite.status {
         InviteStatus::Open => Ok(invite.role),
-        InviteStatus::Used => Err(gone("This invite link has already been used. Each link works once.")),
+        InviteStatus::Used => Err(gone(
+            "This invite link has already been used. Each link works once.",
+        )),
         InviteStatus::Expired => Err(gone("This invite link has expired.")),
     })
 }
@@ -134,9 +139,17 @@ pub async fn submit(
     let username = form.username.trim().to_lowercase();
     let mut errors = Vec::new();
     if display_name.is_empty() {
-        errors.push(("display_name", "Enter your name, as the group knows you".to_owned()));
-    } else if display_name.chars().count() > MAX_DISPLAY_NAME_CHARS || display_name.chars().any(char::is_control) {
-        errors.push(("display_name", format!("Use at most {MAX_DISPLAY_NAME_CHARS} characters for your name")));
+        errors.push((
+            "display_name",
+            "Enter your name, as the group knows you".to_owned(),
+        ));
+    } else if display_name.chars().count() > MAX_DISPLAY_NAME_CHARS
+        || display_name.chars().any(char::is_control)
+    {
+        errors.push((
+            "display_name",
+            format!("Use at most {MAX_DISPLAY_NAME_CHARS} characters for your name"),
+        ));
     }
     if let Some(p) = username_problem(&username) {
         errors.push(("username", p));
@@ -144,7 +157,10 @@ pub async fn submit(
     if let Some(p) = password_problem(&form.password) {
         errors.push(("password", p));
     } else if form.password != form.password_confirm {
-        errors.push(("password_confirm", "The two passwords are not the same".to_owned()));
+        errors.push((
+            "password_confirm",
+            "The two passwords are not the same".to_owned(),
+        ));
     }
     if errors.is_empty() {
         let new = NewAccount {
@@ -152,15 +168,20 @@ pub async fn submit(
             display_name: display_name.clone(),
             password_hash: hash_password(form.password).await?,
         };
-        match state.db.join_with_invite(&hash_token(&token), &new, state.clock.now()).await {
+        match state
+            .db
+            .join_with_invite(&hash_token(&token), &new, state.clock.now())
+            .await
+        {
             Ok(account) => {
                 sign_in(&session, account.id).await?;
                 tracing::info!(account_id = account.id, role = %account.role, "joined by invite");
                 return Ok(Redirect::to("/").into_response());
             }
-            Err(DbError::Conflict(_)) => {
-                errors.push(("username", "That username is taken: choose another".to_owned()))
-            }
+            Err(DbError::Conflict(_)) => errors.push((
+                "username",
+                "That username is taken: choose another".to_owned(),
+            )),
             // Used or expired between showing the form and submitting it.
             Err(DbError::NotFound) => return Ok(gone("This invite link is no longer valid.")),
             Err(e) => return Err(e.into()),

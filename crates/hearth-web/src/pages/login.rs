@@ -69,7 +69,10 @@ pub async fn submit(
         username,
         error: Some("The username or password is not right.".into()),
     };
-    Ok(super::render_with_status(axum::http::StatusCode::UNAUTHORIZED, &page))
+    Ok(super::render_with_status(
+        axum::http::StatusCode::UNAUTHORIZED,
+        &page,
+    ))
 }
 
 pub async fn logout(session: Session) -> Result<Response, AppError> {

@@ -1,0 +1,97 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Hearth: private weekly check-ins for user-led mental-health groups.
+///
+/// One binary runs a group's instance on an embedded SQLite database (or PostgreSQL). Settings
+/// come from <data dir>/hearth.toml, then HEARTH_* environment variables, then these flags.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, propagate_version = true)]
+pub struct Cli {
+    /// Directory holding the configuration file and the SQLite database.
+    #[arg(long, global = true, env = "HEARTH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory, database, instance keys and configuration, and print a
+    /// one-time setup link for the first facilitator.
+    Init(InitArgs),
+    /// Serve the instance. On an empty data directory this first does what `init` does.
+    Serve(ServeArgs),
+    /// Apply any pending database migrations, then exit.
+    Migrate,
+    /// Print a single-use invite link that expires.
+    Invite(InviteArgs),
+    /// Check the configuration, database, migrations and keys; exit non-zero on any problem.
+    Check,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The group's name, shown on every page.
+    #[arg(long, default_value = "Our group")]
+    pub group_name: String,
+    /// The group's time zone (IANA name); weeks start on Monday in this zone.
+    #[arg(long, default_value = "Europe/London")]
+    pub timezone: String,
+    /// Address and port to listen on, written into the new configuration file.
+    #[arg(long, env = "HEARTH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// The address people use to reach this instance, written into the configuration file.
+    #[arg(long, env = "HEARTH_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "HEARTH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// The address people use to reach this instance.
+    #[arg(long, env = "HEARTH_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Member,
+    Facilitator,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InviteArgs {
+    /// The role the invited person gets.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// Days until the link expires (1 to 30).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(i64).range(1..=30))]
+    pub days: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        assert!(Cli::try_parse_from(["hearth", "invite", "--role", "admin"]).is_err());
+        assert!(
+            Cli::try_parse_from(["hearth", "invite", "--role", "member", "--days", "0"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["hearth", "serve", "--listen", "nowhere"]).is_err());
+        assert!(Cli::try_parse_from(["hearth", "invite", "--role", "member"]).is_ok());
+    }
+}

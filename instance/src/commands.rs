@@ -1,0 +1,379 @@
+//! What each subcommand does. Every command validates its input before it writes anything.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use hearth_core::{Role, Tz};
+use hearth_db::{Db, GroupSettings};
+use hearth_web::{AppState, SystemClock, WebConfig, setup};
+
+use crate::cli::{Cli, Command, InitArgs, InviteArgs, RoleArg, ServeArgs};
+use crate::config::{
+    CONFIG_FILE, Config, DATABASE_FILE, Overrides, resolve_data_dir, starter_file,
+};
+use crate::keys;
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data_dir = resolve_data_dir(cli.data_dir);
+    init_logging(matches!(cli.command, Command::Serve(_)));
+    match cli.command {
+        Command::Init(args) => init(&data_dir, args).await,
+        Command::Serve(args) => serve(&data_dir, args).await,
+        Command::Migrate => migrate(&data_dir).await,
+        Command::Invite(args) => invite(&data_dir, args).await,
+        Command::Check => check(&data_dir).await,
+    }
+}
+
+fn init_logging(serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if serving { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // A second call (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn parse_timezone(s: &str) -> anyhow::Result<Tz> {
+    s.parse::<Tz>().map_err(|_| {
+        anyhow::anyhow!("unknown time zone {s:?}: use an IANA name such as Europe/London")
+    })
+}
+
+fn parse_group_name(s: &str) -> anyhow::Result<String> {
+    let name = s.trim();
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        bail!("the group name must be 1 to 80 characters on one line");
+    }
+    Ok(name.to_owned())
+}
+
+/// Whether `data_dir` already holds an instance (for the default SQLite file; a configured
+/// database URL is trusted to exist).
+fn has_instance(data_dir: &Path, config: &Config) -> bool {
+    config.database_url.is_some() || data_dir.join(DATABASE_FILE).exists()
+}
+
+fn web_config(config: &Config) -> WebConfig {
+    WebConfig {
+        public_url: config.public_url(),
+        behind_proxy: config.behind_proxy,
+        login_attempts_per_minute: config.login_attempts_per_minute,
+    }
+}
+
+/// Makes or completes an instance in `data_dir`: directory, config file, database, group row,
+/// key pair. Returns the open database and a setup link when nobody has an account yet.
+async fn prepare(
+    data_dir: &Path,
+    config: &Config,
+    group: &GroupSettings,
+    file_overrides: &Overrides,
+) -> anyhow::Result<(Db, Option<String>)> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("could not create the data directory {}", data_dir.display()))?;
+    let file = data_dir.join(CONFIG_FILE);
+    if !file.exists() {
+        let listen = file_overrides.listen.unwrap_or(config.listen);
+        std::fs::write(
+            &file,
+            starter_file(listen, file_overrides.public_url.as_ref()),
+        )
+        .with_context(|| format!("could not write {}", file.display()))?;
+    }
+    let url = config.database_url(data_dir);
+    let db = Db::open(&url)
+        .await
+        .context("could not open the database")?;
+    let now = Utc::now();
+    setup::ensure_group(&db, group, now).await?;
+    if db.instance_key().await?.is_none() {
+        let key = tokio::task::spawn_blocking(keys::generate).await??;
+        db.store_instance_key(&key, now).await?;
+    }
+    let link = setup::setup_link_if_needed(&db, &web_config(config), now).await?;
+    Ok((db, link))
+}
+
+fn print_setup_link(link: &Option<String>) {
+    if let Some(link) = link {
+        println!(
+            "Setup link for the first facilitator (works once, for {} days):",
+            setup::SETUP_LINK_DAYS
+        );
+        println!("  {link}");
+    }
+}
+
+async fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let group = GroupSettings {
+        name: parse_group_name(&args.group_name)?,
+        timezone: parse_timezone(&args.timezone)?,
+    };
+    let overrides = Overrides {
+        listen: args.listen,
+        public_url: args.public_url,
+    };
+    let config = Config::load(data_dir, &overrides)?;
+    let existed = has_instance(data_dir, &config);
+    let (db, link) = prepare(data_dir, &config, &group, &overrides).await?;
+    if existed {
+        let name = db
+            .group_settings()
+            .await?
+            .map(|s| s.name)
+            .unwrap_or_default();
+        println!(
+            "Hearth is already set up in {} for {name:?}; nothing was changed.",
+            data_dir.display()
+        );
+    } else {
+        println!(
+            "Hearth is set up in {} for {:?}.",
+            data_dir.display(),
+            group.name
+        );
+    }
+    print_setup_link(&link);
+    if link.is_none() && !existed {
+        println!("Make invite links with: hearth invite --role member");
+    }
+    println!(
+        "Start it with: hearth serve --data-dir {}",
+        data_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        listen: args.listen,
+        public_url: args.public_url,
+    };
+    let config = Config::load(data_dir, &overrides)?;
+    let group = GroupSettings {
+        name: "Our group".into(),
+        timezone: Tz::Europe__London,
+    };
+    // Only the first start writes flags into a new configuration file.
+    let (db, link) = prepare(data_dir, &config, &group, &overrides).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "could not listen on {} (is another program using it?)",
+                config.listen
+            )
+        })?;
+    let state = AppState::new(db.clone(), Arc::new(SystemClock), web_config(&config));
+    spawn_housekeeping(state.clone());
+    let name = db
+        .group_settings()
+        .await?
+        .map(|s| s.name)
+        .unwrap_or_default();
+    println!(
+        "Hearth is serving {name:?} at {} (listening on {})",
+        config.public_url(),
+        config.listen
+    );
+    print_setup_link(&link);
+    let app = hearth_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
+    println!("Hearth stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Hourly: drop expired sessions and idle rate-limit entries.
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match state.db.delete_expired_sessions(Utc::now()).await {
+                Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
+                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            }
+            state.limiter.forget_idle();
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Opens an existing instance; refuses (and creates nothing) where there is none.
+async fn open_existing(data_dir: &Path) -> anyhow::Result<(Config, Db)> {
+    let config = Config::load(data_dir, &Overrides::default())?;
+    if !has_instance(data_dir, &config) {
+        bail!(
+            "no Hearth instance in {}: run `hearth init --data-dir {}` first",
+            data_dir.display(),
+            data_dir.display()
+        );
+    }
+    let db = Db::connect(&config.database_url(data_dir))
+        .await
+        .context("could not open the database")?;
+    Ok((config, db))
+}
+
+async fn migrate(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let (config, db) = open_existing(data_dir).await?;
+    let n = db.migrate(&config.database_url(data_dir)).await?;
+    if n == 0 {
+        println!("The database is up to date.");
+    } else {
+        println!("Applied {n} migration(s).");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn invite(data_dir: &Path, args: InviteArgs) -> anyhow::Result<ExitCode> {
+    let (config, db) = open_existing(data_dir).await?;
+    let health = db.health(&config.database_url(data_dir)).await?;
+    if health.pending_migrations > 0 {
+        bail!("the database needs migrating first: run `hearth migrate`");
+    }
+    if db.group_settings().await?.is_none() {
+        bail!("this instance is not set up: run `hearth init` first");
+    }
+    let role = match args.role {
+        RoleArg::Member => Role::Member,
+        RoleArg::Facilitator => Role::Facilitator,
+    };
+    let link =
+        setup::invite_link(&db, &web_config(&config), role, args.days, None, Utc::now()).await?;
+    println!(
+        "Invite link for a new {role} (works once, for {} days):",
+        args.days
+    );
+    println!("  {link}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let mut problems = 0;
+    let mut report = |ok: bool, what: &str, detail: String| {
+        if !ok {
+            problems += 1;
+        }
+        println!(
+            "{} {what}: {detail}",
+            if ok { "ok     " } else { "PROBLEM" }
+        );
+    };
+    let config = match Config::load(data_dir, &Overrides::default()) {
+        Ok(c) => {
+            report(
+                true,
+                "configuration",
+                format!("{}", data_dir.join(CONFIG_FILE).display()),
+            );
+            c
+        }
+        Err(e) => {
+            report(false, "configuration", e.to_string());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if !has_instance(data_dir, &config) {
+        report(
+            false,
+            "database",
+            format!("no database in {}: run `hearth init`", data_dir.display()),
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let url = config.database_url(data_dir);
+    let db = match Db::connect(&url).await {
+        Ok(db) => db,
+        Err(e) => {
+            report(false, "database", e.to_string());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match db.health(&url).await {
+        Ok(h) => {
+            report(true, "database", format!("{:?} answers", h.backend));
+            report(
+                h.pending_migrations == 0,
+                "migrations",
+                if h.pending_migrations == 0 {
+                    "up to date".into()
+                } else {
+                    format!("{} pending: run `hearth migrate`", h.pending_migrations)
+                },
+            );
+        }
+        Err(e) => report(false, "database", e.to_string()),
+    }
+    match db.group_settings().await {
+        Ok(Some(g)) => report(
+            true,
+            "group",
+            format!("{:?}, time zone {}", g.name, g.timezone),
+        ),
+        Ok(None) => report(false, "group", "not set up: run `hearth init`".into()),
+        Err(e) => report(false, "group", e.to_string()),
+    }
+    match db.instance_key().await {
+        Ok(Some(k)) => {
+            let valid = keys::is_valid(&k);
+            report(
+                valid,
+                "instance key",
+                if valid {
+                    "RSA-2048 key pair present".into()
+                } else {
+                    "stored key pair does not parse or match".into()
+                },
+            );
+        }
+        Ok(None) => report(false, "instance key", "missing: run `hearth init`".into()),
+        Err(e) => report(false, "instance key", e.to_string()),
+    }
+    report(true, "public URL", config.public_url().to_string());
+    println!(
+        "\nEffective configuration (secrets hidden):\n{}",
+        config.to_redacted_toml()
+    );
+    if problems == 0 {
+        println!("All checks passed.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{problems} problem(s) found.");
+        Ok(ExitCode::FAILURE)
+    }
+}

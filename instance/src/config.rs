@@ -1,0 +1,281 @@
+//! Typed configuration: defaults, then `<data dir>/hearth.toml`, then `HEARTH_*` variables,
+//! then command-line flags. Unknown keys in the file are refused; secrets never print.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub const CONFIG_FILE: &str = "hearth.toml";
+pub const DATABASE_FILE: &str = "hearth.sqlite3";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Keys that `HEARTH_*` environment variables may set. Other `HEARTH_*` names (such as the
+/// data directory, or variables of the test suite) are not configuration keys.
+const ENV_KEYS: [&str; 5] = [
+    "listen",
+    "public_url",
+    "database_url",
+    "behind_proxy",
+    "login_attempts_per_minute",
+];
+
+/// Every setting, with its default. The data directory itself comes from `--data-dir` or
+/// `HEARTH_DATA_DIR`, since the file lives inside it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// The address people use to reach this instance. Defaults to `http://` + `listen`.
+    /// Use an `https://` URL behind a TLS proxy: cookies are then marked `Secure`.
+    pub public_url: Option<url::Url>,
+    /// `sqlite://PATH` (default: the data directory's `hearth.sqlite3`) or `postgres://…`.
+    #[serde(serialize_with = "redacted")]
+    pub database_url: Option<SecretString>,
+    /// Trust the last `X-Forwarded-For` hop as the client address (only behind a proxy).
+    pub behind_proxy: bool,
+    /// Sign-in and join attempts allowed per minute, per client address and per username.
+    pub login_attempts_per_minute: u32,
+}
+
+fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_some("[redacted]"),
+        None => s.serialize_none(),
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            public_url: None,
+            database_url: None,
+            behind_proxy: false,
+            login_attempts_per_minute: 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration problem: {0}")]
+    Invalid(String),
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<url::Url>,
+}
+
+impl Config {
+    pub fn load(data_dir: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let file = data_dir.join(CONFIG_FILE);
+        let figment = Figment::new()
+            .merge(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("HEARTH_").only(&ENV_KEYS))
+            .merge(Serialized::defaults(overrides));
+        let mut config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(describe(&e, &file)))?;
+        config.validate()?;
+        if config.public_url.is_none() {
+            config.public_url = Some(default_public_url(config.listen));
+        }
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(u) = &self.public_url {
+            if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "public_url must be an http:// or https:// address, not {u}"
+                )));
+            }
+            if u.path() != "/" || u.query().is_some() {
+                return Err(ConfigError::Invalid(format!(
+                    "public_url must not have a path or query (Hearth is served from the root): {u}"
+                )));
+            }
+        }
+        if self.login_attempts_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "login_attempts_per_minute must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn public_url(&self) -> url::Url {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| default_public_url(self.listen))
+    }
+
+    /// The database URL: configured, or the SQLite file in the data directory.
+    pub fn database_url(&self, data_dir: &Path) -> String {
+        match &self.database_url {
+            Some(s) => s.expose_secret().to_owned(),
+            None => format!("sqlite://{}", data_dir.join(DATABASE_FILE).display()),
+        }
+    }
+
+    /// The configuration as TOML with secrets replaced, for `hearth check`.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# could not show configuration: {e}\n"))
+    }
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "an IP address and port always form a valid URL"
+)]
+fn default_public_url(listen: SocketAddr) -> url::Url {
+    // An unspecified address (0.0.0.0, ::) is not somewhere a browser can go.
+    let host = if listen.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else if listen.is_ipv6() {
+        format!("[{}]", listen.ip())
+    } else {
+        listen.ip().to_string()
+    };
+    url::Url::parse(&format!("http://{host}:{}/", listen.port())).expect("valid URL")
+}
+
+fn describe(e: &figment::Error, file: &Path) -> String {
+    let mut out = Vec::new();
+    for err in e.clone() {
+        let place = match &err.metadata {
+            Some(m) if m.name.contains("TOML") => format!(" in {}", file.display()),
+            Some(m) if m.name.contains("environment") => " in the environment".to_owned(),
+            _ => String::new(),
+        };
+        let key = if err.path.is_empty() {
+            String::new()
+        } else {
+            format!(" (key `{}`)", err.path.join("."))
+        };
+        out.push(format!("{}{key}{place}", err.kind));
+    }
+    out.join("; ")
+}
+
+/// The starting `hearth.toml` written by `init`: every key, commented, with its default.
+pub fn starter_file(listen: SocketAddr, public_url: Option<&url::Url>) -> String {
+    let public = match public_url {
+        Some(u) => format!("public_url = \"{u}\""),
+        None => "# public_url = \"https://hearth.example.org/\"".to_owned(),
+    };
+    format!(
+        r#"# Hearth configuration. Environment variables HEARTH_<KEY> (for example HEARTH_LISTEN)
+# override this file, and command-line flags override both. Unknown keys are refused.
+
+# Address and port to listen on.
+listen = "{listen}"
+
+# The address people use to reach this instance; invite links use it. Defaults to
+# http:// plus the listen address. With an https:// address, cookies are marked Secure.
+{public}
+
+# Database: by default the SQLite file hearth.sqlite3 in this directory.
+# For PostgreSQL: database_url = "postgres://user:password@host/dbname"
+# database_url = "sqlite:///var/lib/hearth/hearth.sqlite3"
+
+# Trust the last X-Forwarded-For hop as the client address (only behind a reverse proxy).
+behind_proxy = false
+
+# Sign-in and join attempts allowed per minute, per client address and per username.
+login_attempts_per_minute = 10
+"#
+    )
+}
+
+/// The data directory: flag, then `HEARTH_DATA_DIR`, then `./hearth-data`.
+pub fn resolve_data_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.unwrap_or_else(|| PathBuf::from("hearth-data"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(contents: &str) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(CONFIG_FILE), contents).unwrap();
+        d
+    }
+
+    #[test]
+    fn defaults_apply_without_a_file() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::load(d.path(), &Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.public_url().as_str(), "http://127.0.0.1:8080/");
+        assert!(c.database_url(d.path()).starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn the_starter_file_loads_as_written() {
+        let d = dir_with(&starter_file("0.0.0.0:9000".parse().unwrap(), None));
+        let c = Config::load(d.path(), &Overrides::default()).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.public_url().as_str(), "http://localhost:9000/");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let d = dir_with("listen = \"127.0.0.1:1\"\nlisten_port = 3\n");
+        let e = Config::load(d.path(), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("listen_port"), "{e}");
+        assert!(e.contains(CONFIG_FILE), "{e}");
+    }
+
+    #[test]
+    fn bad_values_get_clear_messages() {
+        for (file, needle) in [
+            ("listen = \"not an address\"", "listen"),
+            ("public_url = \"ftp://x\"", "http:// or https://"),
+            ("public_url = \"https://x.org/hearth\"", "path"),
+            ("login_attempts_per_minute = 0", "at least 1"),
+            ("behind_proxy = \"yes\"", "behind_proxy"),
+        ] {
+            let d = dir_with(file);
+            let e = Config::load(d.path(), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{file}: {e}");
+        }
+    }
+
+    #[test]
+    fn command_line_overrides_the_file() {
+        let d = dir_with("listen = \"127.0.0.1:1000\"");
+        let o = Overrides {
+            listen: Some("127.0.0.1:2000".parse().unwrap()),
+            public_url: None,
+        };
+        assert_eq!(Config::load(d.path(), &o).unwrap().listen.port(), 2000);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let d = dir_with("database_url = \"postgres://u:hunter2@h/db\"");
+        let c = Config::load(d.path(), &Overrides::default()).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!c.to_redacted_toml().contains("hunter2"));
+        assert!(c.database_url(d.path()).contains("hunter2"));
+    }
+}

@@ -1,0 +1,203 @@
+//! Accounts, sessions, invites, CSRF and error pages through the real router, on both databases.
+
+use hearth_core::Role;
+use hearth_testkit::{TestApp, backend_tests, checkin_form};
+
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> hearth_testkit::TestClient {
+    let c = app.client();
+    c.get("/login").await.assert_status(200);
+    c.post_form("/login", &[("username", username), ("password", password)])
+        .await
+        .assert_redirect("/");
+    c
+}
+
+backend_tests! {
+    async fn sign_in_and_out_work_and_wrong_passwords_are_refused(app) {
+        app.join(Role::Member, "robin").await;
+        let c = app.client();
+        c.get("/login").await;
+        c.post_form("/login", &[("username", "robin"), ("password", "not the password")])
+            .await
+            .assert_status(401)
+            .assert_contains("The username or password is not right")
+            .assert_contains("value=\"robin\"");
+        c.get("/checkin").await.assert_redirect("/login");
+        // Unknown usernames get the same answer.
+        c.post_form("/login", &[("username", "nobody"), ("password", "not the password")])
+            .await
+            .assert_status(401)
+            .assert_contains("The username or password is not right");
+        // Usernames are case-insensitive at sign-in.
+        c.post_form("/login", &[("username", "Robin"), ("password", "a long enough password")])
+            .await
+            .assert_redirect("/");
+        c.get("/checkin").await.assert_status(200);
+        c.post_form("/logout", &[] as &[(&str, &str)]).await.assert_redirect("/");
+        c.get("/checkin").await.assert_redirect("/login");
+    }
+
+    async fn sign_in_attempts_are_rate_limited(app) {
+        app.join(Role::Member, "target").await;
+        let c = app.client();
+        c.get("/login").await;
+        for _ in 0..10 {
+            c.post_form("/login", &[("username", "target"), ("password", "guess guess guess")])
+                .await
+                .assert_status(401);
+        }
+        c.post_form("/login", &[("username", "target"), ("password", "a long enough password")])
+            .await
+            .assert_status(429)
+            .assert_contains("Too many attempts");
+    }
+
+    async fn changing_a_password_signs_out_other_sessions(app) {
+        let first = app.join(Role::Member, "pat").await;
+        let second = sign_in(&app, "pat", "a long enough password").await;
+        first.get("/account").await.assert_status(200);
+        first
+            .post_form("/account/password", &[
+                ("current_password", "wrong one entirely"),
+                ("new_password", "brand new password"),
+                ("new_password_confirm", "brand new password"),
+            ])
+            .await
+            .assert_status(400)
+            .assert_contains("Your current password is not right");
+        first
+            .post_form("/account/password", &[
+                ("current_password", "a long enough password"),
+                ("new_password", "short"),
+                ("new_password_confirm", "short"),
+            ])
+            .await
+            .assert_status(400)
+            .assert_contains("at least 10 characters");
+        first
+            .post_form("/account/password", &[
+                ("current_password", "a long enough password"),
+                ("new_password", "brand new password"),
+                ("new_password_confirm", "brand new password"),
+            ])
+            .await
+            .assert_redirect("/account?changed=1");
+        first.get("/account?changed=1").await.assert_contains("Your password has been changed");
+        second.get("/checkin").await.assert_redirect("/login");
+        first.get("/checkin").await.assert_status(200);
+        sign_in(&app, "pat", "brand new password").await;
+    }
+
+    async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing(app) {
+        let member = app.join(Role::Member, "casey").await;
+        member.get("/checkin").await;
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in checkin_form(3, 2, "") {
+            body.append_pair(k, &v);
+        }
+        let no_token = body.finish();
+        member.post_raw("/checkin", no_token.clone()).await.assert_status(400).assert_contains("expired");
+        member
+            .post_raw("/checkin", format!("{no_token}&csrf_token=forged"))
+            .await
+            .assert_status(400);
+        // A token from someone else's session is no good either.
+        let other = app.client();
+        other.get("/login").await;
+        let foreign = other.csrf().unwrap();
+        member
+            .post_raw("/checkin", format!("{no_token}&csrf_token={foreign}"))
+            .await
+            .assert_status(400);
+        let id = app.account_id("casey").await;
+        assert!(app.db.own_checkins(id).await.unwrap().is_empty());
+        // The log-out form is protected too.
+        member.post_raw("/logout", String::new()).await.assert_status(400);
+        member.get("/checkin").await.assert_status(200);
+    }
+
+    async fn invite_links_work_once_and_expire(app) {
+        let path = app.invite_path(Role::Member).await;
+        let c = app.client();
+        c.get(&path).await.assert_status(200);
+        // A username clash leaves the invite unused.
+        app.join(Role::Member, "taken").await;
+        c.post_form(&path, &[
+            ("display_name", "Someone"),
+            ("username", "taken"),
+            ("password", "a long enough password"),
+            ("password_confirm", "a long enough password"),
+        ])
+        .await
+        .assert_status(400)
+        .assert_contains("That username is taken")
+        .assert_contains("value=\"Someone\"")
+        .assert_lacks("a long enough password");
+        c.post_form(&path, &[
+            ("display_name", "Someone"),
+            ("username", "someone"),
+            ("password", "a long enough password"),
+            ("password_confirm", "a long enough password"),
+        ])
+        .await
+        .assert_redirect("/");
+        app.client().get(&path).await.assert_status(410).assert_contains("already been used");
+
+        let expiring = app.invite_path(Role::Member).await;
+        app.clock.advance(chrono::Duration::days(8));
+        app.client().get(&expiring).await.assert_status(410).assert_contains("expired");
+        app.client().get("/join/not-a-token").await.assert_status(404);
+        app.client()
+            .get("/join/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .await
+            .assert_status(404);
+    }
+
+    async fn join_form_errors_are_explained_and_create_nothing(app) {
+        let path = app.invite_path(Role::Member).await;
+        let c = app.client();
+        c.get(&path).await;
+        c.post_form(&path, &[
+            ("display_name", "  "),
+            ("username", "No Spaces"),
+            ("password", "long enough 123"),
+            ("password_confirm", "different 12345"),
+        ])
+        .await
+        .assert_status(400)
+        .assert_contains("Enter your name")
+        .assert_contains("Choose a username of 3 to 32")
+        .assert_contains("The two passwords are not the same");
+        assert_eq!(app.db.count_accounts().await.unwrap(), 0);
+        c.get(&path).await.assert_status(200);
+    }
+
+    async fn facilitators_manage_invites_and_members_cannot(app) {
+        let member = app.join(Role::Member, "moe").await;
+        member.get("/invites").await.assert_status(403).assert_contains("You cannot see this page");
+        member.post_form("/invites", &[("role", "facilitator")]).await.assert_status(403);
+        let before = app.db.list_invites(app.now()).await.unwrap().len();
+        let f = app.join(Role::Facilitator, "fac").await;
+        f.get("/invites").await.assert_status(200);
+        f.post_form("/invites", &[("role", "admin")]).await.assert_status(400);
+        assert_eq!(app.db.list_invites(app.now()).await.unwrap().len(), before + 1, "only the facilitator's own invite");
+        let page = f.post_form("/invites", &[("role", "member")]).await.assert_status(200);
+        let start = page.body.find("/join/").unwrap();
+        let link: String = page.body[start..].chars().take_while(|c| *c != '"').collect();
+        let open = app.db.list_invites(app.now()).await.unwrap().into_iter().find(|i| i.status == hearth_db::InviteStatus::Open).unwrap();
+        f.get("/invites").await;
+        f.post_form(&format!("/invites/{}/revoke", open.id), &[] as &[(&str, &str)]).await.assert_redirect("/invites");
+        app.client().get(&link).await.assert_status(404);
+        f.post_form("/invites/999999/revoke", &[] as &[(&str, &str)]).await.assert_status(404);
+    }
+
+    async fn errors_are_pages_with_a_way_back_and_distinct_statuses(app) {
+        let c = app.client();
+        c.get("/no/such/page").await.assert_status(404).assert_contains("Page not found").assert_contains("href=\"/\"");
+        let m = app.join(Role::Member, "erin").await;
+        m.get("/invites").await.assert_status(403).assert_contains("href=\"/\"");
+        m.post_raw("/checkin", "who5_1=3".into()).await.assert_status(400).assert_contains("href=\"/\"");
+        let r = app.client().get("/healthz").await.assert_status(200);
+        assert_eq!(r.body, "ok\n");
+    }
+}

@@ -1,0 +1,64 @@
+//! Check-in content, notes and scores are never logged. Runs the whole flow with every log
+//! level captured, then searches the log for the answers.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use hearth_core::Role;
+use hearth_testkit::{Backend, TestApp};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_contain_answers_or_notes() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .without_time()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let app = TestApp::new(Backend::Sqlite).await;
+    let member = app.join(Role::Member, "logged").await;
+    let mut form = hearth_testkit::checkin_form(2, 5, "LOGNOTE-secret words");
+    for (k, v) in form.iter_mut() {
+        if *k == "paid_hours" {
+            *v = "73".into();
+        }
+    }
+    member
+        .post_form("/checkin", &form)
+        .await
+        .assert_redirect("/checkin/saved");
+    member.get("/checkin/saved").await.assert_status(200);
+    member.get("/history").await.assert_status(200);
+    // A failing submission is logged no more than a good one.
+    form.retain(|(k, _)| *k != "burnout");
+    member.post_form("/checkin", &form).await.assert_status(400);
+
+    let log = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+    assert!(
+        log.contains("check-in saved"),
+        "the log is being captured:\n{log}"
+    );
+    for needle in ["LOGNOTE", "secret words", "73", "who5", "burnout="] {
+        assert!(!log.contains(needle), "{needle:?} in log:\n{log}");
+    }
+}
