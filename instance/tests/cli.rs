@@ -1,0 +1,224 @@
+//! The `hearth` binary as an operator uses it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn hearth(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("HEARTH_DATA_DIR")
+        .env_remove("HEARTH_LISTEN")
+        .env_remove("HEARTH_PUBLIC_URL")
+        .env_remove("HEARTH_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn help_explains_every_command() {
+    let o = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let (out, _) = text(&o);
+    for cmd in ["init", "serve", "migrate", "invite", "check"] {
+        assert!(out.contains(cmd), "{cmd} missing from --help:\n{out}");
+    }
+}
+
+#[test]
+fn init_sets_up_an_instance_and_check_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let o = hearth(
+        &dir,
+        &[
+            "init",
+            "--group-name",
+            "Riverside Peers",
+            "--timezone",
+            "Europe/London",
+        ],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("Setup link for the first facilitator"),
+        "{out}"
+    );
+    assert!(out.contains("http://127.0.0.1:8080/join/"), "{out}");
+    assert!(dir.join("hearth.toml").exists());
+    assert!(dir.join("hearth.sqlite3").exists());
+
+    let o = hearth(&dir, &["check"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("All checks passed") && out.contains("Riverside Peers"),
+        "{out}"
+    );
+    assert!(out.contains("RSA-2048 key pair present"), "{out}");
+
+    let o = hearth(&dir, &["init", "--group-name", "Another"]);
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    assert!(
+        out.contains("already set up") && out.contains("Riverside Peers"),
+        "{out}"
+    );
+
+    let o = hearth(&dir, &["migrate"]);
+    assert!(o.status.success());
+    assert!(text(&o).0.contains("up to date"));
+
+    let o = hearth(&dir, &["invite", "--role", "member", "--days", "3"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("new member") && out.contains("for 3 days") && out.contains("/join/"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+
+    let o = hearth(&dir, &["init", "--timezone", "Mars/Olympus_Mons"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("unknown time zone"), "{:?}", text(&o));
+    assert!(!dir.exists(), "a failed init must create nothing");
+
+    let o = hearth(&dir, &["init", "--group-name", "   "]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("group name"));
+    assert!(!dir.exists());
+
+    for args in [
+        &["invite", "--role", "member"][..],
+        &["migrate"],
+        &["check"],
+    ] {
+        let o = hearth(&dir, args);
+        assert!(!o.status.success(), "{args:?}");
+        let (out, err) = text(&o);
+        assert!(
+            format!("{out}{err}").contains("hearth init"),
+            "{args:?}: {out}{err}"
+        );
+        assert!(!dir.exists(), "{args:?} created the data directory");
+    }
+
+    let o = hearth(&dir, &["invite", "--role", "admin"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("admin"));
+
+    // Unknown keys in the file are refused by name, by every command.
+    assert!(hearth(&dir, &["init"]).status.success());
+    let before = std::fs::read(dir.join("hearth.sqlite3")).unwrap().len();
+    std::fs::write(
+        dir.join("hearth.toml"),
+        "listen = \"127.0.0.1:9\"\nlsiten = 1\n",
+    )
+    .unwrap();
+    for args in [&["check"][..], &["serve"], &["invite", "--role", "member"]] {
+        let o = hearth(&dir, args);
+        assert!(!o.status.success(), "{args:?}");
+        let (out, err) = text(&o);
+        assert!(
+            format!("{out}{err}").contains("lsiten"),
+            "{args:?}: {out}{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(dir.join("hearth.sqlite3")).unwrap().len(),
+        before
+    );
+}
+
+#[test]
+fn serve_on_an_empty_directory_initialises_serves_and_stops_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fresh");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(&dir)
+        .env_remove("HEARTH_PUBLIC_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let link = loop {
+        let line = lines
+            .next()
+            .expect("serve ended before printing a setup link")
+            .unwrap();
+        seen.push(line.clone());
+        if line.trim().starts_with("http://") && line.contains("/join/") {
+            break line.trim().to_owned();
+        }
+    };
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{port}/join/")),
+        "{seen:?}"
+    );
+    let health = http_get(port, "/healthz");
+    assert!(
+        health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"),
+        "{health}"
+    );
+    let join = http_get(
+        port,
+        link.trim_start_matches(&format!("http://127.0.0.1:{port}")),
+    );
+    assert!(
+        join.contains("200 OK") && join.contains("Join Our group"),
+        "{join}"
+    );
+    assert!(dir.join("hearth.toml").exists());
+
+    // SIGTERM: finish in-flight requests and exit 0.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        rest.iter().any(|l| l.contains("Hearth stopped")),
+        "{rest:?}"
+    );
+}
