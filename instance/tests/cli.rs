@@ -1,4 +1,5 @@
 //! The `hearth` binary as an operator uses it.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -38,7 +38,7 @@ fn median(values: &mut [u8]) -> u8 {
         values[n / 2]
     } else {
         // Round half up; integer maths keeps the reading deterministic.
-        ((u16::from(values[n / 2 - 1]) + u16::from(values[n / 2]) + 1) / 2) as u8
+        (u16::from(values[n / 2 - 1]) + u16::from(values[n / 2])).div_ceil(2) as u8
     }
 }
 

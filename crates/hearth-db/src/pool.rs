@@ -43,6 +43,10 @@ impl std::fmt::Debug for Db {
 }
 
 /// One pooled connection, owned so it can be held across `.await`.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived, one per query; boxing would add an allocation to every query"
+)]
 pub enum Conn {
     Sqlite(PooledConnection<'static, SqliteConn>),
     Postgres(PooledConnection<'static, AsyncPgConnection>),

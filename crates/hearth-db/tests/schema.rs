@@ -1,5 +1,6 @@
 //! Both migration folders must produce exactly the tables and columns `schema.rs` declares,
 //! with matching types and nullability. Parses `schema.rs` itself, so the three cannot drift.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::collections::BTreeMap;
 
