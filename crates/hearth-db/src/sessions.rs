@@ -38,6 +38,23 @@ impl Db {
         Ok(())
     }
 
+    /// Inserts a new session; `false` if the id is already taken (the caller picks another).
+    pub async fn create_session(&self, s: &SessionRow) -> Result<bool, DbError> {
+        let mut conn = self.conn().await?;
+        let n = with_conn!(&mut conn, |c| diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(&s.id),
+                sessions::account_id.eq(s.account_id),
+                sessions::data.eq(&s.data),
+                sessions::expires_at.eq(to_db_time(s.expires_at)),
+            ))
+            .on_conflict(sessions::id)
+            .do_nothing()
+            .execute(c)
+            .await)?;
+        Ok(n == 1)
+    }
+
     /// A session that has not expired by `now`.
     pub async fn load_session(
         &self,

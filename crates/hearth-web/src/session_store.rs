@@ -34,20 +34,41 @@ fn to_time(t: DateTime<Utc>) -> time::OffsetDateTime {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
-#[async_trait]
-impl SessionStore for DbSessionStore {
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let account_id = record
+fn to_row(record: &Record) -> session_store::Result<SessionRow> {
+    Ok(SessionRow {
+        id: record.id.to_string(),
+        account_id: record
             .data
             .get(ACCOUNT_KEY)
-            .and_then(serde_json::Value::as_i64);
-        let row = SessionRow {
-            id: record.id.to_string(),
-            account_id,
-            data: serde_json::to_string(&record.data).map_err(backend)?,
-            expires_at: to_chrono(record.expiry_date),
-        };
-        self.db.save_session(&row).await.map_err(backend)
+            .and_then(serde_json::Value::as_i64),
+        data: serde_json::to_string(&record.data).map_err(backend)?,
+        expires_at: to_chrono(record.expiry_date),
+    })
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    /// Inserts under a fresh id, drawing again on the (astronomically unlikely) collision, so
+    /// a new session can never overwrite someone else's.
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        loop {
+            if self
+                .db
+                .create_session(&to_row(record)?)
+                .await
+                .map_err(backend)?
+            {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.db
+            .save_session(&to_row(record)?)
+            .await
+            .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
