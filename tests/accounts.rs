@@ -201,3 +201,41 @@ backend_tests! {
         assert_eq!(r.body, "ok\n");
     }
 }
+
+fn session_cookie(r: &hearth_testkit::TestResponse) -> String {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("hearth_session="))
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", r.headers))
+        .to_owned()
+}
+
+backend_tests! {
+    async fn session_cookies_are_http_only_same_site_and_not_secure_over_http(app) {
+        let r = app.client().get("/login").await.assert_status(200);
+        let cookie = session_cookie(&r);
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "{cookie}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookies_are_secure_behind_https() {
+    let app = TestApp::with_public_url(
+        hearth_testkit::Backend::Sqlite,
+        "https://hearth.example.org/",
+    )
+    .await;
+    let r = app.client().get("/login").await.assert_status(200);
+    let cookie = session_cookie(&r);
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Invite links use the public address.
+    let path = app.invite_path(Role::Member).await;
+    assert!(path.starts_with("/join/"), "{path}");
+}

@@ -271,6 +271,16 @@ mod tests {
     }
 
     #[test]
+    fn the_example_in_deploy_matches_what_init_writes() {
+        let example = include_str!("../../deploy/hearth.example.toml");
+        let written = starter_file(DEFAULT_LISTEN.parse().unwrap(), None);
+        assert_eq!(
+            example, written,
+            "deploy/hearth.example.toml drifted: regenerate it from config::starter_file"
+        );
+    }
+
+    #[test]
     fn secrets_never_print() {
         let d = dir_with("database_url = \"postgres://u:hunter2@h/db\"");
         let c = Config::load(d.path(), &Overrides::default()).unwrap();

@@ -68,6 +68,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new(backend: Backend) -> TestApp {
+        Self::with_public_url(backend, "http://hearth.test/").await
+    }
+
+    /// An instance that believes it is reached at `public_url` (for example over https).
+    pub async fn with_public_url(backend: Backend, public_url: &str) -> TestApp {
         let database = TestDb::create(backend).await;
         let db = Db::open(database.url())
             .await
@@ -80,9 +85,8 @@ impl TestApp {
         setup::ensure_group(&db, &group, default_now())
             .await
             .unwrap_or_else(|e| panic!("group: {e}"));
-        let config = WebConfig::for_url(
-            url::Url::parse("http://hearth.test/").unwrap_or_else(|e| panic!("{e}")),
-        );
+        let config =
+            WebConfig::for_url(url::Url::parse(public_url).unwrap_or_else(|e| panic!("{e}")));
         let state = AppState::new(db.clone(), clock.clone(), config);
         let router = hearth_web::router(state.clone());
         TestApp {
@@ -113,7 +117,8 @@ impl TestApp {
         let link = setup::invite_link(&self.db, &self.state.config, role, 7, None, self.now())
             .await
             .unwrap_or_else(|e| panic!("invite: {e}"));
-        link.trim_start_matches("http://hearth.test").to_owned()
+        let base = self.state.config.public_url.as_str().trim_end_matches('/');
+        link.trim_start_matches(base).to_owned()
     }
 
     /// Joins through a new invite and returns the signed-in client.
