@@ -81,8 +81,8 @@ backend_tests! {
                 ("new_password_confirm", "brand new password"),
             ])
             .await
-            .assert_redirect("/account?changed=1");
-        first.get("/account?changed=1").await.assert_contains("Your password has been changed");
+            .assert_redirect("/account?done=password");
+        first.get("/account?done=password").await.assert_contains("Your password has been changed");
         second.get("/checkin").await.assert_redirect("/login");
         first.get("/checkin").await.assert_status(200);
         sign_in(&app, "pat", "brand new password").await;

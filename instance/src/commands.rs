@@ -115,10 +115,10 @@ fn print_setup_link(link: &Option<String>) {
 }
 
 async fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
-    let group = GroupSettings {
-        name: parse_group_name(&args.group_name)?,
-        timezone: parse_timezone(&args.timezone)?,
-    };
+    let group = GroupSettings::new(
+        parse_group_name(&args.group_name)?,
+        parse_timezone(&args.timezone)?,
+    );
     let overrides = Overrides {
         listen: args.listen,
         public_url: args.public_url,
@@ -160,10 +160,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url,
     };
     let config = Config::load(data_dir, &overrides)?;
-    let group = GroupSettings {
-        name: "Our group".into(),
-        timezone: Tz::Europe__London,
-    };
+    let group = GroupSettings::new("Our group", Tz::Europe__London);
     // Only the first start writes flags into a new configuration file.
     let (db, link) = prepare(data_dir, &config, &group, &overrides).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)

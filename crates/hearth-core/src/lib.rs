@@ -10,10 +10,14 @@
 //!   layers above never store or score an out-of-range answer.
 //! - Readings of a person's history are non-diagnostic by construction ([`history`]).
 
+pub mod aggregate;
 pub mod checkin;
+
 pub mod history;
 pub mod instruments;
 pub mod period;
+pub mod profile;
+
 pub mod role;
 pub mod scoring;
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 
 /// An ISO 8601 week, e.g. `2026-W48`. Ordered by time.
@@ -52,7 +52,39 @@ impl IsoWeek {
         Self::of_date(self.monday() - chrono::Days::new(7))
     }
 
+    pub fn next(self) -> Self {
+        Self::of_date(self.monday() + chrono::Days::new(7))
+    }
+
+    /// The instant this week's group aggregate is frozen: the group's close weekday and hour
+    /// after the week has ended, on the group's wall clock.
+    pub fn closes_at(self, tz: Tz, close: WeekClose) -> DateTime<Utc> {
+        let day =
+            self.monday() + chrono::Days::new(7 + u64::from(close.weekday.num_days_from_monday()));
+        let mut local = day
+            .and_hms_opt(u32::from(close.hour), 0, 0)
+            .unwrap_or_default();
+        // A close hour that a clock change skips moves on to the next hour that exists.
+        for _ in 0..3 {
+            if let Some(t) = tz.from_local_datetime(&local).earliest() {
+                return t.with_timezone(&Utc);
+            }
+            local += chrono::Duration::hours(1);
+        }
+        local.and_utc()
+    }
+
+    /// The newest week whose aggregate has closed by `now`.
+    pub fn latest_closed(now: DateTime<Utc>, tz: Tz, close: WeekClose) -> Self {
+        let mut w = Self::containing(now, tz).previous();
+        while w.closes_at(tz, close) > now {
+            w = w.previous();
+        }
+        w
+    }
+
     /// "24 Nov 2026" style label of the Monday, for people rather than machines.
+
     pub fn human_label(self) -> String {
         format!("week of {}", self.monday().format("%-d %b %Y"))
     }
@@ -78,10 +110,73 @@ impl FromStr for IsoWeek {
     }
 }
 
+/// When a group's weeks close: a weekday and hour after the week ends, in the group's zone.
+/// The default, Monday 00:00, closes each week the moment it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekClose {
+    pub weekday: Weekday,
+    pub hour: u8,
+}
+
+impl Default for WeekClose {
+    fn default() -> Self {
+        Self {
+            weekday: Weekday::Mon,
+            hour: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the week close must be a weekday from 1 (Monday) to 7 (Sunday) and an hour from 0 to 23")]
+pub struct BadWeekClose;
+
+impl WeekClose {
+    /// `weekday` 1 = Monday … 7 = Sunday; `hour` 0–23.
+    pub fn new(weekday: i64, hour: i64) -> Result<Self, BadWeekClose> {
+        let weekday = match weekday {
+            1 => Weekday::Mon,
+            2 => Weekday::Tue,
+            3 => Weekday::Wed,
+            4 => Weekday::Thu,
+            5 => Weekday::Fri,
+            6 => Weekday::Sat,
+            7 => Weekday::Sun,
+            _ => return Err(BadWeekClose),
+        };
+        let hour = u8::try_from(hour)
+            .ok()
+            .filter(|h| *h < 24)
+            .ok_or(BadWeekClose)?;
+        Ok(Self { weekday, hour })
+    }
+
+    pub fn weekday_number(self) -> u8 {
+        self.weekday.number_from_monday() as u8
+    }
+
+    /// "Monday at 00:00".
+    pub fn describe(self) -> String {
+        const NAMES: [&str; 7] = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ];
+        format!(
+            "{} at {:02}:00",
+            NAMES[self.weekday.num_days_from_monday() as usize],
+            self.hour
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
     fn week_follows_the_group_time_zone_not_utc() {
@@ -129,5 +224,69 @@ mod tests {
         assert!(a < b);
         assert_eq!(b.monday().to_string(), "2025-12-29");
         assert_eq!(b.human_label(), "week of 29 Dec 2025");
+    }
+}
+
+#[cfg(test)]
+mod close_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn w(s: &str) -> IsoWeek {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn by_default_a_week_closes_when_it_ends_in_the_groups_zone() {
+        let london = chrono_tz::Europe::London;
+        // 2026-W48 ends at Monday 30 Nov 00:00 London = 00:00 UTC (GMT).
+        assert_eq!(
+            w("2026-W48").closes_at(london, WeekClose::default()),
+            Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap()
+        );
+        // In summer London is UTC+1.
+        assert_eq!(
+            w("2026-W27").closes_at(london, WeekClose::default()),
+            Utc.with_ymd_and_hms(2026, 7, 5, 23, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_later_close_gives_the_week_more_time() {
+        let close = WeekClose::new(3, 12).unwrap(); // Wednesday 12:00
+        let tz = chrono_tz::Europe::London;
+        assert_eq!(
+            w("2026-W48").closes_at(tz, close),
+            Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap()
+        );
+        // Tuesday 1 Dec: W48 is over but not closed yet, so W47 is the newest closed week.
+        let tue = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        assert_eq!(IsoWeek::latest_closed(tue, tz, close), w("2026-W47"));
+        let thu = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap();
+        assert_eq!(IsoWeek::latest_closed(thu, tz, close), w("2026-W48"));
+        assert_eq!(
+            IsoWeek::latest_closed(thu, tz, WeekClose::default()),
+            w("2026-W48")
+        );
+    }
+
+    #[test]
+    fn a_close_hour_skipped_by_the_clock_change_moves_on() {
+        // 29 Mar 2026 01:00 does not exist in London; a Sunday 01:00 close for W12 (closing
+        // on Sunday 29 March) happens at 02:00 BST = 01:00 UTC.
+        let close = WeekClose::new(7, 1).unwrap();
+        assert_eq!(
+            w("2026-W12").closes_at(chrono_tz::Europe::London, close),
+            Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn week_close_settings_are_validated() {
+        for (d, h) in [(0, 0), (8, 0), (1, 24), (1, -1)] {
+            assert_eq!(WeekClose::new(d, h), Err(BadWeekClose));
+        }
+        assert_eq!(WeekClose::new(2, 9).unwrap().describe(), "Tuesday at 09:00");
+        assert_eq!(WeekClose::default().weekday_number(), 1);
     }
 }

@@ -11,23 +11,27 @@
 //! - SQLite connections always run with `foreign_keys=ON`, so deleting an account cascades.
 
 mod accounts;
+mod aggregates;
 mod checkins;
 mod error;
 mod invites;
 mod keys;
+mod members;
 mod pool;
 pub mod schema;
 mod sessions;
 mod settings;
 
 pub use accounts::{Account, NewAccount};
+pub use aggregates::FrozenWeek;
 pub use checkins::StoredCheckin;
 pub use error::DbError;
 pub use invites::{Invite, InviteStatus};
 pub use keys::InstanceKey;
+pub use members::{Consent, MemberSummary};
 pub use pool::{Backend, Conn, Db, DbHealth, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use sessions::SessionRow;
-pub use settings::GroupSettings;
+pub use settings::{GroupSettings, first_week};
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 

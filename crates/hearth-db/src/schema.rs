@@ -7,6 +7,41 @@ diesel::table! {
         name -> Text,
         timezone -> Text,
         created_at -> Timestamp,
+        description -> Text,
+        close_weekday -> Integer,
+        close_hour -> Integer,
+        min_count -> Integer,
+        region -> Nullable<Text>,
+        size_band -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    group_focuses (focus) {
+        focus -> Text,
+    }
+}
+
+diesel::table! {
+    week_aggregates (week) {
+        week -> Text,
+        closed_at -> Timestamp,
+        respondents -> Integer,
+        who5_pct_sum -> Integer,
+        low_wellbeing -> Integer,
+        burnout -> Integer,
+        time_pressure -> Integer,
+        paid_sum -> Integer,
+        unpaid_sum -> Integer,
+        funding_sum -> Integer,
+    }
+}
+
+diesel::table! {
+    network_consents (account_id) {
+        account_id -> BigInt,
+        granted -> Bool,
+        changed_at -> Timestamp,
     }
 }
 
@@ -83,6 +118,7 @@ diesel::table! {
 diesel::joinable!(checkins -> accounts (account_id));
 diesel::joinable!(checkin_notes -> checkins (checkin_id));
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(network_consents -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
@@ -92,4 +128,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     checkins,
     checkin_notes,
     instance_keys,
+    group_focuses,
+    week_aggregates,
+    network_consents,
 );

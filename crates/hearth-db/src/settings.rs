@@ -1,35 +1,117 @@
 use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
-use diesel_async::RunQueryDsl;
-use hearth_core::Tz;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use hearth_core::aggregate::MinCount;
+use hearth_core::period::WeekClose;
+use hearth_core::profile::{FOCUSES, Profile, REGIONS, SIZE_BANDS};
+use hearth_core::{IsoWeek, Tz};
 
-use crate::schema::group_settings;
-use crate::{Db, DbError, to_db_time, with_conn};
+use crate::schema::{group_focuses, group_settings};
+use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
-/// The group this instance serves.
+/// The group this instance serves, as its facilitators set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupSettings {
     pub name: String,
+    pub description: String,
     pub timezone: Tz,
+    pub close: WeekClose,
+    pub min_count: MinCount,
+    pub profile: Profile,
+}
+
+impl GroupSettings {
+    /// A new group with the defaults: weeks close Monday 00:00, k = 5, no profile yet.
+    pub fn new(name: impl Into<String>, timezone: Tz) -> Self {
+        Self {
+            name: name.into(),
+            description: String::new(),
+            timezone,
+            close: WeekClose::default(),
+            min_count: MinCount::default(),
+            profile: Profile::default(),
+        }
+    }
+}
+
+type SettingsRow = (
+    String,
+    String,
+    String,
+    i32,
+    i32,
+    i32,
+    Option<String>,
+    Option<String>,
+    chrono::NaiveDateTime,
+);
+
+fn invalid(what: impl std::fmt::Display) -> DbError {
+    DbError::InvalidData(what.to_string())
+}
+
+fn known(list: &[(&'static str, &'static str)], v: Option<String>) -> Option<&'static str> {
+    v.and_then(|v| list.iter().find(|(s, _)| *s == v).map(|(s, _)| *s))
 }
 
 impl Db {
     /// The group's settings, or `None` before the instance was initialised.
     pub async fn group_settings(&self) -> Result<Option<GroupSettings>, DbError> {
+        Ok(self.group_settings_and_created().await?.map(|(s, _)| s))
+    }
+
+    /// The settings and when the group was created (its first week).
+    pub async fn group_settings_and_created(
+        &self,
+    ) -> Result<Option<(GroupSettings, DateTime<Utc>)>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<(String, String)> = with_conn!(&mut conn, |c| group_settings::table
-            .filter(group_settings::id.eq(1))
-            .select((group_settings::name, group_settings::timezone))
-            .first(c)
-            .await
-            .optional())?;
-        row.map(|(name, tz)| {
-            let timezone = tz
+        let (row, focuses): (Option<SettingsRow>, Vec<String>) = with_conn!(&mut conn, |c| {
+            let row = group_settings::table
+                .filter(group_settings::id.eq(1))
+                .select((
+                    group_settings::name,
+                    group_settings::description,
+                    group_settings::timezone,
+                    group_settings::close_weekday,
+                    group_settings::close_hour,
+                    group_settings::min_count,
+                    group_settings::region,
+                    group_settings::size_band,
+                    group_settings::created_at,
+                ))
+                .first(c)
+                .await
+                .optional()?;
+            let focuses = group_focuses::table
+                .select(group_focuses::focus)
+                .load(c)
+                .await?;
+            Ok::<_, DbError>((row, focuses))
+        })?;
+        let Some((name, description, tz, weekday, hour, k, region, size_band, created)) = row
+        else {
+            return Ok(None);
+        };
+        let mut focuses: Vec<&'static str> = focuses
+            .into_iter()
+            .filter_map(|f| known(&FOCUSES, Some(f)))
+            .collect();
+        focuses.sort_by_key(|s| FOCUSES.iter().position(|(f, _)| f == s));
+        let settings = GroupSettings {
+            name,
+            description,
+            timezone: tz
                 .parse::<Tz>()
-                .map_err(|_| DbError::InvalidData(format!("unknown time zone {tz:?}")))?;
-            Ok(GroupSettings { name, timezone })
-        })
-        .transpose()
+                .map_err(|_| invalid(format!("unknown time zone {tz:?}")))?,
+            close: WeekClose::new(i64::from(weekday), i64::from(hour)).map_err(invalid)?,
+            min_count: MinCount::new(i64::from(k)).map_err(invalid)?,
+            profile: Profile {
+                region: known(&REGIONS, region),
+                focuses,
+                size_band: known(&SIZE_BANDS, size_band),
+            },
+        };
+        Ok(Some((settings, from_db_time(created))))
     }
 
     /// Creates the settings row once; later calls leave it as it is.
@@ -52,4 +134,42 @@ impl Db {
             .await)?;
         Ok(())
     }
+
+    /// Replaces every setting and the profile in one transaction.
+    pub async fn update_group_settings(&self, s: &GroupSettings) -> Result<(), DbError> {
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let n = diesel::update(group_settings::table.filter(group_settings::id.eq(1)))
+                    .set((
+                        group_settings::name.eq(&s.name),
+                        group_settings::description.eq(&s.description),
+                        group_settings::timezone.eq(s.timezone.name()),
+                        group_settings::close_weekday.eq(i32::from(s.close.weekday_number())),
+                        group_settings::close_hour.eq(i32::from(s.close.hour)),
+                        group_settings::min_count.eq(i32::from(s.min_count.get())),
+                        group_settings::region.eq(s.profile.region),
+                        group_settings::size_band.eq(s.profile.size_band),
+                    ))
+                    .execute(c)
+                    .await?;
+                if n == 0 {
+                    return Err(DbError::NotFound);
+                }
+                diesel::delete(group_focuses::table).execute(c).await?;
+                for f in &s.profile.focuses {
+                    diesel::insert_into(group_focuses::table)
+                        .values(group_focuses::focus.eq(*f))
+                        .execute(c)
+                        .await?;
+                }
+                Ok::<_, DbError>(())
+            })
+            .await)
+    }
+}
+
+/// The first week the group existed, for deciding which weeks to close.
+pub fn first_week(created: DateTime<Utc>, tz: Tz) -> IsoWeek {
+    IsoWeek::containing(created, tz)
 }

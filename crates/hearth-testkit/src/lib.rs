@@ -78,10 +78,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("open test db: {e}"));
         let clock = Arc::new(FixedClock::new(default_now()));
-        let group = GroupSettings {
-            name: "Test group".into(),
-            timezone: Tz::Europe__London,
-        };
+        let group = GroupSettings::new("Test group", Tz::Europe__London);
         setup::ensure_group(&db, &group, default_now())
             .await
             .unwrap_or_else(|e| panic!("group: {e}"));

@@ -14,8 +14,12 @@ pub mod auth;
 pub mod charts;
 pub mod clock;
 pub mod csrf;
+pub mod csv_out;
+
 pub mod error;
 pub mod pages;
+pub mod periods;
+
 pub mod session_store;
 pub mod setup;
 pub mod tokens;
@@ -105,6 +109,26 @@ pub fn router(state: AppState) -> Router {
         .route("/join/{token}", get(pages::join::show).post(pages::join::submit))
         .route("/account", get(pages::account::show))
         .route("/account/password", post(pages::account::change_password))
+        .route("/account/consent", post(pages::account::set_consent))
+        .route("/account/export.json", get(pages::account::export_json))
+        .route("/account/export.csv", get(pages::account::export_csv))
+        .route(
+            "/account/delete",
+            get(pages::account::delete_form).post(pages::account::delete),
+        )
+        .route("/group", get(pages::group::show))
+        .route("/group/export.csv", get(pages::group::export_csv))
+        .route("/members", get(pages::members::list))
+        .route("/members/{id}/role", post(pages::members::set_role))
+        .route(
+            "/members/{id}/remove",
+            get(pages::members::confirm_remove).post(pages::members::remove),
+        )
+        .route(
+            "/settings",
+            get(pages::settings::show).post(pages::settings::save),
+        )
+
         .route("/checkin", get(pages::checkin::show).post(pages::checkin::submit))
         .route("/checkin/saved", get(pages::checkin::saved))
         .route("/history", get(pages::history::show))

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::instruments as ins;
 use hearth_core::{CheckinInput, FieldErrors, IsoWeek, history, scoring};
 
-use super::{Nav, render, render_with_status};
+use super::{Nav, current_week, render, render_with_status};
 use crate::auth::CurrentUser;
 use crate::{AppError, AppState, csrf};
 
@@ -157,15 +157,6 @@ impl CheckinPage {
     }
 }
 
-async fn current_week(state: &AppState) -> Result<IsoWeek, AppError> {
-    let settings = state
-        .db
-        .group_settings()
-        .await?
-        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
-    Ok(IsoWeek::containing(state.clock.now(), settings.timezone))
-}
-
 /// This week's form, filled with this week's answers if there are any.
 pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     let week = current_week(&state).await?;
@@ -174,8 +165,10 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         .as_ref()
         .map(|c| c.answers.to_input())
         .unwrap_or_default();
+    let mut nav = Nav::for_user(&state, &user).await?;
+    nav.due = false;
     render(&CheckinPage::new(
-        Nav::for_user(&user),
+        nav,
         csrf::token(&user.session).await?,
         week,
         existing.is_some(),
@@ -203,8 +196,10 @@ pub async fn submit(
         }
         Err(errors) => {
             let existing = state.db.own_checkin(user.account.id, week).await?;
+            let mut nav = Nav::for_user(&state, &user).await?;
+            nav.due = false;
             let page = CheckinPage::new(
-                Nav::for_user(&user),
+                nav,
                 csrf::token(&user.session).await?,
                 week,
                 existing.is_some(),
@@ -239,7 +234,7 @@ pub async fn saved(State(state): State<AppState>, user: CurrentUser) -> Result<R
         .map(|c| (c.week, c.answers))
         .collect();
     render(&SavedPage {
-        nav: Nav::for_user(&user),
+        nav: Nav::for_user(&state, &user).await?,
         week_label: week.human_label(),
         signpost: !scoring::signpost_reasons(&this_week.answers).is_empty(),
         reading: history::read(&all).sentences,

@@ -148,7 +148,7 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         })
         .collect();
     render(&HistoryPage {
-        nav: Nav::for_user(&user),
+        nav: Nav::for_user(&state, &user).await?,
         reading,
         rows,
         wellbeing_chart,

@@ -41,7 +41,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
         None => None,
     };
     render(&HomePage {
-        nav: Nav::for_account(account.as_ref()),
+        nav: Nav::for_account(&state, account.as_ref()).await?,
         group_name: settings.name,
         member,
     })

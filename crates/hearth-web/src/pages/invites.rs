@@ -70,7 +70,7 @@ async fn page(
         None => (None, String::new()),
     };
     render(&InvitesPage {
-        nav: Nav::for_user(&f.0),
+        nav: Nav::for_user(state, &f.0).await?,
         csrf: csrf::token(&f.0.session).await?,
         new_link,
         new_expires,

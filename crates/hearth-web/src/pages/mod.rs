@@ -3,12 +3,16 @@
 pub mod account;
 pub mod assets;
 pub mod checkin;
+pub mod group;
 pub mod health;
 pub mod history;
 pub mod home;
 pub mod invites;
 pub mod join;
 pub mod login;
+pub mod members;
+pub mod settings;
+
 pub mod support;
 
 use askama::Template;
@@ -17,26 +21,47 @@ use axum::response::{Html, IntoResponse, Response};
 use hearth_core::Role;
 use hearth_db::Account;
 
-use crate::AppError;
 use crate::auth::CurrentUser;
+use crate::{AppError, AppState};
 
-/// What the layout needs to draw the navigation.
+/// What the layout needs to draw the navigation and the check-in reminder.
 #[derive(Debug, Clone, Default)]
 pub struct Nav {
     pub signed_in: bool,
     pub facilitator: bool,
+    /// This week's check-in is not done yet: every page says so.
+    pub due: bool,
 }
 
 impl Nav {
-    pub fn for_account(a: Option<&Account>) -> Self {
-        Self {
-            signed_in: a.is_some(),
-            facilitator: a.is_some_and(|a| a.role == Role::Facilitator),
-        }
+    pub async fn for_account(state: &AppState, a: Option<&Account>) -> Result<Self, AppError> {
+        let Some(a) = a else {
+            return Ok(Self::default());
+        };
+        let week = current_week(state).await?;
+        Ok(Self {
+            signed_in: true,
+            facilitator: a.role == Role::Facilitator,
+            due: state.db.own_checkin(a.id, week).await?.is_none(),
+        })
     }
-    pub fn for_user(u: &CurrentUser) -> Self {
-        Self::for_account(Some(&u.account))
+
+    pub async fn for_user(state: &AppState, u: &CurrentUser) -> Result<Self, AppError> {
+        Self::for_account(state, Some(&u.account)).await
     }
+}
+
+/// The week in progress, in the group's time zone.
+pub async fn current_week(state: &AppState) -> Result<hearth_core::IsoWeek, AppError> {
+    let settings = state
+        .db
+        .group_settings()
+        .await?
+        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    Ok(hearth_core::IsoWeek::containing(
+        state.clock.now(),
+        settings.timezone,
+    ))
 }
 
 /// Renders a page with 200 OK.

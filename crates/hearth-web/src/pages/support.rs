@@ -17,6 +17,6 @@ pub struct SupportPage {
 pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
     let account = signed_in(&state, &session).await?;
     render(&SupportPage {
-        nav: Nav::for_account(account.as_ref()),
+        nav: Nav::for_account(&state, account.as_ref()).await?,
     })
 }

@@ -1,0 +1,308 @@
+//! The group's own picture: frozen weekly aggregates, shown only for closed weeks with at
+//! least k respondents. Members and facilitators see the same figures.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use hearth_core::aggregate::{MinCount, WeekFigures};
+use hearth_core::{IsoWeek, Role};
+use hearth_db::FrozenWeek;
+
+use super::{Nav, account::download, current_week, render};
+use crate::auth::{CurrentUser, Facilitator};
+use crate::charts::{Chart, YAxis, line_chart};
+use crate::periods::close_due_weeks;
+use crate::{AppError, AppState};
+
+pub struct FigureRow {
+    pub wellbeing: String,
+    pub low_wellbeing: String,
+    pub burnout: String,
+    pub time_pressure: String,
+    pub paid: String,
+    pub unpaid: String,
+    pub funding: String,
+}
+
+pub struct WeekRow {
+    pub week: String,
+    pub participation: String,
+    pub figures: Option<FigureRow>,
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+pub struct GroupPage {
+    pub nav: Nav,
+    pub group_name: String,
+    pub k: u8,
+    pub close: String,
+    pub rows: Vec<WeekRow>,
+    pub readings: Vec<String>,
+    pub has_figures: bool,
+    pub so_far: Option<String>,
+    pub wellbeing_chart: Chart,
+    pub shares_chart: Chart,
+    pub hours_chart: Chart,
+}
+
+fn pct(share: f64) -> String {
+    format!("{:.0}%", share * 100.0)
+}
+
+fn one_decimal(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn figure_row(f: &WeekFigures) -> FigureRow {
+    FigureRow {
+        wellbeing: format!("{:.0}", f.mean_wellbeing),
+        low_wellbeing: pct(f.share_low_wellbeing),
+        burnout: pct(f.share_burnout),
+        time_pressure: pct(f.share_time_pressure),
+        paid: one_decimal(f.mean_paid_hours),
+        unpaid: one_decimal(f.mean_unpaid_hours),
+        funding: f
+            .funding_share_of_hours
+            .map(pct)
+            .unwrap_or_else(|| "no hours".into()),
+    }
+}
+
+/// Plain sentences about the newest shown week, against the shown week before it.
+fn readings(shown: &[(IsoWeek, WeekFigures)], k: MinCount) -> Vec<String> {
+    let Some(((week, latest), earlier)) = shown.split_last() else {
+        return vec![format!(
+            "No group figures yet. They appear for a week once it has closed and at least {} people answered.",
+            k.get()
+        )];
+    };
+    let mut out = vec![format!(
+        "In the {}, {} people answered. Average wellbeing was {:.0} out of 100; {} were in the low-wellbeing range.",
+        week.human_label(),
+        latest.respondents,
+        latest.mean_wellbeing,
+        pct(latest.share_low_wellbeing)
+    )];
+    if let Some((prev_week, prev)) = earlier.last() {
+        let change = |now: f64, before: f64| {
+            if (now - before).abs() < 0.05 {
+                "about the same as"
+            } else if now > before {
+                "up from"
+            } else {
+                "down from"
+            }
+        };
+        out.push(format!(
+            "The share at burnout level 3 or above was {}, {} {} in the {}.",
+            pct(latest.share_burnout),
+            change(latest.share_burnout, prev.share_burnout),
+            pct(prev.share_burnout),
+            prev_week.human_label()
+        ));
+    } else {
+        out.push(format!(
+            "The share at burnout level 3 or above was {}.",
+            pct(latest.share_burnout)
+        ));
+    }
+    if let Some(f) = latest.funding_share_of_hours {
+        out.push(format!(
+            "{} of the hours people gave went on funding applications, reports and monitoring.",
+            pct(f)
+        ));
+    }
+    out
+}
+
+/// Loads the frozen weeks after closing any that are due.
+pub async fn closed_weeks(state: &AppState) -> Result<(Vec<FrozenWeek>, MinCount), AppError> {
+    close_due_weeks(&state.db, state.clock.now()).await?;
+    let k = state
+        .db
+        .group_settings()
+        .await?
+        .map(|s| s.min_count)
+        .unwrap_or_default();
+    Ok((state.db.frozen_weeks().await?, k))
+}
+
+pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    let settings = state
+        .db
+        .group_settings()
+        .await?
+        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let (weeks, k) = closed_weeks(&state).await?;
+    let shown: Vec<(IsoWeek, WeekFigures)> = weeks
+        .iter()
+        .filter_map(|w| w.totals.figures(k).map(|f| (w.week, f)))
+        .collect();
+    let labels: Vec<String> = weeks
+        .iter()
+        .map(|w| w.week.monday().format("%-d %b").to_string())
+        .collect();
+    let fig = |w: &FrozenWeek| w.totals.figures(k);
+    let series = |f: &dyn Fn(&WeekFigures) -> f64| -> Vec<Option<f64>> {
+        weeks.iter().map(|w| fig(w).map(|x| f(&x))).collect()
+    };
+    let suppressed_note = format!(
+        "Weeks with fewer than {} answers are left out. The table below lists every week.",
+        k.get()
+    );
+    let wellbeing_chart = line_chart(
+        "group-wellbeing",
+        "Group average wellbeing by week (0 to 100)".into(),
+        format!(
+            "Average WHO-5 wellbeing score of the people who answered each closed week. {suppressed_note}"
+        ),
+        &labels,
+        vec![("Average wellbeing".into(), series(&|f| f.mean_wellbeing))],
+        YAxis {
+            min: 0.0,
+            max: 100.0,
+            ticks: &[0.0, 25.0, 50.0, 75.0, 100.0],
+        },
+        Some((50.0, "50: low wellbeing at or below".into())),
+    );
+    let shares_chart = line_chart(
+        "group-shares",
+        "Share of people with low wellbeing, and at burnout level 3 or above, by week (%)".into(),
+        format!(
+            "Two lines: percentage with low wellbeing, and percentage at burnout 3 or above. {suppressed_note}"
+        ),
+        &labels,
+        vec![
+            (
+                "Low wellbeing (%)".into(),
+                series(&|f| f.share_low_wellbeing * 100.0),
+            ),
+            (
+                "Burnout 3 or above (%)".into(),
+                series(&|f| f.share_burnout * 100.0),
+            ),
+        ],
+        YAxis {
+            min: 0.0,
+            max: 100.0,
+            ticks: &[0.0, 25.0, 50.0, 75.0, 100.0],
+        },
+        None,
+    );
+    let max_hours = weeks
+        .iter()
+        .filter_map(fig)
+        .map(|f| f.mean_paid_hours.max(f.mean_unpaid_hours))
+        .fold(10.0, f64::max);
+    let top = (max_hours / 10.0).ceil() * 10.0;
+    let ticks: Vec<f64> = (0..=4).map(|i| top * f64::from(i) / 4.0).collect();
+    let hours_chart = line_chart(
+        "group-hours",
+        "Average paid and unpaid hours per person by week".into(),
+        format!(
+            "Two lines: average paid hours and average unpaid hours per person who answered. {suppressed_note}"
+        ),
+        &labels,
+        vec![
+            ("Paid hours".into(), series(&|f| f.mean_paid_hours)),
+            ("Unpaid hours".into(), series(&|f| f.mean_unpaid_hours)),
+        ],
+        YAxis {
+            min: 0.0,
+            max: top,
+            ticks: &ticks,
+        },
+        None,
+    );
+    let rows = weeks
+        .iter()
+        .rev()
+        .map(|w| {
+            let figures = fig(w);
+            WeekRow {
+                week: w.week.human_label(),
+                participation: match figures {
+                    Some(f) => format!("{} people", f.respondents),
+                    None => format!("fewer than {}", k.get()),
+                },
+                figures: figures.as_ref().map(figure_row),
+            }
+        })
+        .collect();
+    // The week in progress: a count for facilitators, and only once it reaches k.
+    let so_far = if user.account.role == Role::Facilitator {
+        let n = state
+            .db
+            .respondents_so_far(current_week(&state).await?)
+            .await?;
+        Some(if n >= i64::from(k.get()) {
+            format!("{n} people have checked in so far this week.")
+        } else {
+            format!(
+                "Fewer than {} people have checked in so far this week. The count appears once it reaches {}.",
+                k.get(),
+                k.get()
+            )
+        })
+    } else {
+        None
+    };
+    render(&GroupPage {
+        nav: Nav::for_user(&state, &user).await?,
+        group_name: settings.name,
+        k: k.get(),
+        close: settings.close.describe(),
+        readings: readings(&shown, k),
+        has_figures: !shown.is_empty(),
+        rows,
+        so_far,
+        wellbeing_chart,
+        shares_chart,
+        hours_chart,
+    })
+}
+
+/// The closed weeks with enough answers, as CSV. Weeks below k are left out entirely.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    _f: Facilitator,
+) -> Result<Response, AppError> {
+    let (weeks, k) = closed_weeks(&state).await?;
+    let mut w = crate::csv_out::Writer::new(&[
+        "week",
+        "week_starting",
+        "respondents",
+        "mean_wellbeing",
+        "share_low_wellbeing",
+        "share_burnout",
+        "share_time_pressure",
+        "mean_paid_hours",
+        "mean_unpaid_hours",
+        "funding_share_of_hours",
+    ]);
+    for week in &weeks {
+        let Some(f) = week.totals.figures(k) else {
+            continue;
+        };
+        w.row(&[
+            week.week.to_string(),
+            week.week.monday().to_string(),
+            f.respondents.to_string(),
+            format!("{:.1}", f.mean_wellbeing),
+            format!("{:.3}", f.share_low_wellbeing),
+            format!("{:.3}", f.share_burnout),
+            format!("{:.3}", f.share_time_pressure),
+            format!("{:.2}", f.mean_paid_hours),
+            format!("{:.2}", f.mean_unpaid_hours),
+            f.funding_share_of_hours
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_default(),
+        ]);
+    }
+    Ok(download(
+        "text/csv; charset=utf-8",
+        "attachment; filename=\"hearth-group-weeks.csv\"",
+        w.finish(),
+    ))
+}
