@@ -35,6 +35,13 @@ fn routes(a_id: i64) -> Vec<String> {
         "/support",
         "/login",
         "/healthz",
+        "/group",
+        "/group/export.csv",
+        "/members",
+        "/settings",
+        "/account/export.json",
+        "/account/export.csv",
+        "/account/delete",
     ]
     .iter()
     .map(|s| s.to_string())

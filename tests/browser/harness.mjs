@@ -57,6 +57,7 @@ export async function startHearth() {
   return {
     base,
     setupLink,
+    database: join(dataDir, 'hearth.sqlite3'),
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -83,8 +83,7 @@ impl IsoWeek {
         w
     }
 
-    /// "24 Nov 2026" style label of the Monday, for people rather than machines.
-
+    /// "week of 24 Nov 2026": the Monday, for people rather than machines.
     pub fn human_label(self) -> String {
         format!("week of {}", self.monday().format("%-d %b %Y"))
     }

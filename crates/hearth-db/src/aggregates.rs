@@ -21,6 +21,9 @@ type TotalsRow = (
     (i32, i32, i32, i32, i32, i32, i32, i32),
 );
 
+/// WHO-5 items, then burnout, paid, unpaid, funding hours and time pressure.
+type AnswerRow = ((i32, i32, i32, i32, i32), (i32, i32, i32, i32, i32));
+
 fn count(v: i32) -> Result<u32, DbError> {
     u32::try_from(v).map_err(|_| DbError::InvalidData(format!("negative total {v}")))
 }
@@ -35,27 +38,26 @@ impl Db {
     pub async fn answers_for_week(&self, week: IsoWeek) -> Result<Vec<CheckinAnswers>, DbError> {
         let mut conn = self.conn().await?;
         let week = week.to_string();
-        let rows: Vec<((i32, i32, i32, i32, i32), (i32, i32, i32, i32, i32))> =
-            with_conn!(&mut conn, |c| checkins::table
-                .filter(checkins::week.eq(&week))
-                .select((
-                    (
-                        checkins::who5_1,
-                        checkins::who5_2,
-                        checkins::who5_3,
-                        checkins::who5_4,
-                        checkins::who5_5,
-                    ),
-                    (
-                        checkins::burnout,
-                        checkins::paid_hours,
-                        checkins::unpaid_hours,
-                        checkins::funding_hours,
-                        checkins::time_pressure,
-                    ),
-                ))
-                .load(c)
-                .await)?;
+        let rows: Vec<AnswerRow> = with_conn!(&mut conn, |c| checkins::table
+            .filter(checkins::week.eq(&week))
+            .select((
+                (
+                    checkins::who5_1,
+                    checkins::who5_2,
+                    checkins::who5_3,
+                    checkins::who5_4,
+                    checkins::who5_5,
+                ),
+                (
+                    checkins::burnout,
+                    checkins::paid_hours,
+                    checkins::unpaid_hours,
+                    checkins::funding_hours,
+                    checkins::time_pressure,
+                ),
+            ))
+            .load(c)
+            .await)?;
         let small = |v: i32| u8::try_from(v).map_err(|_| DbError::InvalidData(format!("{v}")));
         rows.into_iter()
             .map(|((a, b, cc, d, e), (burnout, paid, unpaid, funding, tp))| {

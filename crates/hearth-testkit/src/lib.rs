@@ -139,6 +139,23 @@ impl TestApp {
         client
     }
 
+    /// Runs `SELECT COUNT(*) AS n …` written for both backends and returns `n`.
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db.conn().await.unwrap_or_else(|e| panic!("{e}"));
+        let rows: Vec<Count> = hearth_db::with_conn!(&mut conn, |c| {
+            diesel_async::RunQueryDsl::load(diesel::sql_query(sql), c).await
+        })
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.first()
+            .map(|r| r.n)
+            .unwrap_or_else(|| panic!("{sql}: no row"))
+    }
+
     /// The id of the account with `username`.
     pub async fn account_id(&self, username: &str) -> i64 {
         match self.db.credentials(username).await {
