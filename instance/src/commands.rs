@@ -173,6 +173,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         })?;
     let state = AppState::new(db.clone(), Arc::new(SystemClock), web_config(&config));
     spawn_housekeeping(state.clone());
+    spawn_week_closer(state.clone());
     let name = db
         .group_settings()
         .await?
@@ -204,6 +205,20 @@ fn spawn_housekeeping(state: AppState) {
                 Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
             }
             state.limiter.forget_idle();
+        }
+    });
+}
+
+/// Every minute: freeze the aggregate of any week that has closed, so figures are ready at
+/// close even if nobody opens the group page.
+fn spawn_week_closer(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = hearth_web::periods::close_due_weeks(&state.db, Utc::now()).await {
+                tracing::warn!(error = %e, "could not close weeks");
+            }
         }
     });
 }
