@@ -35,7 +35,10 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// The group's name, shown on every page.
+    /// Make a network hub, which groups join, instead of a group's instance.
+    #[arg(long)]
+    pub hub: bool,
+    /// The group's (or hub's) name, shown on every page.
     #[arg(long, default_value = "Our group")]
     pub group_name: String,
     /// The group's time zone (IANA name); weeks start on Monday in this zone.

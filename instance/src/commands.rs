@@ -63,6 +63,17 @@ fn has_instance(data_dir: &Path, config: &Config) -> bool {
     config.database_url.is_some() || data_dir.join(DATABASE_FILE).exists()
 }
 
+fn fed_options(config: &Config) -> hearth_federation::FedOptions {
+    hearth_federation::FedOptions {
+        insecure_local: config.federation_insecure_local,
+        resolve: config
+            .federation_resolve
+            .iter()
+            .map(|(name, addr)| (name.clone(), *addr))
+            .collect(),
+    }
+}
+
 fn web_config(config: &Config) -> WebConfig {
     WebConfig {
         public_url: config.public_url(),
@@ -115,10 +126,13 @@ fn print_setup_link(link: &Option<String>) {
 }
 
 async fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
-    let group = GroupSettings::new(
-        parse_group_name(&args.group_name)?,
-        parse_timezone(&args.timezone)?,
-    );
+    let name = parse_group_name(&args.group_name)?;
+    let tz = parse_timezone(&args.timezone)?;
+    let group = if args.hub {
+        GroupSettings::hub(name, tz)
+    } else {
+        GroupSettings::new(name, tz)
+    };
     let overrides = Overrides {
         listen: args.listen,
         public_url: args.public_url,
@@ -126,20 +140,20 @@ async fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(data_dir, &overrides)?;
     let existed = has_instance(data_dir, &config);
     let (db, link) = prepare(data_dir, &config, &group, &overrides).await?;
+    let current = db.group_settings().await?;
     if existed {
-        let name = db
-            .group_settings()
-            .await?
-            .map(|s| s.name)
-            .unwrap_or_default();
+        let (name, role) = current
+            .map(|s| (s.name, s.role))
+            .unwrap_or((String::new(), group.role));
         println!(
-            "Hearth is already set up in {} for {name:?}; nothing was changed.",
+            "Hearth is already set up in {} as a {role} for {name:?}; nothing was changed.",
             data_dir.display()
         );
     } else {
         println!(
-            "Hearth is set up in {} for {:?}.",
+            "Hearth is set up in {} as a {} for {:?}.",
             data_dir.display(),
+            group.role,
             group.name
         );
     }
@@ -171,16 +185,41 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 config.listen
             )
         })?;
-    let state = AppState::new(db.clone(), Arc::new(SystemClock), web_config(&config));
-    spawn_housekeeping(state.clone());
-    spawn_week_closer(state.clone());
-    let name = db
+    let settings = db
         .group_settings()
         .await?
-        .map(|s| s.name)
-        .unwrap_or_default();
+        .context("the instance has no settings row")?;
+    let federation = hearth_federation::config(
+        db.clone(),
+        config.public_url(),
+        settings.role,
+        &fed_options(&config),
+    )
+    .await
+    .context("could not set up federation")?;
+    let policy = hearth_federation::outbox::RetryPolicy {
+        base: Duration::from_millis(config.delivery_retry_base_ms),
+        ..Default::default()
+    };
+    tokio::spawn(hearth_federation::outbox::run(
+        federation.clone(),
+        policy,
+        Duration::from_millis(config.delivery_retry_base_ms.clamp(100, 5000)),
+    ));
+    let state = AppState::new(
+        db.clone(),
+        Arc::new(SystemClock),
+        web_config(&config),
+        federation,
+    );
+    spawn_housekeeping(state.clone());
+    if settings.role == hearth_core::InstanceRole::Group {
+        spawn_week_closer(state.clone());
+    }
+    let name = settings.name;
     println!(
-        "Hearth is serving {name:?} at {} (listening on {})",
+        "Hearth is serving {} {name:?} at {} (listening on {})",
+        settings.role,
         config.public_url(),
         config.listen
     );

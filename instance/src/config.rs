@@ -15,12 +15,14 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Keys that `HEARTH_*` environment variables may set. Other `HEARTH_*` names (such as the
 /// data directory, or variables of the test suite) are not configuration keys.
-const ENV_KEYS: [&str; 5] = [
+const ENV_KEYS: [&str; 7] = [
     "listen",
     "public_url",
     "database_url",
     "behind_proxy",
     "login_attempts_per_minute",
+    "federation_insecure_local",
+    "delivery_retry_base_ms",
 ];
 
 /// Every setting, with its default. The data directory itself comes from `--data-dir` or
@@ -40,6 +42,14 @@ pub struct Config {
     pub behind_proxy: bool,
     /// Sign-in and join attempts allowed per minute, per client address and per username.
     pub login_attempts_per_minute: u32,
+    /// Federate over plain http, with ports and local addresses. Only for tests and demos that
+    /// run several instances on one machine: never in production.
+    pub federation_insecure_local: bool,
+    /// Fixed addresses for peer host names, e.g. `{ "hub.localhost" = "127.0.0.1:8090" }`, so
+    /// instances on one machine can reach each other by name without touching /etc/hosts.
+    pub federation_resolve: std::collections::BTreeMap<String, SocketAddr>,
+    /// Wait before the first retry of a failed delivery, in milliseconds; it doubles each time.
+    pub delivery_retry_base_ms: u64,
 }
 
 fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -59,6 +69,9 @@ impl Default for Config {
             database_url: None,
             behind_proxy: false,
             login_attempts_per_minute: 10,
+            federation_insecure_local: false,
+            federation_resolve: std::collections::BTreeMap::new(),
+            delivery_retry_base_ms: 2000,
         }
     }
 }
@@ -108,6 +121,11 @@ impl Config {
                     "public_url must not have a path or query (Hearth is served from the root): {u}"
                 )));
             }
+        }
+        if self.delivery_retry_base_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "delivery_retry_base_ms must be at least 1".into(),
+            ));
         }
         if self.login_attempts_per_minute == 0 {
             return Err(ConfigError::Invalid(
@@ -197,6 +215,18 @@ behind_proxy = false
 
 # Sign-in and join attempts allowed per minute, per client address and per username.
 login_attempts_per_minute = 10
+
+# Federation with network hubs and groups. Plain http, ports and local addresses are refused
+# unless this is true: only for tests and demos that run several instances on one machine.
+federation_insecure_local = false
+
+# Wait before the first retry of a failed delivery, in milliseconds (it doubles each time, up
+# to an hour between attempts).
+delivery_retry_base_ms = 2000
+
+# Fixed addresses for peer host names (tests and demos only), for example:
+# [federation_resolve]
+# "hub.localhost" = "127.0.0.1:8090"
 "#
     )
 }

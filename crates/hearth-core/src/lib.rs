@@ -24,4 +24,4 @@ pub mod scoring;
 pub use checkin::{CheckinAnswers, CheckinInput, FieldErrors};
 pub use chrono_tz::Tz;
 pub use period::IsoWeek;
-pub use role::Role;
+pub use role::{InstanceRole, Role};

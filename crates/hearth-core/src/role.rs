@@ -55,3 +55,37 @@ mod tests {
         assert!("admin".parse::<Role>().is_err());
     }
 }
+
+/// What an instance is: a group's own instance, or a network hub that groups join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceRole {
+    Group,
+    Hub,
+}
+
+impl InstanceRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceRole::Group => "group",
+            InstanceRole::Hub => "hub",
+        }
+    }
+}
+
+impl FromStr for InstanceRole {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "group" => Ok(InstanceRole::Group),
+            "hub" => Ok(InstanceRole::Hub),
+            other => Err(UnknownRole(other.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for InstanceRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

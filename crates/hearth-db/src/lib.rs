@@ -14,6 +14,7 @@ mod accounts;
 mod aggregates;
 mod checkins;
 mod error;
+mod federation;
 mod invites;
 mod keys;
 mod members;
@@ -26,6 +27,9 @@ pub use accounts::{Account, NewAccount};
 pub use aggregates::FrozenWeek;
 pub use checkins::StoredCheckin;
 pub use error::DbError;
+pub use federation::{
+    DeliveryState, Membership, MembershipState, NewOutbox, NewPeer, OutboxRow, PeerRow,
+};
 pub use invites::{Invite, InviteStatus};
 pub use keys::InstanceKey;
 pub use members::{Consent, MemberSummary};

@@ -13,6 +13,54 @@ diesel::table! {
         min_count -> Integer,
         region -> Nullable<Text>,
         size_band -> Nullable<Text>,
+        instance_role -> Text,
+        hub_auto_accept -> Bool,
+    }
+}
+
+diesel::table! {
+    peers (id) {
+        id -> BigInt,
+        actor_url -> Text,
+        kind -> Text,
+        name -> Text,
+        inbox -> Text,
+        public_key_pem -> Text,
+        profile -> Text,
+        fetched_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (peer_id) {
+        peer_id -> BigInt,
+        state -> Text,
+        follow_id -> Text,
+        requested_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        activity_id -> Text,
+        activity_type -> Text,
+        inbox -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    received_activities (activity_id) {
+        activity_id -> Text,
+        received_at -> Timestamp,
     }
 }
 
@@ -119,6 +167,7 @@ diesel::joinable!(checkins -> accounts (account_id));
 diesel::joinable!(checkin_notes -> checkins (checkin_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(network_consents -> accounts (account_id));
+diesel::joinable!(memberships -> peers (peer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
@@ -131,4 +180,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_focuses,
     week_aggregates,
     network_consents,
+    peers,
+    memberships,
+    outbox,
+    received_activities,
 );

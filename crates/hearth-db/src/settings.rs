@@ -4,7 +4,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::aggregate::MinCount;
 use hearth_core::period::WeekClose;
 use hearth_core::profile::{FOCUSES, Profile, REGIONS, SIZE_BANDS};
-use hearth_core::{IsoWeek, Tz};
+use hearth_core::{InstanceRole, IsoWeek, Tz};
 
 use crate::schema::{group_focuses, group_settings};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
@@ -18,6 +18,10 @@ pub struct GroupSettings {
     pub close: WeekClose,
     pub min_count: MinCount,
     pub profile: Profile,
+    /// Set at init; never changes.
+    pub role: InstanceRole,
+    /// On a hub: accept groups' join requests at once instead of waiting for staff.
+    pub hub_auto_accept: bool,
 }
 
 impl GroupSettings {
@@ -30,6 +34,16 @@ impl GroupSettings {
             close: WeekClose::default(),
             min_count: MinCount::default(),
             profile: Profile::default(),
+            role: InstanceRole::Group,
+            hub_auto_accept: false,
+        }
+    }
+
+    /// The same, for a network hub.
+    pub fn hub(name: impl Into<String>, timezone: Tz) -> Self {
+        Self {
+            role: InstanceRole::Hub,
+            ..Self::new(name, timezone)
         }
     }
 }
@@ -44,6 +58,8 @@ type SettingsRow = (
     Option<String>,
     Option<String>,
     chrono::NaiveDateTime,
+    String,
+    bool,
 );
 
 fn invalid(what: impl std::fmt::Display) -> DbError {
@@ -78,6 +94,8 @@ impl Db {
                     group_settings::region,
                     group_settings::size_band,
                     group_settings::created_at,
+                    group_settings::instance_role,
+                    group_settings::hub_auto_accept,
                 ))
                 .first(c)
                 .await
@@ -88,7 +106,19 @@ impl Db {
                 .await?;
             Ok::<_, DbError>((row, focuses))
         })?;
-        let Some((name, description, tz, weekday, hour, k, region, size_band, created)) = row
+        let Some((
+            name,
+            description,
+            tz,
+            weekday,
+            hour,
+            k,
+            region,
+            size_band,
+            created,
+            role,
+            hub_auto_accept,
+        )) = row
         else {
             return Ok(None);
         };
@@ -110,6 +140,8 @@ impl Db {
                 focuses,
                 size_band: known(&SIZE_BANDS, size_band),
             },
+            role: role.parse().map_err(invalid)?,
+            hub_auto_accept,
         };
         Ok(Some((settings, from_db_time(created))))
     }
@@ -127,6 +159,7 @@ impl Db {
                 group_settings::name.eq(&settings.name),
                 group_settings::timezone.eq(settings.timezone.name()),
                 group_settings::created_at.eq(to_db_time(now)),
+                group_settings::instance_role.eq(settings.role.as_str()),
             ))
             .on_conflict(group_settings::id)
             .do_nothing()
@@ -150,6 +183,7 @@ impl Db {
                         group_settings::min_count.eq(i32::from(s.min_count.get())),
                         group_settings::region.eq(s.profile.region),
                         group_settings::size_band.eq(s.profile.size_band),
+                        group_settings::hub_auto_accept.eq(s.hub_auto_accept),
                     ))
                     .execute(c)
                     .await?;

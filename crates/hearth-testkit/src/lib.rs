@@ -11,8 +11,9 @@ mod database;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use hearth_core::{Role, Tz};
+use hearth_core::{InstanceRole, Role, Tz};
 use hearth_db::{Db, GroupSettings};
+use hearth_federation::FedOptions;
 use hearth_web::{AppState, FixedClock, WebConfig, setup};
 
 pub use client::{TestClient, TestResponse};
@@ -73,18 +74,67 @@ impl TestApp {
 
     /// An instance that believes it is reached at `public_url` (for example over https).
     pub async fn with_public_url(backend: Backend, public_url: &str) -> TestApp {
+        Self::build(
+            backend,
+            public_url,
+            InstanceRole::Group,
+            &FedOptions::default(),
+        )
+        .await
+    }
+
+    /// A network hub instead of a group instance.
+    pub async fn hub(backend: Backend) -> TestApp {
+        Self::build(
+            backend,
+            "http://hub.test/",
+            InstanceRole::Hub,
+            &FedOptions::default(),
+        )
+        .await
+    }
+
+    /// An instance of `role` at `public_url`, federating with `options`.
+    pub async fn build(
+        backend: Backend,
+        public_url: &str,
+        role: InstanceRole,
+        options: &FedOptions,
+    ) -> TestApp {
         let database = TestDb::create(backend).await;
         let db = Db::open(database.url())
             .await
             .unwrap_or_else(|e| panic!("open test db: {e}"));
         let clock = Arc::new(FixedClock::new(default_now()));
-        let group = GroupSettings::new("Test group", Tz::Europe__London);
+        let group = match role {
+            InstanceRole::Group => GroupSettings::new("Test group", Tz::Europe__London),
+            InstanceRole::Hub => GroupSettings::hub("Test hub", Tz::Europe__London),
+        };
         setup::ensure_group(&db, &group, default_now())
             .await
             .unwrap_or_else(|e| panic!("group: {e}"));
         let config =
             WebConfig::for_url(url::Url::parse(public_url).unwrap_or_else(|e| panic!("{e}")));
-        let state = AppState::new(db.clone(), clock.clone(), config);
+        // Instances that really federate need keys of their own, or one could sign as another.
+        let key = if options.resolve.is_empty() {
+            test_key()
+        } else {
+            new_key()
+        };
+        if db.instance_key().await.ok().flatten().is_none() {
+            db.store_instance_key(&key, default_now())
+                .await
+                .unwrap_or_else(|e| panic!("key: {e}"));
+        }
+        let options = FedOptions {
+            insecure_local: true,
+            ..options.clone()
+        };
+        let federation =
+            hearth_federation::config(db.clone(), config.public_url.clone(), role, &options)
+                .await
+                .unwrap_or_else(|e| panic!("federation: {e}"));
+        let state = AppState::new(db.clone(), clock.clone(), config, federation);
         let router = hearth_web::router(state.clone());
         TestApp {
             db,
@@ -181,4 +231,29 @@ pub fn checkin_form(who5: u8, burnout: u8, note: &str) -> Vec<(&'static str, Str
         ("time_pressure", "3".into()),
         ("note", note.into()),
     ]
+}
+
+/// One RSA-2048 key pair per test process: generating keys is slow, and tests need not differ.
+pub fn test_key() -> hearth_db::InstanceKey {
+    static KEY: std::sync::OnceLock<hearth_db::InstanceKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(new_key).clone()
+}
+
+/// A fresh RSA-2048 key pair.
+pub fn new_key() -> hearth_db::InstanceKey {
+    {
+        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+        let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+            .unwrap_or_else(|e| panic!("key: {e}"));
+        hearth_db::InstanceKey {
+            private_pem: private
+                .to_pkcs8_pem(LineEnding::LF)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .to_string(),
+            public_pem: private
+                .to_public_key()
+                .to_public_key_pem(LineEnding::LF)
+                .unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
 }

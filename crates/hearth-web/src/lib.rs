@@ -33,6 +33,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use activitypub_federation::config::{FederationConfig, FederationMiddleware};
+use hearth_core::InstanceRole;
+use hearth_federation::{FedContext, discovery, inbox};
+
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
 
@@ -71,24 +75,40 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
     pub limiter: Arc<auth::AttemptLimiter>,
+    pub federation: FederationConfig<FedContext>,
+    /// Group instance or hub: decides which pages exist.
+    pub role: InstanceRole,
 }
 
 impl AppState {
-    pub fn new(db: hearth_db::Db, clock: Arc<dyn Clock>, config: WebConfig) -> Self {
+    pub fn new(
+        db: hearth_db::Db,
+        clock: Arc<dyn Clock>,
+        config: WebConfig,
+        federation: FederationConfig<FedContext>,
+    ) -> Self {
         let limiter = Arc::new(auth::AttemptLimiter::new(config.login_attempts_per_minute));
+        let role = federation.to_request_data().role;
         Self {
             db,
             clock,
             config: Arc::new(config),
             limiter,
+            federation,
+            role,
         }
+    }
+
+    /// Federation context for one request.
+    pub fn fed(&self) -> activitypub_federation::config::Data<FedContext> {
+        self.federation.to_request_data()
     }
 }
 
 /// Session lifetime after the last request.
 const SESSION_IDLE_DAYS: i64 = 14;
 
-/// The whole application as one router.
+/// The whole application as one router. Which pages exist depends on the instance's role.
 pub fn router(state: AppState) -> Router {
     let secure = state.config.public_url.scheme() == "https";
     let sessions = SessionManagerLayer::new(session_store::DbSessionStore::new(state.db.clone()))
@@ -99,44 +119,16 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(
             SESSION_IDLE_DAYS,
         )));
-    Router::new()
-        .route("/", get(pages::home::show))
-        .route("/healthz", get(pages::health::healthz))
-        .route("/static/hearth.css", get(pages::assets::stylesheet))
-        .route("/support", get(pages::support::show))
-        .route("/login", get(pages::login::show).post(pages::login::submit))
-        .route("/logout", post(pages::login::logout))
-        .route("/join/{token}", get(pages::join::show).post(pages::join::submit))
-        .route("/account", get(pages::account::show))
-        .route("/account/password", post(pages::account::change_password))
-        .route("/account/consent", post(pages::account::set_consent))
-        .route("/account/export.json", get(pages::account::export_json))
-        .route("/account/export.csv", get(pages::account::export_csv))
-        .route(
-            "/account/delete",
-            get(pages::account::delete_form).post(pages::account::delete),
-        )
-        .route("/group", get(pages::group::show))
-        .route("/group/export.csv", get(pages::group::export_csv))
-        .route("/members", get(pages::members::list))
-        .route("/members/{id}/role", post(pages::members::set_role))
-        .route(
-            "/members/{id}/remove",
-            get(pages::members::confirm_remove).post(pages::members::remove),
-        )
-        .route(
-            "/settings",
-            get(pages::settings::show).post(pages::settings::save),
-        )
-
-        .route("/checkin", get(pages::checkin::show).post(pages::checkin::submit))
-        .route("/checkin/saved", get(pages::checkin::saved))
-        .route("/history", get(pages::history::show))
-        .route("/invites", get(pages::invites::list).post(pages::invites::create))
-        .route("/invites/{id}/revoke", post(pages::invites::revoke))
+    let by_role = match state.role {
+        InstanceRole::Group => group_routes(),
+        InstanceRole::Hub => hub_routes(),
+    };
+    common_routes()
+        .merge(by_role)
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(csrf::guard))
         .layer(sessions)
+        .layer(FederationMiddleware::new(state.federation.clone()))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
@@ -156,4 +148,77 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+/// Pages every instance has: accounts, people, invites, and federation endpoints.
+fn common_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home::show))
+        .route("/healthz", get(pages::health::healthz))
+        .route("/static/hearth.css", get(pages::assets::stylesheet))
+        .route("/support", get(pages::support::show))
+        .route("/login", get(pages::login::show).post(pages::login::submit))
+        .route("/logout", post(pages::login::logout))
+        .route(
+            "/join/{token}",
+            get(pages::join::show).post(pages::join::submit),
+        )
+        .route("/account", get(pages::account::show))
+        .route("/account/password", post(pages::account::change_password))
+        .route("/account/export.json", get(pages::account::export_json))
+        .route("/account/export.csv", get(pages::account::export_csv))
+        .route(
+            "/account/delete",
+            get(pages::account::delete_form).post(pages::account::delete),
+        )
+        .route("/members", get(pages::members::list))
+        .route("/members/{id}/role", post(pages::members::set_role))
+        .route(
+            "/members/{id}/remove",
+            get(pages::members::confirm_remove).post(pages::members::remove),
+        )
+        .route(
+            "/invites",
+            get(pages::invites::list).post(pages::invites::create),
+        )
+        .route("/invites/{id}/revoke", post(pages::invites::revoke))
+        // Federation: discovery, the actor, the context document, the inbox.
+        .route("/.well-known/webfinger", get(discovery::webfinger))
+        .route("/.well-known/nodeinfo", get(discovery::nodeinfo_links))
+        .route("/nodeinfo/2.1", get(discovery::nodeinfo))
+        .route(
+            hearth_federation::vocab::CONTEXT_PATH,
+            get(discovery::context_document),
+        )
+        .route("/actor", get(pages::actor::show))
+        .route("/outbox", get(discovery::outbox_collection))
+        .route("/inbox", post(inbox::post_inbox))
+}
+
+/// A group instance: check-ins, history, the group's picture, settings, hubs.
+fn group_routes() -> Router<AppState> {
+    Router::new()
+        .route("/account/consent", post(pages::account::set_consent))
+        .route(
+            "/checkin",
+            get(pages::checkin::show).post(pages::checkin::submit),
+        )
+        .route("/checkin/saved", get(pages::checkin::saved))
+        .route("/history", get(pages::history::show))
+        .route("/group", get(pages::group::show))
+        .route("/group/export.csv", get(pages::group::export_csv))
+        .route(
+            "/settings",
+            get(pages::settings::show).post(pages::settings::save),
+        )
+        .route("/hubs", get(pages::hubs::list).post(pages::hubs::join))
+        .route("/hubs/{id}/leave", post(pages::hubs::leave))
+}
+
+/// A network hub: the groups that joined or asked to.
+fn hub_routes() -> Router<AppState> {
+    Router::new()
+        .route("/groups", get(pages::hub::groups))
+        .route("/groups/{id}/decide", post(pages::hub::decide))
+        .route("/groups/settings", post(pages::hub::settings))
 }

@@ -30,7 +30,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
         .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
     let account = signed_in(&state, &session).await?;
     let member = match &account {
-        Some(a) => {
+        Some(a) if state.role == hearth_core::InstanceRole::Group => {
             let week = IsoWeek::containing(state.clock.now(), settings.timezone);
             Some(MemberHome {
                 display_name: a.display_name.clone(),
@@ -38,7 +38,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
                 week_label: week.human_label(),
             })
         }
-        None => None,
+        _ => None,
     };
     render(&HomePage {
         nav: Nav::for_account(&state, account.as_ref()).await?,

@@ -1,12 +1,15 @@
 //! Handlers and their page structs, one module per area.
 
 pub mod account;
+pub mod actor;
 pub mod assets;
 pub mod checkin;
 pub mod group;
 pub mod health;
 pub mod history;
 pub mod home;
+pub mod hub;
+pub mod hubs;
 pub mod invites;
 pub mod join;
 pub mod login;
@@ -31,18 +34,30 @@ pub struct Nav {
     pub facilitator: bool,
     /// This week's check-in is not done yet: every page says so.
     pub due: bool,
+    /// A network hub: hub pages instead of check-ins.
+    pub hub: bool,
 }
 
 impl Nav {
     pub async fn for_account(state: &AppState, a: Option<&Account>) -> Result<Self, AppError> {
+        let hub = state.role == hearth_core::InstanceRole::Hub;
         let Some(a) = a else {
-            return Ok(Self::default());
+            return Ok(Self {
+                hub,
+                ..Self::default()
+            });
         };
-        let week = current_week(state).await?;
+        let due = if hub {
+            false
+        } else {
+            let week = current_week(state).await?;
+            state.db.own_checkin(a.id, week).await?.is_none()
+        };
         Ok(Self {
             signed_in: true,
             facilitator: a.role == Role::Facilitator,
-            due: state.db.own_checkin(a.id, week).await?.is_none(),
+            due,
+            hub,
         })
     }
 

@@ -88,7 +88,8 @@ impl SettingsInput {
         input
     }
 
-    fn parse(&self) -> Result<GroupSettings, Vec<(&'static str, String)>> {
+    /// The new settings, keeping what this form does not set from `current`.
+    fn parse(&self, current: &GroupSettings) -> Result<GroupSettings, Vec<(&'static str, String)>> {
         let mut errors = Vec::new();
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
@@ -133,6 +134,8 @@ impl SettingsInput {
                     close,
                     min_count,
                     profile,
+                    role: current.role,
+                    hub_auto_accept: current.hub_auto_accept,
                 })
             }
             _ => Err(errors),
@@ -245,7 +248,12 @@ pub async fn save(
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     let input = SettingsInput::from_form(&body);
-    match input.parse() {
+    let current = state
+        .db
+        .group_settings()
+        .await?
+        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    match input.parse(&current) {
         Ok(settings) => {
             state.db.update_group_settings(&settings).await?;
             tracing::info!(by = f.0.account.id, "group settings changed");

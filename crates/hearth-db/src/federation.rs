@@ -1,0 +1,578 @@
+//! Peers, memberships, the durable outbox and received-activity ids.
+
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use crate::schema::{memberships, outbox, peers, received_activities};
+use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
+
+/// A remote actor as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRow {
+    pub id: i64,
+    pub actor_url: String,
+    pub kind: String,
+    pub name: String,
+    pub inbox: String,
+    pub public_key_pem: String,
+    /// JSON of the coarse profile a group actor carries; `{}` for others.
+    pub profile: String,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A remote actor to store or refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPeer {
+    pub actor_url: String,
+    pub kind: String,
+    pub name: String,
+    pub inbox: String,
+    pub public_key_pem: String,
+    pub profile: String,
+    pub fetched_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipState {
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+impl MembershipState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MembershipState::Pending => "pending",
+            MembershipState::Accepted => "accepted",
+            MembershipState::Rejected => "rejected",
+        }
+    }
+    fn parse(s: &str) -> Result<Self, DbError> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "accepted" => Ok(Self::Accepted),
+            "rejected" => Ok(Self::Rejected),
+            other => Err(DbError::InvalidData(format!("membership state {other:?}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub peer: PeerRow,
+    pub state: MembershipState,
+    pub follow_id: String,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An activity to deliver to one inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutbox {
+    pub activity_id: String,
+    pub activity_type: String,
+    pub inbox: String,
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub activity_id: String,
+    pub activity_type: String,
+    pub inbox: String,
+    pub payload: String,
+    pub state: DeliveryState,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+type PeerTuple = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    chrono::NaiveDateTime,
+);
+
+const PEER_COLUMNS: (
+    peers::id,
+    peers::actor_url,
+    peers::kind,
+    peers::name,
+    peers::inbox,
+    peers::public_key_pem,
+    peers::profile,
+    peers::fetched_at,
+) = (
+    peers::id,
+    peers::actor_url,
+    peers::kind,
+    peers::name,
+    peers::inbox,
+    peers::public_key_pem,
+    peers::profile,
+    peers::fetched_at,
+);
+
+fn to_peer(t: PeerTuple) -> PeerRow {
+    let (id, actor_url, kind, name, inbox, public_key_pem, profile, fetched_at) = t;
+    PeerRow {
+        id,
+        actor_url,
+        kind,
+        name,
+        inbox,
+        public_key_pem,
+        profile,
+        fetched_at: from_db_time(fetched_at),
+    }
+}
+
+type MembershipTuple = (
+    PeerTuple,
+    (String, String, chrono::NaiveDateTime, chrono::NaiveDateTime),
+);
+
+fn to_membership(
+    (p, (state, follow_id, requested, updated)): MembershipTuple,
+) -> Result<Membership, DbError> {
+    Ok(Membership {
+        peer: to_peer(p),
+        state: MembershipState::parse(&state)?,
+        follow_id,
+        requested_at: from_db_time(requested),
+        updated_at: from_db_time(updated),
+    })
+}
+
+const MEMBERSHIP_COLUMNS: (
+    memberships::state,
+    memberships::follow_id,
+    memberships::requested_at,
+    memberships::updated_at,
+) = (
+    memberships::state,
+    memberships::follow_id,
+    memberships::requested_at,
+    memberships::updated_at,
+);
+
+type OutboxTuple = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i32,
+    chrono::NaiveDateTime,
+    Option<String>,
+    chrono::NaiveDateTime,
+    Option<chrono::NaiveDateTime>,
+);
+
+fn to_outbox(t: OutboxTuple) -> Result<OutboxRow, DbError> {
+    let (
+        id,
+        activity_id,
+        activity_type,
+        inbox,
+        payload,
+        state,
+        attempts,
+        next,
+        last_error,
+        created,
+        delivered,
+    ) = t;
+    Ok(OutboxRow {
+        id,
+        activity_id,
+        activity_type,
+        inbox,
+        payload,
+        state: match state.as_str() {
+            "pending" => DeliveryState::Pending,
+            "delivered" => DeliveryState::Delivered,
+            "failed" => DeliveryState::Failed,
+            other => return Err(DbError::InvalidData(format!("delivery state {other:?}"))),
+        },
+        attempts,
+        next_attempt_at: from_db_time(next),
+        last_error,
+        created_at: from_db_time(created),
+        delivered_at: delivered.map(from_db_time),
+    })
+}
+
+const OUTBOX_COLUMNS: (
+    outbox::id,
+    outbox::activity_id,
+    outbox::activity_type,
+    outbox::inbox,
+    outbox::payload,
+    outbox::state,
+    outbox::attempts,
+    outbox::next_attempt_at,
+    outbox::last_error,
+    outbox::created_at,
+    outbox::delivered_at,
+) = (
+    outbox::id,
+    outbox::activity_id,
+    outbox::activity_type,
+    outbox::inbox,
+    outbox::payload,
+    outbox::state,
+    outbox::attempts,
+    outbox::next_attempt_at,
+    outbox::last_error,
+    outbox::created_at,
+    outbox::delivered_at,
+);
+
+/// Upserts a peer; used inside the transactions below.
+macro_rules! upsert_peer {
+    ($c:expr, $p:expr) => {{
+        let p: &NewPeer = $p;
+        let fetched = to_db_time(p.fetched_at);
+        diesel::insert_into(peers::table)
+            .values((
+                peers::actor_url.eq(&p.actor_url),
+                peers::kind.eq(&p.kind),
+                peers::name.eq(&p.name),
+                peers::inbox.eq(&p.inbox),
+                peers::public_key_pem.eq(&p.public_key_pem),
+                peers::profile.eq(&p.profile),
+                peers::fetched_at.eq(fetched),
+            ))
+            .on_conflict(peers::actor_url)
+            .do_update()
+            .set((
+                peers::kind.eq(&p.kind),
+                peers::name.eq(&p.name),
+                peers::inbox.eq(&p.inbox),
+                peers::public_key_pem.eq(&p.public_key_pem),
+                peers::profile.eq(&p.profile),
+                peers::fetched_at.eq(fetched),
+            ))
+            .returning(PEER_COLUMNS)
+            .get_result::<PeerTuple>($c)
+            .await
+    }};
+}
+
+macro_rules! insert_outbox {
+    ($c:expr, $items:expr, $now:expr) => {{
+        for item in $items {
+            let item: &NewOutbox = item;
+            diesel::insert_into(outbox::table)
+                .values((
+                    outbox::activity_id.eq(&item.activity_id),
+                    outbox::activity_type.eq(&item.activity_type),
+                    outbox::inbox.eq(&item.inbox),
+                    outbox::payload.eq(&item.payload),
+                    outbox::state.eq("pending"),
+                    outbox::attempts.eq(0),
+                    outbox::next_attempt_at.eq($now),
+                    outbox::created_at.eq($now),
+                ))
+                .on_conflict((outbox::activity_id, outbox::inbox))
+                .do_nothing()
+                .execute($c)
+                .await?;
+        }
+    }};
+}
+
+impl Db {
+    pub async fn peer_by_url(&self, actor_url: &str) -> Result<Option<PeerRow>, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<PeerTuple> = with_conn!(&mut conn, |c| peers::table
+            .filter(peers::actor_url.eq(actor_url))
+            .select(PEER_COLUMNS)
+            .first(c)
+            .await
+            .optional())?;
+        Ok(row.map(to_peer))
+    }
+
+    /// Refreshes a peer this instance already knows; unknown actors are not stored, so a
+    /// request that is then refused leaves no trace.
+    pub async fn refresh_known_peer(&self, p: &NewPeer) -> Result<Option<PeerRow>, DbError> {
+        if self.peer_by_url(&p.actor_url).await?.is_none() {
+            return Ok(None);
+        }
+        let mut conn = self.conn().await?;
+        let row = with_conn!(&mut conn, |c| upsert_peer!(c, p))?;
+        Ok(Some(to_peer(row)))
+    }
+
+    /// Every peer's domain, for the federation allow-list.
+    pub async fn peer_urls(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.conn().await?;
+        Ok(with_conn!(&mut conn, |c| peers::table
+            .select(peers::actor_url)
+            .load(c)
+            .await)?)
+    }
+
+    pub async fn membership_by_actor(
+        &self,
+        actor_url: &str,
+    ) -> Result<Option<Membership>, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<MembershipTuple> = with_conn!(&mut conn, |c| memberships::table
+            .inner_join(peers::table)
+            .filter(peers::actor_url.eq(actor_url))
+            .select((PEER_COLUMNS, MEMBERSHIP_COLUMNS))
+            .first(c)
+            .await
+            .optional())?;
+        row.map(to_membership).transpose()
+    }
+
+    pub async fn membership(&self, peer_id: i64) -> Result<Option<Membership>, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<MembershipTuple> = with_conn!(&mut conn, |c| memberships::table
+            .inner_join(peers::table)
+            .filter(peers::id.eq(peer_id))
+            .select((PEER_COLUMNS, MEMBERSHIP_COLUMNS))
+            .first(c)
+            .await
+            .optional())?;
+        row.map(to_membership).transpose()
+    }
+
+    /// All memberships, newest request first.
+    pub async fn memberships(&self) -> Result<Vec<Membership>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<MembershipTuple> = with_conn!(&mut conn, |c| memberships::table
+            .inner_join(peers::table)
+            .order(memberships::requested_at.desc())
+            .select((PEER_COLUMNS, MEMBERSHIP_COLUMNS))
+            .load(c)
+            .await)?;
+        rows.into_iter().map(to_membership).collect()
+    }
+
+    /// Stores a pending membership (a Follow sent, or received) together with the activities
+    /// it causes, in one transaction. A repeated request replaces the Follow id and state.
+    pub async fn save_membership(
+        &self,
+        peer: &NewPeer,
+        state: MembershipState,
+        follow_id: &str,
+        send: &[NewOutbox],
+        now: DateTime<Utc>,
+    ) -> Result<Membership, DbError> {
+        let now = to_db_time(now);
+        let mut conn = self.conn().await?;
+        let row: MembershipTuple = with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let p = upsert_peer!(c, peer)?;
+                let m = diesel::insert_into(memberships::table)
+                    .values((
+                        memberships::peer_id.eq(p.0),
+                        memberships::state.eq(state.as_str()),
+                        memberships::follow_id.eq(follow_id),
+                        memberships::requested_at.eq(now),
+                        memberships::updated_at.eq(now),
+                    ))
+                    .on_conflict(memberships::peer_id)
+                    .do_update()
+                    .set((
+                        memberships::state.eq(state.as_str()),
+                        memberships::follow_id.eq(follow_id),
+                        memberships::requested_at.eq(now),
+                        memberships::updated_at.eq(now),
+                    ))
+                    .returning(MEMBERSHIP_COLUMNS)
+                    .get_result(c)
+                    .await?;
+                insert_outbox!(c, send, now);
+                Ok::<_, DbError>((p, m))
+            })
+            .await)?;
+        to_membership(row)
+    }
+
+    /// Moves a membership from `from` to `to` (staff deciding, or a hub's answer arriving) and
+    /// queues `send`, in one transaction. `NotFound` if it was not in state `from` with that
+    /// Follow id (when given).
+    pub async fn change_membership(
+        &self,
+        peer_id: i64,
+        from: MembershipState,
+        to: MembershipState,
+        follow_id: Option<&str>,
+        send: &[NewOutbox],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let now = to_db_time(now);
+        let follow_id = follow_id.map(str::to_owned);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let mut q = diesel::update(memberships::table)
+                    .filter(memberships::peer_id.eq(peer_id))
+                    .filter(memberships::state.eq(from.as_str()))
+                    .into_boxed();
+                if let Some(f) = &follow_id {
+                    q = q.filter(memberships::follow_id.eq(f));
+                }
+                let n = q
+                    .set((
+                        memberships::state.eq(to.as_str()),
+                        memberships::updated_at.eq(now),
+                    ))
+                    .execute(c)
+                    .await?;
+                if n == 0 {
+                    return Err(DbError::NotFound);
+                }
+                insert_outbox!(c, send, now);
+                Ok(())
+            })
+            .await)
+    }
+
+    /// Ends a membership and queues `send` (an Undo, when leaving), in one transaction.
+    pub async fn end_membership(
+        &self,
+        peer_id: i64,
+        send: &[NewOutbox],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let now = to_db_time(now);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let n = diesel::delete(memberships::table.filter(memberships::peer_id.eq(peer_id)))
+                    .execute(c)
+                    .await?;
+                if n == 0 {
+                    return Err(DbError::NotFound);
+                }
+                insert_outbox!(c, send, now);
+                Ok(())
+            })
+            .await)
+    }
+
+    /// Pending deliveries, oldest first, for the worker to pick per inbox.
+    pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<OutboxTuple> = with_conn!(&mut conn, |c| outbox::table
+            .filter(outbox::state.eq("pending"))
+            .order(outbox::id.asc())
+            .limit(limit)
+            .select(OUTBOX_COLUMNS)
+            .load(c)
+            .await)?;
+        rows.into_iter().map(to_outbox).collect()
+    }
+
+    /// The newest deliveries, for facilitators and staff to see.
+    pub async fn recent_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<OutboxTuple> = with_conn!(&mut conn, |c| outbox::table
+            .order(outbox::id.desc())
+            .limit(limit)
+            .select(OUTBOX_COLUMNS)
+            .load(c)
+            .await)?;
+        rows.into_iter().map(to_outbox).collect()
+    }
+
+    pub async fn mark_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| diesel::update(outbox::table.find(id))
+            .set((
+                outbox::state.eq("delivered"),
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::delivered_at.eq(Some(to_db_time(now))),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retry at `next`, or give up when `next` is `None`.
+    pub async fn mark_attempt_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), DbError> {
+        let mut conn = self.conn().await?;
+        let error: String = error.chars().take(500).collect();
+        match next {
+            Some(next) => with_conn!(&mut conn, |c| diesel::update(outbox::table.find(id))
+                .set((
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::next_attempt_at.eq(to_db_time(next)),
+                    outbox::last_error.eq(Some(&error)),
+                ))
+                .execute(c)
+                .await)?,
+            None => with_conn!(&mut conn, |c| diesel::update(outbox::table.find(id))
+                .set((
+                    outbox::state.eq("failed"),
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::last_error.eq(Some(&error)),
+                ))
+                .execute(c)
+                .await)?,
+        };
+        Ok(())
+    }
+
+    /// Whether an activity id was already received.
+    pub async fn was_received(&self, activity_id: &str) -> Result<bool, DbError> {
+        let mut conn = self.conn().await?;
+        let n: i64 = with_conn!(&mut conn, |c| received_activities::table
+            .filter(received_activities::activity_id.eq(activity_id))
+            .count()
+            .get_result(c)
+            .await)?;
+        Ok(n > 0)
+    }
+
+    /// Records an activity id as received; `false` if it already was.
+    pub async fn record_received(
+        &self,
+        activity_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let mut conn = self.conn().await?;
+        let n = with_conn!(&mut conn, |c| diesel::insert_into(
+            received_activities::table
+        )
+        .values((
+            received_activities::activity_id.eq(activity_id),
+            received_activities::received_at.eq(to_db_time(now)),
+        ))
+        .on_conflict(received_activities::activity_id)
+        .do_nothing()
+        .execute(c)
+        .await)?;
+        Ok(n == 1)
+    }
+}

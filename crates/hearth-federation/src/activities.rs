@@ -1,0 +1,405 @@
+//! What each activity means to Hearth: verify, then receive. And the actions that send them,
+//! each stored with its outbox rows in one transaction.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
+use activitypub_federation::traits::Activity;
+use chrono::Utc;
+use hearth_core::InstanceRole;
+use hearth_db::{DbError, Membership, MembershipState, NewOutbox};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::actor::Peer;
+use crate::protocol::{Accept, Follow, Reject, Undo};
+use crate::{FedContext, FedError};
+
+/// Every activity an instance accepts in its inbox.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+#[enum_delegate::implement(Activity)]
+pub enum Inbound {
+    Follow(Follow),
+    Accept(Accept),
+    Reject(Reject),
+    Undo(Undo),
+}
+
+/// The activity types [`Inbound`] covers, for refusing others before any work is done.
+pub const INBOUND_TYPES: [&str; 4] = ["Follow", "Accept", "Reject", "Undo"];
+
+fn require_role(data: &FedContext, role: InstanceRole, what: &str) -> Result<(), FedError> {
+    if data.role == role {
+        Ok(())
+    } else {
+        Err(FedError::NotAllowed(format!(
+            "{what} is not accepted by a {}",
+            data.role
+        )))
+    }
+}
+
+#[async_trait::async_trait]
+impl Activity for Follow {
+    type DataType = FedContext;
+    type Error = FedError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+        require_role(data, InstanceRole::Hub, "Follow")?;
+        if *self.object.inner() != data.actor_url() {
+            return Err(FedError::Invalid(
+                "Follow is not addressed to this hub".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A group asks to join: pending for staff, or accepted at once on an open hub.
+    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+        let group = self.actor.dereference(data).await?;
+        if group.kind != crate::protocol::ActorKind::Group {
+            return Err(FedError::NotAllowed(
+                "only group instances can join a hub".into(),
+            ));
+        }
+        let settings = data
+            .db
+            .group_settings()
+            .await?
+            .ok_or_else(|| FedError::Invalid("hub not initialised".into()))?;
+        let existing = data.db.membership_by_actor(group.id.as_str()).await?;
+        let accept_now = settings.hub_auto_accept
+            || existing
+                .as_ref()
+                .is_some_and(|m| m.state == MembershipState::Accepted);
+        let (state, send) = if accept_now {
+            (
+                MembershipState::Accepted,
+                vec![answer(data, &group, &self, true)?],
+            )
+        } else {
+            (MembershipState::Pending, vec![])
+        };
+        data.db
+            .save_membership(
+                &group.to_new_peer(),
+                state,
+                self.id.as_str(),
+                &send,
+                Utc::now(),
+            )
+            .await?;
+        data.wake_outbox();
+        tracing::info!(group = %group.id, state = state.as_str(), "join request received");
+        Ok(())
+    }
+}
+
+/// Checks that an answer is about a Follow this group sent to the answering hub.
+async fn pending_follow(
+    data: &Data<FedContext>,
+    hub: &Url,
+    follow: &Follow,
+) -> Result<Membership, FedError> {
+    require_role(data, InstanceRole::Group, "An answer to a join request")?;
+    if *follow.actor.inner() != data.actor_url() || follow.object.inner() != hub {
+        return Err(FedError::Invalid(
+            "the answer is about someone else's request".into(),
+        ));
+    }
+    let membership = data
+        .db
+        .membership_by_actor(hub.as_str())
+        .await?
+        .ok_or_else(|| FedError::NotAllowed("this group never asked to join".into()))?;
+    if membership.follow_id != follow.id.as_str() {
+        return Err(FedError::Invalid(
+            "the answer is about an older request".into(),
+        ));
+    }
+    Ok(membership)
+}
+
+#[async_trait::async_trait]
+impl Activity for Accept {
+    type DataType = FedContext;
+    type Error = FedError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+        pending_follow(data, self.actor.inner(), &self.object)
+            .await
+            .map(|_| ())
+    }
+
+    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+        let m = pending_follow(data, self.actor.inner(), &self.object).await?;
+        if m.state != MembershipState::Accepted {
+            data.db
+                .change_membership(
+                    m.peer.id,
+                    m.state,
+                    MembershipState::Accepted,
+                    Some(&m.follow_id),
+                    &[],
+                    Utc::now(),
+                )
+                .await?;
+        }
+        tracing::info!(hub = %self.actor.inner(), "membership accepted");
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Activity for Reject {
+    type DataType = FedContext;
+    type Error = FedError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+        pending_follow(data, self.actor.inner(), &self.object)
+            .await
+            .map(|_| ())
+    }
+
+    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+        let m = pending_follow(data, self.actor.inner(), &self.object).await?;
+        if m.state != MembershipState::Rejected {
+            data.db
+                .change_membership(
+                    m.peer.id,
+                    m.state,
+                    MembershipState::Rejected,
+                    Some(&m.follow_id),
+                    &[],
+                    Utc::now(),
+                )
+                .await?;
+        }
+        tracing::info!(hub = %self.actor.inner(), "membership declined");
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Activity for Undo {
+    type DataType = FedContext;
+    type Error = FedError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+        require_role(data, InstanceRole::Hub, "Undo")?;
+        if self.object.actor.inner() != self.actor.inner()
+            || *self.object.object.inner() != data.actor_url()
+        {
+            return Err(FedError::Invalid(
+                "a group can only withdraw its own request".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A group leaves: the membership goes. Leaving twice is not an error.
+    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+        if let Some(m) = data
+            .db
+            .membership_by_actor(self.actor.inner().as_str())
+            .await?
+        {
+            match data.db.end_membership(m.peer.id, &[], Utc::now()).await {
+                Ok(()) | Err(DbError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::info!(group = %self.actor.inner(), "group left");
+        Ok(())
+    }
+}
+
+/// A new activity id on this instance.
+pub fn new_activity_id(data: &FedContext, kind: &str) -> Url {
+    data.url(&format!(
+        "/activities/{}/{:032x}",
+        kind.to_lowercase(),
+        rand_id()
+    ))
+}
+
+fn rand_id() -> u128 {
+    use rand::Rng;
+    rand::rngs::OsRng.r#gen()
+}
+
+/// Serialises an activity with Hearth's `@context` into an outbox row for `inbox`.
+pub fn outbox_item<T: Serialize>(
+    activity: &T,
+    id: &Url,
+    kind: &str,
+    inbox: &Url,
+) -> Result<NewOutbox, FedError> {
+    let payload = serde_json::to_string(
+        &activitypub_federation::protocol::context::WithContext::new(
+            activity,
+            crate::vocab::context(),
+        ),
+    )?;
+    Ok(NewOutbox {
+        activity_id: id.to_string(),
+        activity_type: kind.to_owned(),
+        inbox: inbox.to_string(),
+        payload,
+    })
+}
+
+/// The hub's Accept or Reject of `follow`, as an outbox row.
+fn answer(
+    data: &FedContext,
+    group: &Peer,
+    follow: &Follow,
+    accept: bool,
+) -> Result<NewOutbox, FedError> {
+    let actor: ObjectId<Peer> = data.actor_url().into();
+    if accept {
+        let id = new_activity_id(data, "accept");
+        let a = Accept {
+            id: id.clone(),
+            kind: AcceptType::Accept,
+            actor,
+            object: follow.clone(),
+        };
+        outbox_item(&a, &id, "Accept", &group.inbox)
+    } else {
+        let id = new_activity_id(data, "reject");
+        let r = Reject {
+            id: id.clone(),
+            kind: RejectType::Reject,
+            actor,
+            object: follow.clone(),
+        };
+        outbox_item(&r, &id, "Reject", &group.inbox)
+    }
+}
+
+/// The Follow a membership stands for, rebuilt from what was stored.
+fn stored_follow(m: &Membership, group: &Url, hub: &Url) -> Result<Follow, FedError> {
+    Ok(Follow {
+        id: Url::parse(&m.follow_id).map_err(|e| FedError::Invalid(e.to_string()))?,
+        kind: FollowType::Follow,
+        actor: group.clone().into(),
+        object: hub.clone().into(),
+    })
+}
+
+/// A group asks `hub` to let it join: stores the request and queues the Follow together.
+pub async fn request_to_join(data: &FedContext, hub: &Peer) -> Result<Membership, FedError> {
+    if data.role != InstanceRole::Group {
+        return Err(FedError::NotAllowed(
+            "only a group instance can join a hub".into(),
+        ));
+    }
+    if !hub.kind.is_hub() {
+        return Err(FedError::Invalid(format!(
+            "{} is a {}, not a network hub",
+            hub.id,
+            hub.kind.as_str()
+        )));
+    }
+    let id = new_activity_id(data, "follow");
+    let follow = Follow {
+        id: id.clone(),
+        kind: FollowType::Follow,
+        actor: data.actor_url().into(),
+        object: hub.id.clone().into(),
+    };
+    let item = outbox_item(&follow, &id, "Follow", &hub.inbox)?;
+    let m = data
+        .db
+        .save_membership(
+            &hub.to_new_peer(),
+            MembershipState::Pending,
+            id.as_str(),
+            &[item],
+            Utc::now(),
+        )
+        .await?;
+    data.allow_domain(&hub.id);
+    data.wake_outbox();
+    Ok(m)
+}
+
+/// A group leaves a hub: ends the membership and queues the Undo together.
+pub async fn leave(data: &FedContext, peer_id: i64) -> Result<(), FedError> {
+    let m = data
+        .db
+        .membership(peer_id)
+        .await?
+        .ok_or(FedError::Db(DbError::NotFound))?;
+    let hub = Peer::from_row(&m.peer)?;
+    let id = new_activity_id(data, "undo");
+    let undo = Undo {
+        id: id.clone(),
+        kind: UndoType::Undo,
+        actor: data.actor_url().into(),
+        object: stored_follow(&m, &data.actor_url(), &hub.id)?,
+    };
+    let item = outbox_item(&undo, &id, "Undo", &hub.inbox)?;
+    data.db.end_membership(peer_id, &[item], Utc::now()).await?;
+    data.wake_outbox();
+    Ok(())
+}
+
+/// Hub staff accept or decline a pending request: the state and the answer go together.
+pub async fn decide(data: &FedContext, peer_id: i64, accept: bool) -> Result<(), FedError> {
+    let m = data
+        .db
+        .membership(peer_id)
+        .await?
+        .ok_or(FedError::Db(DbError::NotFound))?;
+    let group = Peer::from_row(&m.peer)?;
+    let follow = stored_follow(&m, &group.id, &data.actor_url())?;
+    let item = answer(data, &group, &follow, accept)?;
+    let to = if accept {
+        MembershipState::Accepted
+    } else {
+        MembershipState::Rejected
+    };
+    data.db
+        .change_membership(
+            peer_id,
+            MembershipState::Pending,
+            to,
+            None,
+            &[item],
+            Utc::now(),
+        )
+        .await?;
+    data.wake_outbox();
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Instance actors, local and remote, as `activitypub_federation` objects.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::protocol::public_key::PublicKey;
+use activitypub_federation::protocol::verification::verify_domains_match;
+use activitypub_federation::traits::{Actor, Object};
+use chrono::{DateTime, Utc};
+use hearth_core::InstanceRole;
+use hearth_db::{NewPeer, PeerRow};
+use url::Url;
+
+use crate::protocol::{ActorJson, ActorKind, Endpoints, GroupProfile};
+use crate::{FedContext, FedError};
+
+/// An instance's actor. Local actors carry their private key; remote ones never do.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    pub id: Url,
+    pub kind: ActorKind,
+    pub preferred_username: String,
+    pub name: String,
+    pub inbox: Url,
+    pub public_key_pem: String,
+    private_key_pem: Option<String>,
+    pub profile: Option<GroupProfile>,
+    pub fetched_at: Option<DateTime<Utc>>,
+}
+
+impl Peer {
+    /// This instance's own actor.
+    pub async fn local(ctx: &FedContext) -> Result<Peer, FedError> {
+        let settings = ctx
+            .db
+            .group_settings()
+            .await?
+            .ok_or_else(|| FedError::Invalid("instance not initialised".into()))?;
+        let key = ctx
+            .db
+            .instance_key()
+            .await?
+            .ok_or_else(|| FedError::Invalid("instance has no key pair".into()))?;
+        let (kind, username, profile) = match settings.role {
+            InstanceRole::Group => (
+                ActorKind::Group,
+                "group",
+                Some(GroupProfile {
+                    region: settings.profile.region.map(str::to_owned),
+                    community_focus: settings
+                        .profile
+                        .focuses
+                        .iter()
+                        .map(|f| (*f).to_owned())
+                        .collect(),
+                    size_band: settings.profile.size_band.map(str::to_owned),
+                }),
+            ),
+            InstanceRole::Hub => (ActorKind::Service, "hub", None),
+        };
+        Ok(Peer {
+            id: ctx.actor_url(),
+            kind,
+            preferred_username: username.to_owned(),
+            name: settings.name,
+            inbox: ctx.inbox_url(),
+            public_key_pem: key.public_pem,
+            private_key_pem: Some(key.private_pem),
+            profile,
+            fetched_at: None,
+        })
+    }
+
+    pub fn from_row(row: &PeerRow) -> Result<Peer, FedError> {
+        Ok(Peer {
+            id: Url::parse(&row.actor_url).map_err(|e| FedError::Invalid(e.to_string()))?,
+            kind: ActorKind::parse(&row.kind)
+                .ok_or_else(|| FedError::Invalid(format!("actor type {}", row.kind)))?,
+            preferred_username: String::new(),
+            name: row.name.clone(),
+            inbox: Url::parse(&row.inbox).map_err(|e| FedError::Invalid(e.to_string()))?,
+            public_key_pem: row.public_key_pem.clone(),
+            private_key_pem: None,
+            profile: serde_json::from_str(&row.profile).ok(),
+            fetched_at: Some(row.fetched_at),
+        })
+    }
+
+    /// The row to store for a remote actor.
+    pub fn to_new_peer(&self) -> NewPeer {
+        NewPeer {
+            actor_url: self.id.to_string(),
+            kind: self.kind.as_str().to_owned(),
+            name: self.name.clone(),
+            inbox: self.inbox.to_string(),
+            public_key_pem: self.public_key_pem.clone(),
+            profile: self
+                .profile
+                .as_ref()
+                .and_then(|p| serde_json::to_string(p).ok())
+                .unwrap_or_else(|| "{}".into()),
+            fetched_at: self.fetched_at.unwrap_or_else(Utc::now),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Object for Peer {
+    type DataType = FedContext;
+    type Kind = ActorJson;
+    type Error = FedError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    /// Lets the library refetch a remote actor (and its key) once a day.
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        self.fetched_at
+    }
+
+    async fn read_from_id(
+        object_id: Url,
+        data: &Data<FedContext>,
+    ) -> Result<Option<Self>, FedError> {
+        if object_id == data.actor_url() {
+            return Peer::local(data).await.map(Some);
+        }
+        match data.db.peer_by_url(object_id.as_str()).await? {
+            Some(row) => Peer::from_row(&row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn into_json(self, data: &Data<FedContext>) -> Result<ActorJson, FedError> {
+        let local = self.id == data.actor_url();
+        Ok(ActorJson {
+            kind: self.kind,
+            public_key: PublicKey {
+                id: format!("{}#main-key", self.id),
+                owner: self.id.clone(),
+                public_key_pem: self.public_key_pem.clone(),
+            },
+            id: self.id.into(),
+            preferred_username: self.preferred_username,
+            name: self.name,
+            inbox: self.inbox.clone(),
+            outbox: local.then(|| data.url("/outbox")),
+            endpoints: local.then_some(Endpoints {
+                shared_inbox: self.inbox,
+            }),
+            url: local.then_some(data.actor_url()),
+            group_profile: self.profile,
+        })
+    }
+
+    async fn verify(
+        json: &ActorJson,
+        expected_domain: &Url,
+        _data: &Data<FedContext>,
+    ) -> Result<(), FedError> {
+        verify_domains_match(json.id.inner(), expected_domain)?;
+        verify_domains_match(&json.inbox, expected_domain)?;
+        if json.public_key.owner != *json.id.inner() {
+            return Err(FedError::Invalid(
+                "public key belongs to another actor".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refreshes a stored peer; an actor seen for the first time is kept in memory only, and
+    /// stored by whatever accepted activity brought it.
+    async fn from_json(json: ActorJson, data: &Data<FedContext>) -> Result<Self, FedError> {
+        let peer = Peer {
+            id: json.id.into_inner(),
+            kind: json.kind,
+            preferred_username: json.preferred_username,
+            name: json.name.chars().take(200).collect(),
+            inbox: json.inbox,
+            public_key_pem: json.public_key.public_key_pem,
+            private_key_pem: None,
+            profile: json.group_profile,
+            fetched_at: Some(Utc::now()),
+        };
+        data.db.refresh_known_peer(&peer.to_new_peer()).await?;
+        Ok(peer)
+    }
+}
+
+impl Actor for Peer {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.private_key_pem.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+}

@@ -1,0 +1,166 @@
+//! How other servers find an instance: WebFinger, NodeInfo 2.1, the actor document (with
+//! content negotiation: JSON for ActivityPub clients, a page for people) and the JSON-LD context.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::webfinger::{Webfinger, build_webfinger_response_with_type};
+use activitypub_federation::protocol::context::WithContext;
+use activitypub_federation::traits::Object;
+use axum::extract::Query;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_core::InstanceRole;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::actor::Peer;
+use crate::{FedContext, FedError, vocab};
+
+pub const ACTIVITY_JSON: &str = "application/activity+json";
+
+#[derive(Deserialize)]
+pub struct WebfingerQuery {
+    pub resource: Option<String>,
+}
+
+/// The account part of this instance's handle: `group@host` or `hub@host`.
+pub fn username(role: InstanceRole) -> &'static str {
+    match role {
+        InstanceRole::Group => "group",
+        InstanceRole::Hub => "hub",
+    }
+}
+
+fn host_of(data: &FedContext) -> String {
+    match (data.base.host_str(), data.base.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The WebFinger answer for `resource`, if it names this instance.
+pub fn webfinger_for(data: &FedContext, resource: &str) -> Option<Webfinger> {
+    let handle = format!("acct:{}@{}", username(data.role), host_of(data));
+    let base = data.base.as_str().trim_end_matches('/');
+    let names_us = resource == handle
+        || resource.trim_end_matches('/') == base
+        || resource == data.actor_url().as_str();
+    if !names_us {
+        return None;
+    }
+    let kind = match data.role {
+        InstanceRole::Group => "Group",
+        InstanceRole::Hub => "Service",
+    };
+    let mut wf =
+        build_webfinger_response_with_type(handle.clone(), vec![(data.actor_url(), Some(kind))]);
+    wf.subject = handle;
+    wf.aliases = vec![data.actor_url()];
+    Some(wf)
+}
+
+/// `GET /.well-known/webfinger?resource=…`.
+pub async fn webfinger(data: Data<FedContext>, Query(q): Query<WebfingerQuery>) -> Response {
+    let Some(resource) = q.resource.filter(|r| !r.is_empty()) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the resource parameter is required\n",
+        )
+            .into_response();
+    };
+    match webfinger_for(&data, &resource) {
+        Some(wf) => (
+            [(header::CONTENT_TYPE, "application/jrd+json")],
+            axum::Json(wf),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such resource here\n").into_response(),
+    }
+}
+
+/// `GET /.well-known/nodeinfo`.
+pub async fn nodeinfo_links(data: Data<FedContext>) -> Response {
+    axum::Json(json!({
+        "links": [{
+            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+            "href": data.url("/nodeinfo/2.1"),
+        }]
+    }))
+    .into_response()
+}
+
+/// The NodeInfo 2.1 document. Usage is left empty on purpose: how many people use a group's
+/// instance is private.
+pub fn nodeinfo_document(role: InstanceRole) -> serde_json::Value {
+    json!({
+        "version": "2.1",
+        "software": {
+            "name": "hearth",
+            "version": env!("CARGO_PKG_VERSION"),
+        },
+        "protocols": ["activitypub"],
+        "services": { "inbound": [], "outbound": [] },
+        "openRegistrations": false,
+        "usage": { "users": {} },
+        "metadata": { "instanceRole": role.as_str() },
+    })
+}
+
+/// `GET /nodeinfo/2.1`.
+pub async fn nodeinfo(data: Data<FedContext>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
+        )],
+        axum::Json(nodeinfo_document(data.role)),
+    )
+        .into_response()
+}
+
+/// Whether a request asks for ActivityPub JSON rather than a page.
+pub fn wants_activity_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.contains("application/activity+json") || a.contains("application/ld+json")
+        })
+}
+
+/// The actor document as JSON, with Hearth's context.
+pub async fn actor_json(data: &Data<FedContext>) -> Result<serde_json::Value, FedError> {
+    let actor = Peer::local(data).await?.into_json(data).await?;
+    Ok(serde_json::to_value(WithContext::new(
+        actor,
+        vocab::context(),
+    ))?)
+}
+
+/// A response carrying ActivityPub JSON.
+pub fn activity_response(json: serde_json::Value) -> Response {
+    ([(header::CONTENT_TYPE, ACTIVITY_JSON)], axum::Json(json)).into_response()
+}
+
+/// `GET /ns/hearth/v1`: the JSON-LD context document.
+pub async fn context_document() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/ld+json"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        axum::Json(vocab::context_document()),
+    )
+        .into_response()
+}
+
+/// `GET /outbox`: Hearth publishes nothing publicly from a group, so the collection is empty.
+pub async fn outbox_collection(data: Data<FedContext>) -> Response {
+    activity_response(json!({
+        "@context": vocab::ACTIVITYSTREAMS,
+        "id": data.url("/outbox"),
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "orderedItems": [],
+    }))
+}

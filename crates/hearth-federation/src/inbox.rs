@@ -1,0 +1,172 @@
+//! The inbox: every check that can refuse a request runs before any work or any write, and
+//! every refusal gets a 4xx that tells the sender not to retry (except 429).
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+
+use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
+use activitypub_federation::config::Data;
+use activitypub_federation::protocol::context::WithContext;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequest};
+use axum::http::{Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hearth_core::InstanceRole;
+use url::Url;
+
+use crate::activities::{INBOUND_TYPES, Inbound};
+use crate::actor::Peer;
+use crate::{FedContext, FedError};
+
+/// Largest activity accepted. Hearth's own activities are a few kilobytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Requests per minute accepted from one sending domain, and from one address.
+pub const REQUESTS_PER_MINUTE: u32 = 120;
+
+pub struct PeerLimiter(DefaultKeyedRateLimiter<String>);
+
+impl PeerLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        Self(RateLimiter::keyed(Quota::per_minute(
+            NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
+        )))
+    }
+    fn check(&self, key: String) -> Result<(), FedError> {
+        self.0.check_key(&key).map_err(|_| FedError::RateLimited)
+    }
+}
+
+fn refuse(e: &FedError) -> Response {
+    let status = e.status();
+    if status.is_server_error() {
+        tracing::error!(error = %e, "inbox failed");
+    } else {
+        tracing::info!(status = status.as_u16(), error = %e, "inbox refused a request");
+    }
+    (status, format!("{e}\n")).into_response()
+}
+
+/// What the pre-checks need from the body.
+struct Envelope {
+    id: Url,
+    kind: String,
+    actor: Url,
+}
+
+fn envelope(body: &[u8]) -> Result<Envelope, FedError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| FedError::Invalid(format!("not JSON: {e}")))?;
+    let field = |name: &str| {
+        v.get(name)
+            .and_then(|f| f.as_str())
+            .ok_or_else(|| FedError::Invalid(format!("missing `{name}`")))
+    };
+    let kind = field("type")?.to_owned();
+    if !INBOUND_TYPES.contains(&kind.as_str()) {
+        return Err(FedError::Invalid(format!(
+            "activity type {kind:?} is not accepted here"
+        )));
+    }
+    let parse =
+        |s: &str| Url::parse(s).map_err(|e| FedError::Invalid(format!("bad URL {s:?}: {e}")));
+    Ok(Envelope {
+        id: parse(field("id")?)?,
+        kind,
+        actor: parse(field("actor")?)?,
+    })
+}
+
+/// `POST /inbox`.
+pub async fn post_inbox(data: Data<FedContext>, request: Request<Body>) -> Response {
+    match handle(&data, request).await {
+        Ok(status) => status.into_response(),
+        Err(e) => refuse(&e),
+    }
+}
+
+async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<StatusCode, FedError> {
+    let (parts, body) = request.into_parts();
+    if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        data.limiter.check(format!("ip:{}", addr.ip()))?;
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(FedError::TooLarge);
+    }
+    let bytes = to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| FedError::TooLarge)?;
+    let env = envelope(&bytes)?;
+    if !parts.headers.contains_key("signature") {
+        return Err(FedError::Unsigned);
+    }
+    if matches!(
+        env.actor.host(),
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))
+    ) {
+        return Err(FedError::NotAllowed(
+            "actors must have a domain name".into(),
+        ));
+    }
+    if let Some(host) = env.actor.host_str() {
+        data.limiter.check(format!("domain:{host}"))?;
+    }
+    allowed_sender(data, &env).await?;
+    if data.db.was_received(env.id.as_str()).await? {
+        // Delivered before: accept again without doing anything, so the sender stops.
+        return Ok(StatusCode::ACCEPTED);
+    }
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let activity = ActivityData::from_request(request, &())
+        .await
+        .map_err(|_| FedError::Invalid("unreadable body".into()))?;
+    receive_activity::<WithContext<Inbound>, Peer, FedContext>(activity, data).await?;
+    data.db.record_received(env.id.as_str(), Utc::now()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// A hub takes join requests from anyone, and everything else only from groups that asked to
+/// join; a group takes activities only from hubs it asked to join.
+async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<(), FedError> {
+    let asked = data
+        .db
+        .membership_by_actor(env.actor.as_str())
+        .await?
+        .is_some();
+    let ok = match data.role {
+        InstanceRole::Hub => env.kind == "Follow" || asked,
+        InstanceRole::Group => asked,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(FedError::NotAllowed(format!(
+            "{} has not asked to federate with this instance",
+            env.actor
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_need_json_an_accepted_type_and_urls() {
+        assert!(matches!(envelope(b"{not json"), Err(FedError::Invalid(_))));
+        let unknown =
+            br#"{"id":"https://a.example/1","type":"Like","actor":"https://a.example/actor"}"#;
+        assert!(matches!(envelope(unknown), Err(FedError::Invalid(m)) if m.contains("Like")));
+        let no_actor = br#"{"id":"https://a.example/1","type":"Follow"}"#;
+        assert!(matches!(envelope(no_actor), Err(FedError::Invalid(m)) if m.contains("actor")));
+        let ok =
+            br#"{"id":"https://a.example/1","type":"Follow","actor":"https://a.example/actor"}"#;
+        assert_eq!(envelope(ok).unwrap().kind, "Follow");
+    }
+}

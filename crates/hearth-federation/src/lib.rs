@@ -1,0 +1,170 @@
+//! Hearth's federation layer: group instances and network hubs over ActivityPub.
+//!
+//! `protocol` holds the wire types; `actor` and `activities` their behaviour (verify, then
+//! receive); `outbox` the durable delivery worker; `inbox` the hardened receiving endpoint;
+//! `discovery` WebFinger, NodeInfo, the actor document and the JSON-LD context.
+//!
+//! Invariants kept here:
+//! - Every outgoing activity is written to the `outbox` table in the same transaction as the
+//!   change that caused it, and only the outbox worker sends.
+//! - Nothing about members leaves: actor documents carry the group's name and its coarse
+//!   profile categories, never counts of people or anyone's name.
+//! - A request refused by the inbox changes no row: unknown actors fetched to check a
+//!   signature are not stored until an activity from them is accepted.
+
+pub mod activities;
+pub mod actor;
+pub mod discovery;
+mod error;
+pub mod inbox;
+pub mod outbox;
+pub mod protocol;
+pub mod vocab;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use activitypub_federation::config::{FederationConfig, UrlVerifier};
+use hearth_core::InstanceRole;
+use hearth_db::Db;
+use url::Url;
+
+pub use error::FedError;
+
+/// What federation code needs from the instance: the database, where it lives and what it is.
+#[derive(Clone)]
+pub struct FedContext {
+    pub db: Db,
+    pub base: Url,
+    pub role: InstanceRole,
+    allow: AllowList,
+    outbox_wake: Arc<tokio::sync::Notify>,
+    pub(crate) limiter: Arc<inbox::PeerLimiter>,
+}
+
+impl FedContext {
+    pub fn url(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        u.set_path(path);
+        u.set_query(None);
+        u
+    }
+    pub fn actor_url(&self) -> Url {
+        self.url("/actor")
+    }
+    pub fn inbox_url(&self) -> Url {
+        self.url("/inbox")
+    }
+    /// Lets a domain be fetched from and send to us (a hub a facilitator is about to join).
+    pub fn allow_domain(&self, url: &Url) {
+        if let (Some(host), Ok(mut set)) = (url.host_str(), self.allow.domains.write()) {
+            set.insert(host.to_owned());
+        }
+    }
+    /// Tells the outbox worker there is something new to send.
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+}
+
+/// Domains a group instance talks to: the hubs it has joined or is joining. A hub accepts join
+/// requests from anyone (rate limited) and checks membership per activity in the inbox.
+#[derive(Clone, Default)]
+struct AllowList {
+    open: bool,
+    domains: Arc<RwLock<HashSet<String>>>,
+}
+
+#[async_trait::async_trait]
+impl UrlVerifier for AllowList {
+    async fn verify(&self, url: &Url) -> Result<(), activitypub_federation::error::Error> {
+        if self.open {
+            return Ok(());
+        }
+        let host = url.host_str().unwrap_or_default();
+        let known = self
+            .domains
+            .read()
+            .map(|d| d.contains(host))
+            .unwrap_or(false);
+        if known {
+            Ok(())
+        } else {
+            Err(activitypub_federation::error::Error::UrlVerificationError(
+                "this instance does not federate with that domain",
+            ))
+        }
+    }
+}
+
+/// How federation talks to the network.
+#[derive(Debug, Clone, Default)]
+pub struct FedOptions {
+    /// Allow `http://`, ports and local addresses: for tests and demos on one machine only,
+    /// never in production.
+    pub insecure_local: bool,
+    /// Host names to resolve to fixed addresses (tests and demos give every instance its own
+    /// name on 127.0.0.1 this way).
+    pub resolve: Vec<(String, SocketAddr)>,
+}
+
+/// The HTTP client every federation request goes through. It speaks https (rustls with the
+/// ring provider: the library's own reqwest has no TLS), follows no redirects and times out.
+pub fn http_client(options: &FedOptions) -> Result<reqwest::Client, FedError> {
+    // Installing twice is harmless: the first provider stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("Hearth/", env!("CARGO_PKG_VERSION")));
+    for (name, addr) in &options.resolve {
+        b = b.resolve(name, *addr);
+    }
+    b.build()
+        .map_err(|e| FedError::Invalid(format!("HTTP client: {e}")))
+}
+
+/// Builds the federation configuration for this instance.
+pub async fn config(
+    db: Db,
+    base: Url,
+    role: InstanceRole,
+    options: &FedOptions,
+) -> Result<FederationConfig<FedContext>, FedError> {
+    let domain = match (base.host_str(), base.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => return Err(FedError::Invalid(format!("public URL {base} has no host"))),
+    };
+    let allow = AllowList {
+        open: role == InstanceRole::Hub,
+        domains: Arc::default(),
+    };
+    let ctx = FedContext {
+        db,
+        base,
+        role,
+        allow: allow.clone(),
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        limiter: Arc::new(inbox::PeerLimiter::new(inbox::REQUESTS_PER_MINUTE)),
+    };
+    for url in ctx.db.peer_urls().await? {
+        if let Ok(u) = Url::parse(&url) {
+            ctx.allow_domain(&u);
+        }
+    }
+    let client = http_client(options)?;
+    FederationConfig::builder()
+        .domain(domain)
+        .app_data(ctx)
+        .client(reqwest_middleware::ClientWithMiddleware::from(client))
+        .url_verifier(Box::new(allow))
+        .http_signature_compat(true)
+        .debug(options.insecure_local)
+        .build()
+        .await
+        .map_err(|e| FedError::Invalid(format!("federation config: {e}")))
+}

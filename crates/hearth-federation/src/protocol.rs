@@ -1,0 +1,182 @@
+//! Wire types: exactly what Hearth sends and accepts. Behaviour lives in `actor` and
+//! `activities`; nothing here touches the database.
+
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
+use activitypub_federation::protocol::public_key::PublicKey;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::actor::Peer;
+
+/// The actor types Hearth understands. A group instance is a `Group`, a hub a `Service`;
+/// others may follow a hub as readers.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum ActorKind {
+    Group,
+    Service,
+    Application,
+    Person,
+    Organization,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Group => "Group",
+            ActorKind::Service => "Service",
+            ActorKind::Application => "Application",
+            ActorKind::Person => "Person",
+            ActorKind::Organization => "Organization",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "Group" => ActorKind::Group,
+            "Service" => ActorKind::Service,
+            "Application" => ActorKind::Application,
+            "Person" => ActorKind::Person,
+            "Organization" => ActorKind::Organization,
+            _ => return None,
+        })
+    }
+    /// Hubs are services or applications.
+    pub fn is_hub(self) -> bool {
+        matches!(self, ActorKind::Service | ActorKind::Application)
+    }
+}
+
+/// The coarse categories a group chose for its profile: the only description of a group that
+/// leaves its instance.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub community_focus: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_band: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    pub shared_inbox: Url,
+}
+
+/// An instance's actor document.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActorJson {
+    #[serde(rename = "type")]
+    pub kind: ActorKind,
+    pub id: ObjectId<Peer>,
+    pub preferred_username: String,
+    pub name: String,
+    pub inbox: Url,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<Url>,
+    pub public_key: PublicKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Endpoints>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_profile: Option<GroupProfile>,
+}
+
+/// A group asks to join a hub.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Follow {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: FollowType,
+    pub actor: ObjectId<Peer>,
+    pub object: ObjectId<Peer>,
+}
+
+/// A hub lets a group join.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accept {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: AcceptType,
+    pub actor: ObjectId<Peer>,
+    pub object: Follow,
+}
+
+/// A hub declines a group's request.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reject {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: RejectType,
+    pub actor: ObjectId<Peer>,
+    pub object: Follow,
+}
+
+/// A group leaves a hub.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Undo {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: UndoType,
+    pub actor: ObjectId<Peer>,
+    pub object: Follow,
+}
+
+/// A versioned Hearth object, for the custom types that ride on `Create`/`Update`: the body's
+/// own fields plus `schemaVersion`, so receivers can refuse versions they do not know.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Versioned<T> {
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl<T> Versioned<T> {
+    /// The body, if its version is one this build understands.
+    pub fn accept(self, supported: std::ops::RangeInclusive<u32>) -> Result<T, crate::FedError> {
+        if supported.contains(&self.schema_version) {
+            Ok(self.body)
+        } else {
+            Err(crate::FedError::Invalid(format!(
+                "schemaVersion {} is not supported (this instance reads {}–{})",
+                self.schema_version,
+                supported.start(),
+                supported.end()
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Example {
+        name: String,
+    }
+
+    #[test]
+    fn versioned_objects_carry_their_version_and_refuse_unknown_ones() {
+        let v = Versioned {
+            schema_version: 1,
+            body: Example { name: "x".into() },
+        };
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json, serde_json::json!({"schemaVersion": 1, "name": "x"}));
+        let back: Versioned<Example> = serde_json::from_value(json).unwrap();
+        assert_eq!(back.accept(1..=1).unwrap().name, "x");
+        let future: Versioned<Example> =
+            serde_json::from_value(serde_json::json!({"schemaVersion": 9, "name": "x"})).unwrap();
+        assert!(future.accept(1..=2).is_err());
+    }
+}

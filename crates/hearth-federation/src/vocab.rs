@@ -1,0 +1,34 @@
+//! Hearth's own vocabulary: one namespace and one JSON-LD context document for every term
+//! ActivityStreams does not have. Every instance serves the document at [`CONTEXT_PATH`].
+
+use serde_json::{Value, json};
+
+/// The namespace every Hearth term expands into.
+pub const NAMESPACE: &str = "https://w3id.org/hearth#";
+/// The context document's canonical IRI. Instances also serve an identical copy.
+pub const CONTEXT_IRI: &str = "https://w3id.org/hearth/v1";
+/// Where each instance serves the context document.
+pub const CONTEXT_PATH: &str = "/ns/hearth/v1";
+pub const ACTIVITYSTREAMS: &str = "https://www.w3.org/ns/activitystreams";
+pub const SECURITY: &str = "https://w3id.org/security/v1";
+
+/// The JSON-LD context document for Hearth terms.
+pub fn context_document() -> Value {
+    json!({
+        "@context": {
+            "hearth": NAMESPACE,
+            "groupProfile": "hearth:groupProfile",
+            "region": "hearth:region",
+            "communityFocus": { "@id": "hearth:communityFocus", "@container": "@set" },
+            "sizeBand": "hearth:sizeBand",
+            "instanceRole": "hearth:instanceRole",
+            "schemaVersion": "hearth:schemaVersion"
+        }
+    })
+}
+
+/// `@context` for everything Hearth sends: our terms first, then ActivityStreams and the
+/// security vocabulary (without it JSON-LD peers drop `publicKey`).
+pub fn context() -> Value {
+    json!([CONTEXT_IRI, ACTIVITYSTREAMS, SECURITY])
+}

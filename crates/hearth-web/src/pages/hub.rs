@@ -1,0 +1,163 @@
+//! A hub's view of its groups: requests to approve or decline, members, deliveries.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use hearth_core::profile::{FOCUSES, REGIONS, SIZE_BANDS, label};
+use hearth_db::MembershipState;
+use hearth_federation::activities;
+use hearth_federation::protocol::GroupProfile;
+use serde::Deserialize;
+
+use super::hubs::{DeliveryRow, delivery_rows};
+use super::{Nav, human_datetime, render};
+use crate::auth::{CurrentUser, Facilitator};
+use crate::{AppError, AppState, csrf};
+
+pub struct GroupRow {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub profile: String,
+    pub since: String,
+}
+
+#[derive(Template)]
+#[template(path = "hub_groups.html")]
+pub struct GroupsPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub can_decide: bool,
+    pub auto_accept: bool,
+    pub pending: Vec<GroupRow>,
+    pub members: Vec<GroupRow>,
+    pub declined: Vec<GroupRow>,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    #[serde(default)]
+    pub decision: String,
+}
+
+#[derive(Deserialize)]
+pub struct HubSettingsForm {
+    #[serde(default)]
+    pub auto_accept: String,
+}
+
+/// The profile a group chose, in words; never anything about its people.
+fn describe(profile_json: &str) -> String {
+    let p: GroupProfile = serde_json::from_str(profile_json).unwrap_or_default();
+    let mut parts = Vec::new();
+    if let Some(r) = p.region.as_deref().and_then(|r| label(&REGIONS, r)) {
+        parts.push(r.to_owned());
+    }
+    let focus: Vec<&str> = p
+        .community_focus
+        .iter()
+        .filter_map(|f| label(&FOCUSES, f))
+        .collect();
+    if !focus.is_empty() {
+        parts.push(focus.join(", "));
+    }
+    if let Some(s) = p.size_band.as_deref().and_then(|s| label(&SIZE_BANDS, s)) {
+        parts.push(s.to_owned());
+    }
+    if parts.is_empty() {
+        "No profile chosen".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+pub async fn groups(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    let settings = state
+        .db
+        .group_settings()
+        .await?
+        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let tz = settings.timezone;
+    let (mut pending, mut members, mut declined) = (Vec::new(), Vec::new(), Vec::new());
+    for m in state.db.memberships().await? {
+        let row = GroupRow {
+            id: m.peer.id,
+            name: m.peer.name.clone(),
+            address: m.peer.actor_url.clone(),
+            profile: describe(&m.peer.profile),
+            since: human_datetime(m.updated_at, tz),
+        };
+        match m.state {
+            MembershipState::Pending => pending.push(row),
+            MembershipState::Accepted => members.push(row),
+            MembershipState::Rejected => declined.push(row),
+        }
+    }
+    render(&GroupsPage {
+        nav: Nav::for_user(&state, &user).await?,
+        csrf: csrf::token(&user.session).await?,
+        can_decide: user.account.role == hearth_core::Role::Facilitator,
+        auto_accept: settings.hub_auto_accept,
+        pending,
+        members,
+        declined,
+        deliveries: delivery_rows(state.db.recent_outbox(50).await?, tz),
+    })
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+    Form(form): Form<DecideForm>,
+) -> Result<Response, AppError> {
+    let accept = match form.decision.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => return Err(AppError::BadRequest("Choose accept or decline.".into())),
+    };
+    match activities::decide(&state.fed(), id, accept).await {
+        Ok(()) => {
+            tracing::info!(
+                by = f.0.account.id,
+                peer = id,
+                accept,
+                "join request decided"
+            );
+            Ok(Redirect::to("/groups").into_response())
+        }
+        Err(hearth_federation::FedError::Db(hearth_db::DbError::NotFound)) => Err(
+            AppError::BadRequest("That request is not waiting for a decision any more.".into()),
+        ),
+        Err(e) => Err(AppError::Internal(e.to_string())),
+    }
+}
+
+pub async fn settings(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Form(form): Form<HubSettingsForm>,
+) -> Result<Response, AppError> {
+    let mut settings = state
+        .db
+        .group_settings()
+        .await?
+        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    settings.hub_auto_accept = match form.auto_accept.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(AppError::BadRequest("Choose yes or no.".into())),
+    };
+    state.db.update_group_settings(&settings).await?;
+    tracing::info!(
+        by = f.0.account.id,
+        auto_accept = settings.hub_auto_accept,
+        "hub settings changed"
+    );
+    Ok(Redirect::to("/groups").into_response())
+}

@@ -1,0 +1,201 @@
+//! A group's network hubs: join one by its address, see each membership's state and every
+//! delivery, leave.
+
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use hearth_db::{DeliveryState, MembershipState, OutboxRow};
+use hearth_federation::activities;
+use hearth_federation::actor::Peer;
+use serde::Deserialize;
+use url::Url;
+
+use super::{Nav, human_datetime, render, render_with_status};
+use crate::auth::Facilitator;
+use crate::{AppError, AppState, csrf};
+
+pub struct HubRow {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub state: &'static str,
+    pub since: String,
+}
+
+pub struct DeliveryRow {
+    pub what: String,
+    pub to: String,
+    pub state: String,
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "hubs.html")]
+pub struct HubsPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub hubs: Vec<HubRow>,
+    pub deliveries: Vec<DeliveryRow>,
+    pub address: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct JoinForm {
+    #[serde(default)]
+    pub address: String,
+}
+
+pub fn state_words(s: MembershipState) -> &'static str {
+    match s {
+        MembershipState::Pending => "Asked to join: waiting for the hub",
+        MembershipState::Accepted => "Member",
+        MembershipState::Rejected => "Declined by the hub",
+    }
+}
+
+/// Deliveries as people read them.
+pub fn delivery_rows(rows: Vec<OutboxRow>, tz: hearth_core::Tz) -> Vec<DeliveryRow> {
+    rows.into_iter()
+        .map(|r| DeliveryRow {
+            what: r.activity_type.clone(),
+            to: Url::parse(&r.inbox)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or(r.inbox.clone()),
+            state: match r.state {
+                DeliveryState::Delivered => "Delivered".to_owned(),
+                DeliveryState::Failed => format!("Gave up after {} attempts", r.attempts),
+                DeliveryState::Pending if r.attempts == 0 => "Sending".to_owned(),
+                DeliveryState::Pending => format!(
+                    "Retrying ({} attempts so far; next at {})",
+                    r.attempts,
+                    human_datetime(r.next_attempt_at, tz)
+                ),
+            },
+            when: human_datetime(r.created_at, tz),
+        })
+        .collect()
+}
+
+async fn page(
+    state: &AppState,
+    f: &Facilitator,
+    address: String,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<HubsPage, AppError> {
+    let tz = state
+        .db
+        .group_settings()
+        .await?
+        .map(|s| s.timezone)
+        .unwrap_or(hearth_core::Tz::UTC);
+    let hubs = state
+        .db
+        .memberships()
+        .await?
+        .into_iter()
+        .map(|m| HubRow {
+            id: m.peer.id,
+            name: m.peer.name.clone(),
+            address: m.peer.actor_url.clone(),
+            state: state_words(m.state),
+            since: human_datetime(m.updated_at, tz),
+        })
+        .collect();
+    Ok(HubsPage {
+        nav: Nav::for_user(state, &f.0).await?,
+        csrf: csrf::token(&f.0.session).await?,
+        hubs,
+        deliveries: delivery_rows(state.db.recent_outbox(50).await?, tz),
+        address,
+        error,
+        notice,
+    })
+}
+
+pub async fn list(State(state): State<AppState>, f: Facilitator) -> Result<Response, AppError> {
+    render(&page(&state, &f, String::new(), None, None).await?)
+}
+
+/// Finds the actor at a handle (`hub@hub.example.org`) or URL.
+async fn resolve(state: &AppState, address: &str) -> Result<Peer, String> {
+    let data = state.fed();
+    let address = address.trim().trim_start_matches('@');
+    if address.starts_with("https://") || address.starts_with("http://") {
+        let url = Url::parse(address).map_err(|_| "That address is not a valid URL.".to_owned())?;
+        data.allow_domain(&url);
+        ObjectId::<Peer>::from(url)
+            .dereference(&data)
+            .await
+            .map_err(|e| format!("No Hearth hub answered at that address ({e})."))
+    } else if let Some((_, domain)) = address.split_once('@') {
+        let url = Url::parse(&format!("https://{domain}/"))
+            .map_err(|_| "That handle's domain is not valid.".to_owned())?;
+        data.allow_domain(&url);
+        webfinger_resolve_actor::<_, Peer>(address, &data)
+            .await
+            .map_err(|e| format!("No Hearth hub answered at that address ({e})."))
+    } else {
+        Err("Enter the hub's address, like hub@hub.example.org, or its full https:// link.".into())
+    }
+}
+
+pub async fn join(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Form(form): Form<JoinForm>,
+) -> Result<Response, AppError> {
+    let result = match resolve(&state, &form.address).await {
+        Ok(hub) => activities::request_to_join(&state.fed(), &hub)
+            .await
+            .map_err(|e| match e {
+                hearth_federation::FedError::Invalid(m)
+                | hearth_federation::FedError::NotAllowed(m) => m,
+                other => format!("The request could not be stored ({other})."),
+            }),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(m) => {
+            tracing::info!(by = f.0.account.id, hub = %m.peer.actor_url, "asked to join a hub");
+            Ok(Redirect::to("/hubs").into_response())
+        }
+        Err(message) => Ok(render_with_status(
+            StatusCode::BAD_REQUEST,
+            &page(&state, &f, form.address, Some(message), None).await?,
+        )),
+    }
+}
+
+pub async fn leave(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    match activities::leave(&state.fed(), id).await {
+        Ok(()) => {
+            tracing::info!(by = f.0.account.id, peer = id, "left a hub");
+            render(
+                &page(
+                    &state,
+                    &f,
+                    String::new(),
+                    None,
+                    Some("The group has left the hub.".into()),
+                )
+                .await?,
+            )
+        }
+        Err(hearth_federation::FedError::Db(hearth_db::DbError::NotFound)) => {
+            Err(AppError::NotFound)
+        }
+        Err(e) => Err(AppError::Internal(e.to_string())),
+    }
+}
