@@ -7,6 +7,8 @@
 
 mod client;
 mod database;
+mod network;
+pub mod signing;
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use hearth_web::{AppState, FixedClock, WebConfig, setup};
 
 pub use client::{TestClient, TestResponse};
 pub use database::{Backend, TestDb, postgres_admin_url};
+pub use network::{Node, network, wait_for};
 
 /// Runs each test body once per backend: `mod <name> { fn sqlite(); fn postgres(); }`.
 /// The body sees `app: TestApp`.
@@ -152,6 +155,11 @@ impl TestApp {
 
     pub fn backend(&self) -> Backend {
         self._database.backend()
+    }
+
+    /// The application router, for serving over real HTTP in network tests.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
     }
 
     /// A new browser: its own cookie jar and CSRF token.

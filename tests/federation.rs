@@ -1,0 +1,216 @@
+//! Discovery and joining: WebFinger, NodeInfo, actors, and a hub with two groups federating
+//! over loopback, each under its own host name.
+
+use axum::body::Body;
+use axum::http::Request;
+use hearth_core::{InstanceRole, Role};
+use hearth_db::MembershipState;
+use hearth_testkit::{Backend, Node, TestApp, TestClient, backend_tests, network, wait_for};
+
+async fn get_json(client: &TestClient, path: &str, accept: &str) -> (u16, String, serde_json::Value) {
+    let req = Request::get(path).header("accept", accept).body(Body::empty()).unwrap();
+    let r = client.send(req).await;
+    let ct = r.headers.get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let json = serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null);
+    (r.status.as_u16(), ct, json)
+}
+
+backend_tests! {
+    async fn a_group_instance_is_discoverable_and_its_actor_says_nothing_about_members(app) {
+        // A profile and some people with answers, none of which may appear.
+        let f = app.join(Role::Facilitator, "facil").await;
+        f.get("/settings").await;
+        f.post_form("/settings", &[
+            ("name", "Riverside Peers"), ("description", "private words"), ("timezone", "Europe/London"),
+            ("close_weekday", "1"), ("close_hour", "0"), ("min_count", "5"), ("region", "uk-north-west"),
+            ("size_band", "6-10"), ("focus", "peer-support"),
+        ]).await.assert_redirect("/settings?saved=1");
+        let c = app.client();
+        let (status, ct, wf) = get_json(&c, "/.well-known/webfinger?resource=acct:group@hearth.test", "application/jrd+json").await;
+        assert_eq!(status, 200);
+        assert!(ct.starts_with("application/jrd+json"), "{ct}");
+        assert_eq!(wf["subject"], "acct:group@hearth.test");
+        let self_link = wf["links"].as_array().unwrap().iter().find(|l| l["rel"] == "self").unwrap();
+        assert_eq!(self_link["href"], "http://hearth.test/actor");
+        assert_eq!(self_link["type"], "application/activity+json");
+        // The instance URL itself is a resource too; anything else is not.
+        assert_eq!(get_json(&c, "/.well-known/webfinger?resource=http://hearth.test/", "*/*").await.0, 200);
+        assert_eq!(get_json(&c, "/.well-known/webfinger?resource=acct:someone@hearth.test", "*/*").await.0, 404);
+        assert_eq!(get_json(&c, "/.well-known/webfinger", "*/*").await.0, 400);
+
+        let (_, _, links) = get_json(&c, "/.well-known/nodeinfo", "application/json").await;
+        assert_eq!(links["links"][0]["rel"], "http://nodeinfo.diaspora.software/ns/schema/2.1");
+        assert_eq!(links["links"][0]["href"], "http://hearth.test/nodeinfo/2.1");
+        let (status, ct, ni) = get_json(&c, "/nodeinfo/2.1", "application/json").await;
+        assert_eq!(status, 200);
+        assert!(ct.contains("schema/2.1"), "{ct}");
+        assert_eq!(ni["version"], "2.1");
+        assert_eq!(ni["software"]["name"], "hearth");
+        assert_eq!(ni["protocols"], serde_json::json!(["activitypub"]));
+        assert_eq!(ni["usage"]["users"], serde_json::json!({}), "no user counts");
+        assert_eq!(ni["openRegistrations"], false);
+
+        let (status, ct, actor) = get_json(&c, "/actor", "application/activity+json").await;
+        assert_eq!(status, 200);
+        assert_eq!(ct, "application/activity+json");
+        assert_eq!(actor["@context"], serde_json::json!(["https://w3id.org/hearth/v1", "https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]));
+        assert_eq!(actor["type"], "Group");
+        assert_eq!(actor["id"], "http://hearth.test/actor");
+        assert_eq!(actor["inbox"], "http://hearth.test/inbox");
+        assert_eq!(actor["name"], "Riverside Peers");
+        assert_eq!(actor["preferredUsername"], "group");
+        assert_eq!(actor["publicKey"]["owner"], "http://hearth.test/actor");
+        assert!(actor["publicKey"]["publicKeyPem"].as_str().unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert_eq!(actor["groupProfile"], serde_json::json!({"region": "uk-north-west", "communityFocus": ["peer-support"], "sizeBand": "6-10"}));
+        let text = actor.to_string();
+        for private in ["facil", "private words", "PRIVATE"] {
+            assert!(!text.contains(private), "{private} in actor");
+        }
+        assert!(!text.contains("private_key") && !text.contains("PRIVATE KEY"));
+        // People get a page.
+        let page = c.get("/actor").await.assert_status(200).assert_contains("Riverside Peers").assert_contains("North West");
+        assert_eq!(page.headers.get("vary").unwrap(), "Accept");
+
+        let (status, ct, ctx) = get_json(&c, "/ns/hearth/v1", "application/ld+json").await;
+        assert_eq!(status, 200);
+        assert_eq!(ct, "application/ld+json");
+        assert_eq!(ctx["@context"]["hearth"], "https://w3id.org/hearth#");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_is_a_service_with_its_own_pages() {
+    let hub = TestApp::hub(Backend::Sqlite).await;
+    let c = hub.client();
+    let (status, _, actor) = get_json(&c, "/actor", "application/activity+json").await;
+    assert_eq!(status, 200);
+    assert_eq!(actor["type"], "Service");
+    assert_eq!(actor["preferredUsername"], "hub");
+    assert!(actor.get("groupProfile").is_none());
+    assert_eq!(get_json(&c, "/.well-known/webfinger?resource=acct:hub@hub.test", "*/*").await.0, 200);
+    let staff = hub.join(Role::Facilitator, "staff").await;
+    staff.get("/groups").await.assert_status(200).assert_contains("No requests are waiting");
+    // A hub has no check-ins.
+    staff.get("/checkin").await.assert_status(404);
+    staff.get("/").await.assert_contains("network hub").assert_lacks("check-in for this week is due");
+}
+
+async fn membership(node: &Node, actor_url: &str) -> Option<MembershipState> {
+    node.app.db.membership_by_actor(actor_url).await.unwrap().map(|m| m.state)
+}
+
+fn actor(node: &Node) -> String {
+    format!("{}/actor", node.base())
+}
+
+async fn ask_to_join(group: &Node, facilitator: &TestClient, hub: &Node) {
+    facilitator.get("/hubs").await.assert_status(200);
+    facilitator
+        .post_form("/hubs", &[("address", format!("hub@{}", hub.host()))])
+        .await
+        .assert_redirect("/hubs");
+    let _ = group;
+}
+
+async fn decide(hub: &Node, staff: &TestClient, group: &Node, decision: &str) {
+    let peer = hub.app.db.membership_by_actor(&actor(group)).await.unwrap().unwrap().peer.id;
+    staff.get("/groups").await;
+    staff
+        .post_form(&format!("/groups/{peer}/decide"), &[("decision", decision)])
+        .await
+        .assert_redirect("/groups");
+}
+
+async fn joining_and_leaving(backend: Backend) {
+    let nodes = network(backend, &[
+        ("hub.localhost", InstanceRole::Hub),
+        ("group-a.localhost", InstanceRole::Group),
+        ("group-b.localhost", InstanceRole::Group),
+    ])
+    .await;
+    let (hub, a, b) = (&nodes[0], &nodes[1], &nodes[2]);
+    let staff = hub.app.join(Role::Facilitator, "staff").await;
+    let fa = a.app.join(Role::Facilitator, "fac-a").await;
+    let fb = b.app.join(Role::Facilitator, "fac-b").await;
+
+    ask_to_join(a, &fa, hub).await;
+    ask_to_join(b, &fb, hub).await;
+    assert_eq!(membership(a, &actor(hub)).await, Some(MembershipState::Pending));
+    wait_for("both requests at the hub", 20, || async {
+        membership(hub, &actor(a)).await == Some(MembershipState::Pending)
+            && membership(hub, &actor(b)).await == Some(MembershipState::Pending)
+    }).await;
+    staff.get("/groups").await.assert_contains("Test group").assert_contains("Waiting for a decision");
+
+    decide(hub, &staff, a, "accept").await;
+    wait_for("group A accepted", 20, || async { membership(a, &actor(hub)).await == Some(MembershipState::Accepted) }).await;
+    fa.get("/hubs").await.assert_contains("Member").assert_contains("Delivered");
+
+    decide(hub, &staff, b, "decline").await;
+    wait_for("group B declined", 20, || async { membership(b, &actor(hub)).await == Some(MembershipState::Rejected) }).await;
+    fb.get("/hubs").await.assert_contains("Declined by the hub");
+
+    // B asks again and is accepted.
+    ask_to_join(b, &fb, hub).await;
+    wait_for("B's new request at the hub", 20, || async { membership(hub, &actor(b)).await == Some(MembershipState::Pending) }).await;
+    decide(hub, &staff, b, "accept").await;
+    wait_for("group B accepted", 20, || async { membership(b, &actor(hub)).await == Some(MembershipState::Accepted) }).await;
+    assert_eq!(membership(hub, &actor(a)).await, Some(MembershipState::Accepted));
+    assert_eq!(membership(hub, &actor(b)).await, Some(MembershipState::Accepted));
+
+    // A leaves: the hub drops it, B stays.
+    let hub_peer = a.app.db.membership_by_actor(&actor(hub)).await.unwrap().unwrap().peer.id;
+    fa.get("/hubs").await;
+    fa.post_form(&format!("/hubs/{hub_peer}/leave"), &[] as &[(&str, &str)]).await.assert_status(200).assert_contains("has left");
+    assert_eq!(membership(a, &actor(hub)).await, None);
+    wait_for("the hub drops group A", 20, || async { membership(hub, &actor(a)).await.is_none() }).await;
+    assert_eq!(membership(hub, &actor(b)).await, Some(MembershipState::Accepted));
+
+    // Everything was delivered, once.
+    for node in [hub, a, b] {
+        wait_for("outboxes drained", 20, || async {
+            node.app.db.pending_outbox(100).await.unwrap().is_empty()
+        }).await;
+    }
+    let q_sent = "SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'";
+    let q_received = "SELECT COUNT(*) AS n FROM received_activities";
+    let sent_to_hub = a.app.count(q_sent).await + b.app.count(q_sent).await;
+    assert_eq!(sent_to_hub, 4, "A: Follow, Undo; B: Follow, Follow");
+    assert_eq!(hub.app.count(q_received).await, sent_to_hub);
+    let sent_by_hub = hub.app.count(q_sent).await;
+    assert_eq!(sent_by_hub, 3, "Accept, Reject, Accept");
+    assert_eq!(a.app.count(q_received).await + b.app.count(q_received).await, sent_by_hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_join_are_declined_rejoin_and_leave_a_hub_on_sqlite() {
+    joining_and_leaving(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_join_are_declined_rejoin_and_leave_a_hub_on_postgres() {
+    if hearth_testkit::postgres_admin_url().is_none() {
+        eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
+        return;
+    }
+    joining_and_leaving(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_cannot_join_something_that_is_not_a_hub() {
+    let nodes = network(Backend::Sqlite, &[
+        ("group-a.localhost", InstanceRole::Group),
+        ("group-b.localhost", InstanceRole::Group),
+    ])
+    .await;
+    let fa = nodes[0].app.join(Role::Facilitator, "fac-a").await;
+    fa.get("/hubs").await;
+    fa.post_form("/hubs", &[("address", format!("group@{}", nodes[1].host()))])
+        .await
+        .assert_status(400)
+        .assert_contains("not a network hub");
+    fa.post_form("/hubs", &[("address", "nonsense")]).await.assert_status(400).assert_contains("Enter the hub");
+    fa.post_form("/hubs", &[("address", "hub@nowhere.localhost:1")]).await.assert_status(400).assert_contains("No Hearth hub answered");
+    assert!(nodes[0].app.db.memberships().await.unwrap().is_empty());
+    assert!(nodes[0].app.db.pending_outbox(10).await.unwrap().is_empty());
+}
