@@ -7,10 +7,21 @@ use hearth_core::{InstanceRole, Role};
 use hearth_db::MembershipState;
 use hearth_testkit::{Backend, Node, TestApp, TestClient, backend_tests, network, wait_for};
 
-async fn get_json(client: &TestClient, path: &str, accept: &str) -> (u16, String, serde_json::Value) {
-    let req = Request::get(path).header("accept", accept).body(Body::empty()).unwrap();
+async fn get_json(
+    client: &TestClient,
+    path: &str,
+    accept: &str,
+) -> (u16, String, serde_json::Value) {
+    let req = Request::get(path)
+        .header("accept", accept)
+        .body(Body::empty())
+        .unwrap();
     let r = client.send(req).await;
-    let ct = r.headers.get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let ct = r
+        .headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     let json = serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null);
     (r.status.as_u16(), ct, json)
 }
@@ -87,16 +98,38 @@ async fn a_hub_is_a_service_with_its_own_pages() {
     assert_eq!(actor["type"], "Service");
     assert_eq!(actor["preferredUsername"], "hub");
     assert!(actor.get("groupProfile").is_none());
-    assert_eq!(get_json(&c, "/.well-known/webfinger?resource=acct:hub@hub.test", "*/*").await.0, 200);
+    assert_eq!(
+        get_json(
+            &c,
+            "/.well-known/webfinger?resource=acct:hub@hub.test",
+            "*/*"
+        )
+        .await
+        .0,
+        200
+    );
     let staff = hub.join(Role::Facilitator, "staff").await;
-    staff.get("/groups").await.assert_status(200).assert_contains("No requests are waiting");
+    staff
+        .get("/groups")
+        .await
+        .assert_status(200)
+        .assert_contains("No requests are waiting");
     // A hub has no check-ins.
     staff.get("/checkin").await.assert_status(404);
-    staff.get("/").await.assert_contains("network hub").assert_lacks("check-in for this week is due");
+    staff
+        .get("/")
+        .await
+        .assert_contains("network hub")
+        .assert_lacks("check-in for this week is due");
 }
 
 async fn membership(node: &Node, actor_url: &str) -> Option<MembershipState> {
-    node.app.db.membership_by_actor(actor_url).await.unwrap().map(|m| m.state)
+    node.app
+        .db
+        .membership_by_actor(actor_url)
+        .await
+        .unwrap()
+        .map(|m| m.state)
 }
 
 fn actor(node: &Node) -> String {
@@ -113,7 +146,15 @@ async fn ask_to_join(group: &Node, facilitator: &TestClient, hub: &Node) {
 }
 
 async fn decide(hub: &Node, staff: &TestClient, group: &Node, decision: &str) {
-    let peer = hub.app.db.membership_by_actor(&actor(group)).await.unwrap().unwrap().peer.id;
+    let peer = hub
+        .app
+        .db
+        .membership_by_actor(&actor(group))
+        .await
+        .unwrap()
+        .unwrap()
+        .peer
+        .id;
     staff.get("/groups").await;
     staff
         .post_form(&format!("/groups/{peer}/decide"), &[("decision", decision)])
@@ -122,11 +163,14 @@ async fn decide(hub: &Node, staff: &TestClient, group: &Node, decision: &str) {
 }
 
 async fn joining_and_leaving(backend: Backend) {
-    let nodes = network(backend, &[
-        ("hub.localhost", InstanceRole::Hub),
-        ("group-a.localhost", InstanceRole::Group),
-        ("group-b.localhost", InstanceRole::Group),
-    ])
+    let nodes = network(
+        backend,
+        &[
+            ("hub.localhost", InstanceRole::Hub),
+            ("group-a.localhost", InstanceRole::Group),
+            ("group-b.localhost", InstanceRole::Group),
+        ],
+    )
     .await;
     let (hub, a, b) = (&nodes[0], &nodes[1], &nodes[2]);
     let staff = hub.app.join(Role::Facilitator, "staff").await;
@@ -135,42 +179,89 @@ async fn joining_and_leaving(backend: Backend) {
 
     ask_to_join(a, &fa, hub).await;
     ask_to_join(b, &fb, hub).await;
-    assert_eq!(membership(a, &actor(hub)).await, Some(MembershipState::Pending));
+    assert_eq!(
+        membership(a, &actor(hub)).await,
+        Some(MembershipState::Pending)
+    );
     wait_for("both requests at the hub", 20, || async {
         membership(hub, &actor(a)).await == Some(MembershipState::Pending)
             && membership(hub, &actor(b)).await == Some(MembershipState::Pending)
-    }).await;
-    staff.get("/groups").await.assert_contains("Test group").assert_contains("Waiting for a decision");
+    })
+    .await;
+    staff
+        .get("/groups")
+        .await
+        .assert_contains("Test group")
+        .assert_contains("Waiting for a decision");
 
     decide(hub, &staff, a, "accept").await;
-    wait_for("group A accepted", 20, || async { membership(a, &actor(hub)).await == Some(MembershipState::Accepted) }).await;
-    fa.get("/hubs").await.assert_contains("Member").assert_contains("Delivered");
+    wait_for("group A accepted", 20, || async {
+        membership(a, &actor(hub)).await == Some(MembershipState::Accepted)
+    })
+    .await;
+    fa.get("/hubs")
+        .await
+        .assert_contains("Member")
+        .assert_contains("Delivered");
 
     decide(hub, &staff, b, "decline").await;
-    wait_for("group B declined", 20, || async { membership(b, &actor(hub)).await == Some(MembershipState::Rejected) }).await;
+    wait_for("group B declined", 20, || async {
+        membership(b, &actor(hub)).await == Some(MembershipState::Rejected)
+    })
+    .await;
     fb.get("/hubs").await.assert_contains("Declined by the hub");
 
     // B asks again and is accepted.
     ask_to_join(b, &fb, hub).await;
-    wait_for("B's new request at the hub", 20, || async { membership(hub, &actor(b)).await == Some(MembershipState::Pending) }).await;
+    wait_for("B's new request at the hub", 20, || async {
+        membership(hub, &actor(b)).await == Some(MembershipState::Pending)
+    })
+    .await;
     decide(hub, &staff, b, "accept").await;
-    wait_for("group B accepted", 20, || async { membership(b, &actor(hub)).await == Some(MembershipState::Accepted) }).await;
-    assert_eq!(membership(hub, &actor(a)).await, Some(MembershipState::Accepted));
-    assert_eq!(membership(hub, &actor(b)).await, Some(MembershipState::Accepted));
+    wait_for("group B accepted", 20, || async {
+        membership(b, &actor(hub)).await == Some(MembershipState::Accepted)
+    })
+    .await;
+    assert_eq!(
+        membership(hub, &actor(a)).await,
+        Some(MembershipState::Accepted)
+    );
+    assert_eq!(
+        membership(hub, &actor(b)).await,
+        Some(MembershipState::Accepted)
+    );
 
     // A leaves: the hub drops it, B stays.
-    let hub_peer = a.app.db.membership_by_actor(&actor(hub)).await.unwrap().unwrap().peer.id;
+    let hub_peer = a
+        .app
+        .db
+        .membership_by_actor(&actor(hub))
+        .await
+        .unwrap()
+        .unwrap()
+        .peer
+        .id;
     fa.get("/hubs").await;
-    fa.post_form(&format!("/hubs/{hub_peer}/leave"), &[] as &[(&str, &str)]).await.assert_status(200).assert_contains("has left");
+    fa.post_form(&format!("/hubs/{hub_peer}/leave"), &[] as &[(&str, &str)])
+        .await
+        .assert_status(200)
+        .assert_contains("has left");
     assert_eq!(membership(a, &actor(hub)).await, None);
-    wait_for("the hub drops group A", 20, || async { membership(hub, &actor(a)).await.is_none() }).await;
-    assert_eq!(membership(hub, &actor(b)).await, Some(MembershipState::Accepted));
+    wait_for("the hub drops group A", 20, || async {
+        membership(hub, &actor(a)).await.is_none()
+    })
+    .await;
+    assert_eq!(
+        membership(hub, &actor(b)).await,
+        Some(MembershipState::Accepted)
+    );
 
     // Everything was delivered, once.
     for node in [hub, a, b] {
         wait_for("outboxes drained", 20, || async {
             node.app.db.pending_outbox(100).await.unwrap().is_empty()
-        }).await;
+        })
+        .await;
     }
     let q_sent = "SELECT COUNT(*) AS n FROM outbox WHERE state = 'delivered'";
     let q_received = "SELECT COUNT(*) AS n FROM received_activities";
@@ -179,7 +270,10 @@ async fn joining_and_leaving(backend: Backend) {
     assert_eq!(hub.app.count(q_received).await, sent_to_hub);
     let sent_by_hub = hub.app.count(q_sent).await;
     assert_eq!(sent_by_hub, 3, "Accept, Reject, Accept");
-    assert_eq!(a.app.count(q_received).await + b.app.count(q_received).await, sent_by_hub);
+    assert_eq!(
+        a.app.count(q_received).await + b.app.count(q_received).await,
+        sent_by_hub
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,19 +292,31 @@ async fn groups_join_are_declined_rejoin_and_leave_a_hub_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_cannot_join_something_that_is_not_a_hub() {
-    let nodes = network(Backend::Sqlite, &[
-        ("group-a.localhost", InstanceRole::Group),
-        ("group-b.localhost", InstanceRole::Group),
-    ])
+    let nodes = network(
+        Backend::Sqlite,
+        &[
+            ("group-a.localhost", InstanceRole::Group),
+            ("group-b.localhost", InstanceRole::Group),
+        ],
+    )
     .await;
     let fa = nodes[0].app.join(Role::Facilitator, "fac-a").await;
     fa.get("/hubs").await;
-    fa.post_form("/hubs", &[("address", format!("group@{}", nodes[1].host()))])
+    fa.post_form(
+        "/hubs",
+        &[("address", format!("group@{}", nodes[1].host()))],
+    )
+    .await
+    .assert_status(400)
+    .assert_contains("not a network hub");
+    fa.post_form("/hubs", &[("address", "nonsense")])
         .await
         .assert_status(400)
-        .assert_contains("not a network hub");
-    fa.post_form("/hubs", &[("address", "nonsense")]).await.assert_status(400).assert_contains("Enter the hub");
-    fa.post_form("/hubs", &[("address", "hub@nowhere.localhost:1")]).await.assert_status(400).assert_contains("No Hearth hub answered");
+        .assert_contains("Enter the hub");
+    fa.post_form("/hubs", &[("address", "hub@nowhere.localhost:1")])
+        .await
+        .assert_status(400)
+        .assert_contains("No Hearth hub answered");
     assert!(nodes[0].app.db.memberships().await.unwrap().is_empty());
     assert!(nodes[0].app.db.pending_outbox(10).await.unwrap().is_empty());
 }

@@ -65,7 +65,12 @@ pub async fn network(backend: Backend, specs: &[(&str, InstanceRole)]) -> Vec<No
     let resolve: Vec<(String, SocketAddr)> = specs
         .iter()
         .zip(&ports)
-        .map(|((name, _), port)| ((*name).to_owned(), SocketAddr::from(([127, 0, 0, 1], *port))))
+        .map(|((name, _), port)| {
+            (
+                (*name).to_owned(),
+                SocketAddr::from(([127, 0, 0, 1], *port)),
+            )
+        })
         .collect();
     let options = FedOptions {
         insecure_local: true,
@@ -74,7 +79,9 @@ pub async fn network(backend: Backend, specs: &[(&str, InstanceRole)]) -> Vec<No
     let mut nodes = Vec::new();
     for (((name, role), port), listener) in specs.iter().zip(ports).zip(listeners) {
         let app = TestApp::build(backend, &format!("http://{name}:{port}/"), *role, &options).await;
-        let service = app.router().into_make_service_with_connect_info::<SocketAddr>();
+        let service = app
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, service).await;
         });

@@ -25,12 +25,16 @@ pub struct Signed<'a> {
 /// The headers to send: `(name, value)` pairs.
 pub fn sign(s: &Signed<'_>) -> Vec<(String, String)> {
     let date = s.date.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(s.digest_of.unwrap_or(s.body))));
+    let digest = format!(
+        "SHA-256={}",
+        STANDARD.encode(Sha256::digest(s.digest_of.unwrap_or(s.body)))
+    );
     let signing_string = format!(
         "(request-target): post {}\nhost: {}\ndate: {}\ndigest: {}",
         s.path, s.host, date, digest
     );
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(s.private_key_pem).unwrap_or_else(|e| panic!("key: {e}"));
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(s.private_key_pem)
+        .unwrap_or_else(|e| panic!("key: {e}"));
     let signer = SigningKey::<Sha256>::new(key);
     let signature = STANDARD.encode(signer.sign(signing_string.as_bytes()).to_bytes());
     vec![

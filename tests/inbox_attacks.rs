@@ -1,0 +1,328 @@
+//! Attacks on the inbox. Each case checks the status and that no row changed anywhere.
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::{Duration, Utc};
+use hearth_core::{InstanceRole, Role};
+use hearth_db::MembershipState;
+use hearth_testkit::signing::{Signed, sign};
+use hearth_testkit::{Backend, Node, TestResponse, network, wait_for};
+
+const TABLES: [&str; 6] = [
+    "peers",
+    "memberships",
+    "outbox",
+    "received_activities",
+    "accounts",
+    "sessions",
+];
+
+async fn counts(node: &Node) -> Vec<i64> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        out.push(
+            node.app
+                .count(&format!("SELECT COUNT(*) AS n FROM {t}"))
+                .await,
+        );
+    }
+    out
+}
+
+struct Sender<'a> {
+    target: &'a Node,
+    key_pem: String,
+    key_id: String,
+}
+
+impl Sender<'_> {
+    async fn post(&self, body: &[u8], tweak: impl FnOnce(&mut Signed<'_>)) -> TestResponse {
+        let host = self.target.host();
+        let mut s = Signed {
+            host: &host,
+            path: "/inbox",
+            body,
+            key_id: &self.key_id,
+            private_key_pem: &self.key_pem,
+            date: Utc::now(),
+            digest_of: None,
+        };
+        tweak(&mut s);
+        let mut req = Request::post("/inbox");
+        for (k, v) in sign(&s) {
+            req = req.header(k, v);
+        }
+        let req = req.body(Body::from(body.to_vec())).unwrap();
+        self.target.app.client().send(req).await
+    }
+
+    async fn post_unsigned(&self, body: &[u8]) -> TestResponse {
+        let req = Request::post("/inbox")
+            .header("host", self.target.host())
+            .header("content-type", "application/activity+json")
+            .body(Body::from(body.to_vec()))
+            .unwrap();
+        self.target.app.client().send(req).await
+    }
+}
+
+fn follow(from: &Node, to: &Node, n: u32) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "@context": ["https://w3id.org/hearth/v1", "https://www.w3.org/ns/activitystreams"],
+        "id": format!("{}/activities/follow/attack-{n}", from.base()),
+        "type": "Follow",
+        "actor": format!("{}/actor", from.base()),
+        "object": format!("{}/actor", to.base()),
+    }))
+    .unwrap()
+}
+
+async fn key_of(node: &Node) -> String {
+    node.app
+        .db
+        .instance_key()
+        .await
+        .unwrap()
+        .unwrap()
+        .private_pem
+}
+
+#[track_caller]
+fn expect(r: TestResponse, status: u16, case: &str, reason: &str) {
+    assert_eq!(r.status.as_u16(), status, "{case}: {}", r.body);
+    assert!(
+        r.body.contains(reason),
+        "{case}: expected {reason:?} in {:?}",
+        r.body
+    );
+}
+
+async fn attacks(backend: Backend) {
+    let nodes = network(
+        backend,
+        &[
+            ("hub.localhost", InstanceRole::Hub),
+            ("group-a.localhost", InstanceRole::Group),
+            ("stranger.localhost", InstanceRole::Group),
+        ],
+    )
+    .await;
+    let (hub, a, stranger) = (&nodes[0], &nodes[1], &nodes[2]);
+    // Group A joins an open hub, so there is a real membership to attack.
+    let mut settings = hub.app.db.group_settings().await.unwrap().unwrap();
+    settings.hub_auto_accept = true;
+    hub.app.db.update_group_settings(&settings).await.unwrap();
+    let fa = a.app.join(Role::Facilitator, "fac-a").await;
+    fa.get("/hubs").await;
+    fa.post_form("/hubs", &[("address", format!("hub@{}", hub.host()))])
+        .await
+        .assert_redirect("/hubs");
+    let hub_actor = format!("{}/actor", hub.base());
+    wait_for("A accepted", 20, || async {
+        a.app
+            .db
+            .membership_by_actor(&hub_actor)
+            .await
+            .unwrap()
+            .map(|m| m.state)
+            == Some(MembershipState::Accepted)
+    })
+    .await;
+    wait_for("hub outbox drained", 20, || async {
+        hub.app.db.pending_outbox(10).await.unwrap().is_empty()
+    })
+    .await;
+
+    let as_a = Sender {
+        target: hub,
+        key_pem: key_of(a).await,
+        key_id: format!("{}/actor#main-key", a.base()),
+    };
+    let before = counts(hub).await;
+
+    expect(
+        as_a.post_unsigned(&follow(a, hub, 1)).await,
+        401,
+        "unsigned",
+        "signature",
+    );
+    // Every header right, but the signature is not one of this request.
+    let body = follow(a, hub, 3);
+    let host = hub.host();
+    let key_pem = key_of(a).await;
+    let key_id = format!("{}/actor#main-key", a.base());
+    let mut req = Request::post("/inbox");
+    for (k, v) in sign(&Signed {
+        host: &host,
+        path: "/inbox",
+        body: &body,
+        key_id: &key_id,
+        private_key_pem: &key_pem,
+        date: Utc::now(),
+        digest_of: None,
+    }) {
+        let v = if k == "signature" {
+            let start = v.find("signature=\"").unwrap() + "signature=\"".len();
+            format!("{}{}\"", &v[..start], "A".repeat(344))
+        } else {
+            v
+        };
+        req = req.header(k, v);
+    }
+    let req = req.body(Body::from(body)).unwrap();
+    expect(
+        hub.app.client().send(req).await,
+        401,
+        "wrong signature",
+        "invalid signature",
+    );
+    // Claiming to be A while signing with the stranger's key.
+    let forged = Sender {
+        target: hub,
+        key_pem: key_of(stranger).await,
+        key_id: format!("{}/actor#main-key", a.base()),
+    };
+    expect(
+        forged.post(&follow(a, hub, 4), |_| {}).await,
+        401,
+        "key of a different actor",
+        "invalid signature",
+    );
+    expect(
+        as_a.post(&follow(a, hub, 5), |s| {
+            s.date = Utc::now() - Duration::hours(1)
+        })
+        .await,
+        401,
+        "expired Date",
+        "expired",
+    );
+    expect(
+        as_a.post(&follow(a, hub, 6), |s| {
+            s.digest_of = Some(b"something else")
+        })
+        .await,
+        401,
+        "digest mismatch",
+        "digest",
+    );
+    expect(
+        as_a.post(&vec![b' '; 300 * 1024], |_| {}).await,
+        413,
+        "body over the limit",
+        "too large",
+    );
+    expect(
+        as_a.post(b"{\"type\": \"Follow\", ", |_| {}).await,
+        400,
+        "malformed JSON",
+        "not JSON",
+    );
+    let like = serde_json::to_vec(&serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/like/1", a.base()), "type": "Like",
+        "actor": format!("{}/actor", a.base()), "object": hub_actor,
+    }))
+    .unwrap();
+    expect(
+        as_a.post(&like, |_| {}).await,
+        400,
+        "unknown activity type",
+        "not accepted here",
+    );
+    let ip_actor = serde_json::to_vec(&serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("http://127.0.0.1:{}/activities/follow/1", a.port), "type": "Follow",
+        "actor": format!("http://127.0.0.1:{}/actor", a.port), "object": hub_actor,
+    }))
+    .unwrap();
+    expect(
+        as_a.post(&ip_actor, |_| {}).await,
+        403,
+        "actor with an IP-literal host",
+        "domain name",
+    );
+    // A stranger that never asked to join may not withdraw anything.
+    let as_stranger = Sender {
+        target: hub,
+        key_pem: key_of(stranger).await,
+        key_id: format!("{}/actor#main-key", stranger.base()),
+    };
+    let undo = serde_json::to_vec(&serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/undo/1", stranger.base()), "type": "Undo",
+        "actor": format!("{}/actor", stranger.base()),
+        "object": {"id": format!("{}/activities/follow/1", stranger.base()), "type": "Follow",
+                   "actor": format!("{}/actor", stranger.base()), "object": hub_actor},
+    }))
+    .unwrap();
+    expect(
+        as_stranger.post(&undo, |_| {}).await,
+        403,
+        "sender that never asked to join",
+        "has not asked",
+    );
+    assert_eq!(
+        counts(hub).await,
+        before,
+        "a refused request changed the hub's database"
+    );
+
+    // At a group: an answer from an instance it never asked.
+    let group_before = counts(a).await;
+    let at_group = Sender {
+        target: a,
+        key_pem: key_of(stranger).await,
+        key_id: format!("{}/actor#main-key", stranger.base()),
+    };
+    let accept = serde_json::to_vec(&serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/accept/1", stranger.base()), "type": "Accept",
+        "actor": format!("{}/actor", stranger.base()),
+        "object": {"id": format!("{}/activities/follow/x", a.base()), "type": "Follow",
+                   "actor": format!("{}/actor", a.base()), "object": format!("{}/actor", stranger.base())},
+    })).unwrap();
+    expect(
+        at_group.post(&accept, |_| {}).await,
+        403,
+        "group: answer from a stranger",
+        "has not asked",
+    );
+    expect(
+        at_group.post(&follow(stranger, a, 1), |_| {}).await,
+        403,
+        "group: Follow sent to a group",
+        "has not asked",
+    );
+    assert_eq!(
+        counts(a).await,
+        group_before,
+        "a refused request changed the group's database"
+    );
+
+    // Replay: a valid activity is processed once; the same bytes again change nothing.
+    let valid = follow(a, hub, 100);
+    expect(as_a.post(&valid, |_| {}).await, 202, "valid activity", "");
+    let after_first = counts(hub).await;
+    assert_ne!(after_first, before, "the valid activity was recorded");
+    expect(as_a.post(&valid, |_| {}).await, 202, "replay", "");
+    assert_eq!(
+        counts(hub).await,
+        after_first,
+        "a replay changed the hub's database"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_attacks_are_refused_and_change_nothing_on_sqlite() {
+    attacks(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_attacks_are_refused_and_change_nothing_on_postgres() {
+    if hearth_testkit::postgres_admin_url().is_none() {
+        eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
+        return;
+    }
+    attacks(Backend::Postgres).await;
+}
