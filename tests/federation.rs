@@ -1,5 +1,6 @@
 //! Discovery and joining: WebFinger, NodeInfo, actors, and a hub with two groups federating
 //! over loopback, each under its own host name.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use axum::body::Body;
 use axum::http::Request;

@@ -1,4 +1,5 @@
 //! Attacks on the inbox. Each case checks the status and that no row changed anywhere.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use axum::body::Body;
 use axum::http::Request;

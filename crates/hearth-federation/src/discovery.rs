@@ -45,18 +45,19 @@ pub fn webfinger_for(data: &FedContext, resource: &str) -> Option<Webfinger> {
     let names_us = resource == handle
         || resource.trim_end_matches('/') == base
         || resource == data.actor_url().as_str();
-    if !names_us {
-        return None;
-    }
-    let kind = match data.role {
+    names_us.then(|| webfinger_document(&handle, data.actor_url(), data.role))
+}
+
+/// The WebFinger document naming `handle` (`acct:…`) and pointing at `actor`.
+pub fn webfinger_document(handle: &str, actor: url::Url, role: InstanceRole) -> Webfinger {
+    let kind = match role {
         InstanceRole::Group => "Group",
         InstanceRole::Hub => "Service",
     };
     let mut wf =
-        build_webfinger_response_with_type(handle.clone(), vec![(data.actor_url(), Some(kind))]);
-    wf.subject = handle;
-    wf.aliases = vec![data.actor_url()];
-    Some(wf)
+        build_webfinger_response_with_type(handle.to_owned(), vec![(actor.clone(), Some(kind))]);
+    wf.aliases = vec![actor];
+    wf
 }
 
 /// `GET /.well-known/webfinger?resource=…`.

@@ -168,3 +168,35 @@ pub async fn config(
         .await
         .map_err(|e| FedError::Invalid(format!("federation config: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// The library's reqwest has no TLS of its own; a missing TLS feature would pass every
+    /// loopback test and fail in production. The production client must open a TLS handshake.
+    #[tokio::test]
+    async fn the_production_client_speaks_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let first_bytes = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 3];
+            socket.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        let client = http_client(&FedOptions::default()).unwrap();
+        // The handshake cannot complete (nothing answers it); only its first bytes matter.
+        let _ = client
+            .get(format!("https://127.0.0.1:{port}/"))
+            .send()
+            .await;
+        let buf = tokio::time::timeout(std::time::Duration::from_secs(5), first_bytes)
+            .await
+            .expect("the client never connected: is TLS missing from the build?")
+            .unwrap();
+        assert_eq!(buf[0], 0x16, "a TLS handshake record");
+        assert_eq!(buf[1], 0x03, "TLS version major byte");
+    }
+}

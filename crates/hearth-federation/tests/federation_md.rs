@@ -1,0 +1,183 @@
+//! Every example in FEDERATION.md is produced here by the real serialisers, so the document
+//! cannot drift. Run with `HEARTH_BLESS=1` to rewrite the examples after a deliberate change.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
+use activitypub_federation::protocol::context::WithContext;
+use activitypub_federation::protocol::public_key::PublicKey;
+use hearth_core::InstanceRole;
+use hearth_federation::discovery::{nodeinfo_document, webfinger_document};
+use hearth_federation::protocol::{
+    Accept, ActorJson, ActorKind, Endpoints, Follow, GroupProfile, Reject, Undo,
+};
+use hearth_federation::vocab;
+use serde_json::Value;
+use url::Url;
+
+const PEM: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAw…IDAQAB\n-----END PUBLIC KEY-----\n";
+
+fn url(s: &str) -> Url {
+    Url::parse(s).unwrap()
+}
+
+fn with_context<T: serde::Serialize>(t: T) -> Value {
+    serde_json::to_value(WithContext::new(t, vocab::context())).unwrap()
+}
+
+fn actor(
+    base: &str,
+    kind: ActorKind,
+    username: &str,
+    name: &str,
+    profile: Option<GroupProfile>,
+) -> Value {
+    let id = url(&format!("{base}/actor"));
+    with_context(ActorJson {
+        kind,
+        id: id.clone().into(),
+        preferred_username: username.into(),
+        name: name.into(),
+        inbox: url(&format!("{base}/inbox")),
+        outbox: Some(url(&format!("{base}/outbox"))),
+        public_key: PublicKey {
+            id: format!("{id}#main-key"),
+            owner: id.clone(),
+            public_key_pem: PEM.into(),
+        },
+        endpoints: Some(Endpoints {
+            shared_inbox: url(&format!("{base}/inbox")),
+        }),
+        url: Some(id),
+        group_profile: profile,
+    })
+}
+
+fn examples() -> Vec<(&'static str, Value)> {
+    let group = "https://riverside.example";
+    let hub = "https://hub.example";
+    let follow = Follow {
+        id: url(&format!(
+            "{group}/activities/follow/6f1c0d6e2b7a4c35a1e0f3b9d2c48a17"
+        )),
+        kind: FollowType::Follow,
+        actor: url(&format!("{group}/actor")).into(),
+        object: url(&format!("{hub}/actor")).into(),
+    };
+    vec![
+        (
+            "webfinger",
+            serde_json::to_value(webfinger_document(
+                "acct:group@riverside.example",
+                url(&format!("{group}/actor")),
+                InstanceRole::Group,
+            ))
+            .unwrap(),
+        ),
+        ("nodeinfo", nodeinfo_document(InstanceRole::Group)),
+        (
+            "group-actor",
+            actor(
+                group,
+                ActorKind::Group,
+                "group",
+                "Riverside Peers",
+                Some(GroupProfile {
+                    region: Some("uk-north-west".into()),
+                    community_focus: vec!["peer-support".into(), "women".into()],
+                    size_band: Some("6-10".into()),
+                }),
+            ),
+        ),
+        (
+            "hub-actor",
+            actor(
+                hub,
+                ActorKind::Service,
+                "hub",
+                "North West Peer Network",
+                None,
+            ),
+        ),
+        ("context", vocab::context_document()),
+        ("follow", with_context(follow.clone())),
+        (
+            "accept",
+            with_context(Accept {
+                id: url(&format!(
+                    "{hub}/activities/accept/0b8e5a7c93d14f2e8c6a1d0f7b3e9a52"
+                )),
+                kind: AcceptType::Accept,
+                actor: url(&format!("{hub}/actor")).into(),
+                object: follow.clone(),
+            }),
+        ),
+        (
+            "reject",
+            with_context(Reject {
+                id: url(&format!(
+                    "{hub}/activities/reject/9d2f4b6a1c8e4a07b5f3e2d1c0a9b8e7"
+                )),
+                kind: RejectType::Reject,
+                actor: url(&format!("{hub}/actor")).into(),
+                object: follow.clone(),
+            }),
+        ),
+        (
+            "undo",
+            with_context(Undo {
+                id: url(&format!(
+                    "{group}/activities/undo/3c7a9e1f5b2d4c68a0e4f6b8d1c3a5e7"
+                )),
+                kind: UndoType::Undo,
+                actor: url(&format!("{group}/actor")).into(),
+                object: follow,
+            }),
+        ),
+    ]
+}
+
+/// (name, start, end) of each example's JSON text in the document.
+fn blocks(doc: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = doc[from..].find("<!-- example:") {
+        let start_marker = from + i;
+        let name_end = doc[start_marker..].find(" -->").unwrap() + start_marker;
+        let name = doc[start_marker + "<!-- example:".len()..name_end].to_owned();
+        let fence = doc[name_end..].find("```json\n").unwrap() + name_end + "```json\n".len();
+        let end = doc[fence..].find("```").unwrap() + fence;
+        out.push((name, fence, end));
+        from = end;
+    }
+    out
+}
+
+#[test]
+fn federation_md_examples_come_from_the_serialisers() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../FEDERATION.md");
+    let mut doc = std::fs::read_to_string(path).unwrap();
+    let found = blocks(&doc);
+    let examples = examples();
+    let names: Vec<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
+    let expected: Vec<&str> = examples.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names, expected,
+        "FEDERATION.md must show every example, in this order"
+    );
+    if std::env::var("HEARTH_BLESS").is_ok() {
+        for ((_, start, end), (_, value)) in found.iter().zip(&examples).rev() {
+            let text = serde_json::to_string_pretty(value).unwrap() + "\n";
+            doc.replace_range(start..end, &text);
+        }
+        std::fs::write(path, doc).unwrap();
+        return;
+    }
+    for ((name, start, end), (_, value)) in found.iter().zip(&examples) {
+        let shown: Value = serde_json::from_str(&doc[*start..*end])
+            .unwrap_or_else(|e| panic!("example {name} is not JSON: {e}"));
+        assert_eq!(
+            &shown, value,
+            "example {name} drifted: run with HEARTH_BLESS=1 and review the diff"
+        );
+    }
+}
