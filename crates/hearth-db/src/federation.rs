@@ -555,6 +555,15 @@ impl Db {
         Ok(n > 0)
     }
 
+    /// How many distinct activities this instance has received.
+    pub async fn received_count(&self) -> Result<i64, DbError> {
+        let mut conn = self.conn().await?;
+        Ok(with_conn!(&mut conn, |c| received_activities::table
+            .count()
+            .get_result(c)
+            .await)?)
+    }
+
     /// Records an activity id as received; `false` if it already was.
     pub async fn record_received(
         &self,

@@ -71,10 +71,12 @@ impl FedContext {
 
 /// Domains a group instance talks to: the hubs it has joined or is joining. A hub accepts join
 /// requests from anyone (rate limited) and checks membership per activity in the inbox.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct AllowList {
     open: bool,
     domains: Arc<RwLock<HashSet<String>>>,
+    /// Peers stored by any process sharing this database count too.
+    db: Db,
 }
 
 #[async_trait::async_trait]
@@ -90,12 +92,22 @@ impl UrlVerifier for AllowList {
             .map(|d| d.contains(host))
             .unwrap_or(false);
         if known {
-            Ok(())
-        } else {
-            Err(activitypub_federation::error::Error::UrlVerificationError(
-                "this instance does not federate with that domain",
-            ))
+            return Ok(());
         }
+        let stored = self.db.peer_urls().await.unwrap_or_default();
+        if stored
+            .iter()
+            .filter_map(|u| Url::parse(u).ok())
+            .any(|u| u.host_str() == Some(host))
+        {
+            if let Ok(mut d) = self.domains.write() {
+                d.insert(host.to_owned());
+            }
+            return Ok(());
+        }
+        Err(activitypub_federation::error::Error::UrlVerificationError(
+            "this instance does not federate with that domain",
+        ))
     }
 }
 
@@ -142,6 +154,7 @@ pub async fn config(
     let allow = AllowList {
         open: role == InstanceRole::Hub,
         domains: Arc::default(),
+        db: db.clone(),
     };
     let ctx = FedContext {
         db,

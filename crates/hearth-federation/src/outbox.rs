@@ -87,7 +87,16 @@ pub async fn deliver(data: &Data<FedContext>, row: &OutboxRow) -> Result<(), Fed
     let activity: Stored = serde_json::from_str(&row.payload)?;
     let inbox = Url::parse(&row.inbox).map_err(|e| FedError::Invalid(e.to_string()))?;
     let local = Peer::local(data).await?;
+    // The row was written on purpose by this instance: its inbox may be sent to.
+    data.allow_domain(&inbox);
     let tasks = SendActivityTask::prepare(&activity, &local, vec![inbox], data).await?;
+    if tasks.is_empty() {
+        // The library skips inboxes it refuses; that must not count as delivered.
+        return Err(FedError::Invalid(format!(
+            "{} cannot be sent to",
+            row.inbox
+        )));
+    }
     for task in tasks {
         task.sign_and_send(data).await?;
     }
