@@ -1,5 +1,5 @@
 // Starts a real `hearth serve` on a fresh data directory and drives Debian's Chromium.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,11 +25,15 @@ function freePort() {
   });
 }
 
-/** Serves a new instance; resolves once it has printed its setup link. */
-export async function startHearth() {
+/** Serves a new instance (a hub with `{ hub: true }`); resolves once it has printed its setup link. */
+export async function startHearth({ hub = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hearth-browser-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  if (hub) {
+    execFileSync(HEARTH_BIN, ['init', '--hub', '--group-name', 'Test hub', '--data-dir', dataDir,
+      '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  }
   const env = { ...process.env, RUST_LOG: 'warn' };
   delete env.HEARTH_PUBLIC_URL;
   delete env.HEARTH_LISTEN;

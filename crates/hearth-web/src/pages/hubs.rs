@@ -143,7 +143,7 @@ async fn resolve(state: &AppState, address: &str) -> Result<Peer, String> {
             .await
             .map_err(|e| format!("No Hearth hub answered at that address ({e})."))
     } else {
-        Err("Enter the hub's address, like hub@hub.example.org, or its full https:// link.".into())
+        Err("Enter the hub’s address, like hub@hub.example.org, or its full https:// link.".into())
     }
 }
 
