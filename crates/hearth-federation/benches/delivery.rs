@@ -117,23 +117,22 @@ fn main() {
         let burst = 200;
         let start = Instant::now();
         for i in 0..burst {
-            if i % 2 == 0 {
-                if let Some(m) = group
-                    .app
-                    .db
-                    .membership_by_actor(hub_url.as_str())
+            let member = group
+                .app
+                .db
+                .membership_by_actor(hub_url.as_str())
+                .await
+                .unwrap_or(None);
+            match member {
+                Some(m) if i % 2 == 0 => activities::leave(&data, m.peer.id)
                     .await
-                    .unwrap_or(None)
-                {
-                    activities::leave(&data, m.peer.id)
+                    .unwrap_or_else(|e| panic!("{e}")),
+                _ => {
+                    activities::request_to_join(&data, &hub_actor)
                         .await
                         .unwrap_or_else(|e| panic!("{e}"));
-                    continue;
                 }
             }
-            activities::request_to_join(&data, &hub_actor)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
         }
         wait_for("burst delivered", 300, || async {
             group
