@@ -128,79 +128,54 @@ async fn pending_follow(
     Ok(membership)
 }
 
-#[async_trait::async_trait]
-impl Activity for Accept {
-    type DataType = FedContext;
-    type Error = FedError;
-
-    fn id(&self) -> &Url {
-        &self.id
+/// A hub's answer to this group's latest request: moves the membership to `to`. Receiving the
+/// same answer again changes nothing.
+async fn take_answer(
+    data: &Data<FedContext>,
+    hub: &Url,
+    follow: &Follow,
+    to: MembershipState,
+) -> Result<(), FedError> {
+    let m = pending_follow(data, hub, follow).await?;
+    if m.state != to {
+        data.db
+            .change_membership(m.peer.id, m.state, to, Some(&m.follow_id), &[], Utc::now())
+            .await?;
     }
-    fn actor(&self) -> &Url {
-        self.actor.inner()
-    }
-
-    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
-        pending_follow(data, self.actor.inner(), &self.object)
-            .await
-            .map(|_| ())
-    }
-
-    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        let m = pending_follow(data, self.actor.inner(), &self.object).await?;
-        if m.state != MembershipState::Accepted {
-            data.db
-                .change_membership(
-                    m.peer.id,
-                    m.state,
-                    MembershipState::Accepted,
-                    Some(&m.follow_id),
-                    &[],
-                    Utc::now(),
-                )
-                .await?;
-        }
-        tracing::info!(hub = %self.actor.inner(), "membership accepted");
-        Ok(())
-    }
+    tracing::info!(hub = %hub, state = to.as_str(), "hub answered");
+    Ok(())
 }
 
-#[async_trait::async_trait]
-impl Activity for Reject {
-    type DataType = FedContext;
-    type Error = FedError;
+/// `Accept` and `Reject` differ only in the state they lead to.
+macro_rules! answer_activity {
+    ($t:ty, $state:expr) => {
+        #[async_trait::async_trait]
+        impl Activity for $t {
+            type DataType = FedContext;
+            type Error = FedError;
 
-    fn id(&self) -> &Url {
-        &self.id
-    }
-    fn actor(&self) -> &Url {
-        self.actor.inner()
-    }
+            fn id(&self) -> &Url {
+                &self.id
+            }
+            fn actor(&self) -> &Url {
+                self.actor.inner()
+            }
 
-    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
-        pending_follow(data, self.actor.inner(), &self.object)
-            .await
-            .map(|_| ())
-    }
+            async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+                pending_follow(data, self.actor.inner(), &self.object)
+                    .await
+                    .map(|_| ())
+            }
 
-    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        let m = pending_follow(data, self.actor.inner(), &self.object).await?;
-        if m.state != MembershipState::Rejected {
-            data.db
-                .change_membership(
-                    m.peer.id,
-                    m.state,
-                    MembershipState::Rejected,
-                    Some(&m.follow_id),
-                    &[],
-                    Utc::now(),
-                )
-                .await?;
+            async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+                take_answer(data, self.actor.inner(), &self.object, $state).await
+            }
         }
-        tracing::info!(hub = %self.actor.inner(), "membership declined");
-        Ok(())
-    }
+    };
 }
+
+answer_activity!(Accept, MembershipState::Accepted);
+answer_activity!(Reject, MembershipState::Rejected);
 
 #[async_trait::async_trait]
 impl Activity for Undo {

@@ -99,6 +99,14 @@ impl AppState {
         }
     }
 
+    /// The instance's settings; every instance has them from its first start.
+    pub async fn settings(&self) -> Result<hearth_db::GroupSettings, AppError> {
+        self.db
+            .group_settings()
+            .await?
+            .ok_or_else(|| AppError::Internal("instance not initialised".into()))
+    }
+
     /// Federation context for one request.
     pub fn fed(&self) -> activitypub_federation::config::Data<FedContext> {
         self.federation.to_request_data()

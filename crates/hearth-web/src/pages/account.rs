@@ -60,12 +60,7 @@ async fn page(
     errors: Vec<(&'static str, String)>,
 ) -> Result<AccountPage, AppError> {
     let consent = state.db.consent(user.account.id).await?;
-    let tz = state
-        .db
-        .group_settings()
-        .await?
-        .map(|s| s.timezone)
-        .unwrap_or(hearth_core::Tz::UTC);
+    let tz = state.settings().await?.timezone;
     Ok(AccountPage {
         nav: Nav::for_user(state, user).await?,
         csrf: csrf::token(&user.session).await?,

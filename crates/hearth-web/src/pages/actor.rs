@@ -37,11 +37,7 @@ pub async fn show(
             .map_err(|e| AppError::Internal(e.to_string()))?;
         discovery::activity_response(json)
     } else {
-        let settings = state
-            .db
-            .group_settings()
-            .await?
-            .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+        let settings = state.settings().await?;
         let account = signed_in(&state, &session).await?;
         let host = state
             .config

@@ -129,11 +129,7 @@ pub async fn closed_weeks(state: &AppState) -> Result<(Vec<FrozenWeek>, MinCount
 }
 
 pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    let settings = state
-        .db
-        .group_settings()
-        .await?
-        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let settings = state.settings().await?;
     let (weeks, k) = closed_weeks(&state).await?;
     let shown: Vec<(IsoWeek, WeekFigures)> = weeks
         .iter()

@@ -23,11 +23,7 @@ pub struct HomePage {
 }
 
 pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
-    let settings = state
-        .db
-        .group_settings()
-        .await?
-        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let settings = state.settings().await?;
     let account = signed_in(&state, &session).await?;
     let member = match &account {
         Some(a) if state.role == hearth_core::InstanceRole::Group => {

@@ -77,11 +77,7 @@ pub async fn groups(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    let settings = state
-        .db
-        .group_settings()
-        .await?
-        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let settings = state.settings().await?;
     let tz = settings.timezone;
     let (mut pending, mut members, mut declined) = (Vec::new(), Vec::new(), Vec::new());
     for m in state.db.memberships().await? {
@@ -143,11 +139,7 @@ pub async fn settings(
     f: Facilitator,
     Form(form): Form<HubSettingsForm>,
 ) -> Result<Response, AppError> {
-    let mut settings = state
-        .db
-        .group_settings()
-        .await?
-        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let mut settings = state.settings().await?;
     settings.hub_auto_accept = match form.auto_accept.as_str() {
         "yes" => true,
         "no" => false,

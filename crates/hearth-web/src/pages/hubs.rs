@@ -90,12 +90,7 @@ async fn page(
     error: Option<String>,
     notice: Option<String>,
 ) -> Result<HubsPage, AppError> {
-    let tz = state
-        .db
-        .group_settings()
-        .await?
-        .map(|s| s.timezone)
-        .unwrap_or(hearth_core::Tz::UTC);
+    let tz = state.settings().await?.timezone;
     let hubs = state
         .db
         .memberships()

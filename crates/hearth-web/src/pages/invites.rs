@@ -42,12 +42,7 @@ async fn page(
     f: &Facilitator,
     new_link: Option<(String, String)>,
 ) -> Result<Response, AppError> {
-    let tz = state
-        .db
-        .group_settings()
-        .await?
-        .map(|s| s.timezone)
-        .unwrap_or(hearth_core::Tz::UTC);
+    let tz = state.settings().await?.timezone;
     let invites = state
         .db
         .list_invites(state.clock.now())
@@ -104,12 +99,7 @@ pub async fn create(
     )
     .await?;
     tracing::info!(by = f.0.account.id, %role, "invite created");
-    let tz = state
-        .db
-        .group_settings()
-        .await?
-        .map(|s| s.timezone)
-        .unwrap_or(hearth_core::Tz::UTC);
+    let tz = state.settings().await?.timezone;
     page(&state, &f, Some((link, human_datetime(expires, tz)))).await
 }
 

@@ -46,12 +46,7 @@ async fn page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<MembersPage, AppError> {
-    let tz = state
-        .db
-        .group_settings()
-        .await?
-        .map(|s| s.timezone)
-        .unwrap_or(hearth_core::Tz::UTC);
+    let tz = state.settings().await?.timezone;
     let members = state
         .db
         .list_members()

@@ -68,11 +68,7 @@ impl Nav {
 
 /// The week in progress, in the group's time zone.
 pub async fn current_week(state: &AppState) -> Result<hearth_core::IsoWeek, AppError> {
-    let settings = state
-        .db
-        .group_settings()
-        .await?
-        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let settings = state.settings().await?;
     Ok(hearth_core::IsoWeek::containing(
         state.clock.now(),
         settings.timezone,

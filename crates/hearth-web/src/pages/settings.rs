@@ -233,11 +233,7 @@ pub async fn show(
     f: Facilitator,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    let settings = state
-        .db
-        .group_settings()
-        .await?
-        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let settings = state.settings().await?;
     let input = SettingsInput::from_settings(&settings);
     render(&page(&state, &f, &input, q.contains_key("saved"), Vec::new()).await?)
 }
@@ -248,11 +244,7 @@ pub async fn save(
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     let input = SettingsInput::from_form(&body);
-    let current = state
-        .db
-        .group_settings()
-        .await?
-        .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+    let current = state.settings().await?;
     match input.parse(&current) {
         Ok(settings) => {
             state.db.update_group_settings(&settings).await?;
