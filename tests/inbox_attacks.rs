@@ -327,3 +327,49 @@ async fn inbox_attacks_are_refused_and_change_nothing_on_postgres() {
     }
     attacks(Backend::Postgres).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_from_one_domain_is_cut_off_with_429() {
+    let nodes = network(
+        Backend::Sqlite,
+        &[
+            ("hub.localhost", InstanceRole::Hub),
+            ("flood.localhost", InstanceRole::Group),
+        ],
+    )
+    .await;
+    let (hub, flood) = (&nodes[0], &nodes[1]);
+    let sender = Sender {
+        target: hub,
+        // A key that is not the sender's: every request fails its signature check, but each
+        // still counts against the domain's allowance.
+        key_pem: hearth_testkit::new_key().private_pem,
+        key_id: format!("{}/actor#main-key", flood.base()),
+    };
+    let before = counts(hub).await;
+    // The allowance refills as time passes, so send until the cut-off (bounded).
+    let allowance = hearth_federation::inbox::REQUESTS_PER_MINUTE;
+    let mut statuses = Vec::new();
+    for n in 0..allowance * 3 {
+        let status = sender
+            .post(&follow(flood, hub, n), |_| {})
+            .await
+            .status
+            .as_u16();
+        statuses.push(status);
+        if status == 429 {
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&429), "never cut off: {statuses:?}");
+    assert!(
+        statuses.len() > allowance as usize,
+        "cut off too early: {}",
+        statuses.len()
+    );
+    assert!(
+        statuses[..statuses.len() - 1].iter().all(|s| *s == 401),
+        "{statuses:?}"
+    );
+    assert_eq!(counts(hub).await, before);
+}

@@ -71,6 +71,7 @@ fn fed_options(config: &Config) -> hearth_federation::FedOptions {
             .iter()
             .map(|(name, addr)| (name.clone(), *addr))
             .collect(),
+        inbox_requests_per_minute: None,
     }
 }
 

@@ -212,6 +212,7 @@ async fn every_activity_arrives_once_across_a_hub_outage_and_a_killed_sender() {
             .iter()
             .map(|(n, p)| (n.clone(), SocketAddr::from(([127, 0, 0, 1], *p))))
             .collect(),
+        inbox_requests_per_minute: None,
     };
     let config = hearth_federation::config(
         group_db.clone(),

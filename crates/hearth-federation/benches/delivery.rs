@@ -8,7 +8,7 @@ use hearth_core::InstanceRole;
 use hearth_db::MembershipState;
 use hearth_federation::activities;
 use hearth_federation::actor::Peer;
-use hearth_testkit::{Backend, network, wait_for};
+use hearth_testkit::{Backend, network_with, wait_for};
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::signature::Signer;
@@ -30,17 +30,22 @@ fn signatures_per_second(pem: &str) -> f64 {
 }
 
 fn main() {
+    if std::env::var("HEARTH_BENCH_LOG").is_ok() {
+        tracing_subscriber::fmt().with_env_filter("warn").init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     rt.block_on(async {
-        let nodes = network(
+        let nodes = network_with(
             Backend::Sqlite,
             &[
                 ("hub.localhost", InstanceRole::Hub),
                 ("group.localhost", InstanceRole::Group),
             ],
+            // The pipeline, not the inbox's flood protection, is what is measured here.
+            Some(1_000_000),
         )
         .await;
         let (hub, group) = (&nodes[0], &nodes[1]);
@@ -145,6 +150,18 @@ fn main() {
         })
         .await;
         let per_second = f64::from(burst) / start.elapsed().as_secs_f64();
+        let rows = group.app.db.recent_outbox(1000).await.unwrap_or_default();
+        let retried: Vec<_> = rows.iter().filter(|r| r.attempts > 1).collect();
+        println!(
+            "{} of {} deliveries needed a retry{}",
+            retried.len(),
+            rows.len(),
+            retried
+                .first()
+                .and_then(|r| r.last_error.clone())
+                .map(|e| format!(" (for example: {e})"))
+                .unwrap_or_default()
+        );
         let key = group
             .app
             .db

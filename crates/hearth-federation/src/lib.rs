@@ -120,6 +120,9 @@ pub struct FedOptions {
     /// Host names to resolve to fixed addresses (tests and demos give every instance its own
     /// name on 127.0.0.1 this way).
     pub resolve: Vec<(String, SocketAddr)>,
+    /// Inbox requests accepted per minute from one domain or address; `None` for the default,
+    /// [`inbox::REQUESTS_PER_MINUTE`].
+    pub inbox_requests_per_minute: Option<u32>,
 }
 
 /// The HTTP client every federation request goes through. It speaks https (rustls with the
@@ -162,7 +165,11 @@ pub async fn config(
         role,
         allow: allow.clone(),
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
-        limiter: Arc::new(inbox::PeerLimiter::new(inbox::REQUESTS_PER_MINUTE)),
+        limiter: Arc::new(inbox::PeerLimiter::new(
+            options
+                .inbox_requests_per_minute
+                .unwrap_or(inbox::REQUESTS_PER_MINUTE),
+        )),
     };
     for url in ctx.db.peer_urls().await? {
         if let Ok(u) = Url::parse(&url) {

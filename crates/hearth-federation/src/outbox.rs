@@ -103,8 +103,8 @@ pub async fn deliver(data: &Data<FedContext>, row: &OutboxRow) -> Result<(), Fed
     Ok(())
 }
 
-/// One pass: for each inbox, the oldest pending delivery if it is due. Returns how many
-/// deliveries were attempted.
+/// One pass: for each inbox, the oldest pending delivery if it is due. Returns how many were
+/// delivered.
 pub async fn run_once(
     config: &FederationConfig<FedContext>,
     policy: &RetryPolicy,
@@ -119,7 +119,7 @@ pub async fn run_once(
             due.push(row);
         }
     }
-    let attempts = due.len();
+    let mut delivered = 0;
     // Deliveries to different inboxes run concurrently.
     let results = futures::future::join_all(due.iter().map(|row| {
         let data = config.to_request_data();
@@ -130,6 +130,7 @@ pub async fn run_once(
         match result {
             Ok(()) => {
                 data.db.mark_delivered(row.id, Utc::now()).await?;
+                delivered += 1;
                 tracing::info!(activity = %row.activity_id, inbox = %row.inbox, "delivered");
             }
             Err(e) => {
@@ -144,7 +145,7 @@ pub async fn run_once(
             }
         }
     }
-    Ok(attempts)
+    Ok(delivered)
 }
 
 /// Runs the worker until the process ends: a pass whenever something is queued, and at least
@@ -153,6 +154,8 @@ pub async fn run(config: FederationConfig<FedContext>, policy: RetryPolicy, idle
     let wake = config.to_request_data().outbox_wake.clone();
     loop {
         match run_once(&config, &policy).await {
+            // Something went out: the next activity to that inbox may be waiting already.
+            Ok(delivered) if delivered > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "outbox pass failed"),
         }

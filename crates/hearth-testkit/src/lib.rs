@@ -20,7 +20,7 @@ use hearth_web::{AppState, FixedClock, WebConfig, setup};
 
 pub use client::{TestClient, TestResponse};
 pub use database::{Backend, TestDb, postgres_admin_url};
-pub use network::{Node, network, wait_for};
+pub use network::{Node, network, network_with, wait_for};
 
 /// Runs each test body once per backend: `mod <name> { fn sqlite(); fn postgres(); }`.
 /// The body sees `app: TestApp`.

@@ -51,6 +51,15 @@ pub fn test_retry_policy() -> RetryPolicy {
 
 /// Starts one instance per `(host name, role)`, all able to reach each other by name.
 pub async fn network(backend: Backend, specs: &[(&str, InstanceRole)]) -> Vec<Node> {
+    network_with(backend, specs, None).await
+}
+
+/// The same, with a given inbox allowance per sending domain (benchmarks lift it).
+pub async fn network_with(
+    backend: Backend,
+    specs: &[(&str, InstanceRole)],
+    inbox_requests_per_minute: Option<u32>,
+) -> Vec<Node> {
     let mut listeners = Vec::new();
     for _ in specs {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -75,6 +84,7 @@ pub async fn network(backend: Backend, specs: &[(&str, InstanceRole)]) -> Vec<No
     let options = FedOptions {
         insecure_local: true,
         resolve,
+        inbox_requests_per_minute,
     };
     let mut nodes = Vec::new();
     for (((name, role), port), listener) in specs.iter().zip(ports).zip(listeners) {
