@@ -9,6 +9,7 @@ Prints "N passed, M failed" last, and exits non-zero on any failure."""
 import asyncio
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from fediverse_pasture.one_actor import bovine_actor_and_session
 
 HEARTH = sys.argv[1]
 HUB_LOG = os.path.join(tempfile.mkdtemp(), "hub.log")
+HUB_DB = None
 results = []
 
 
@@ -56,6 +58,24 @@ async def signed_post(bovine_actor, inbox, activity):
         return e.status
 
 
+def db_count(what):
+    """Rows in the hub's database (`what` is a table, optionally with a WHERE clause)."""
+    con = sqlite3.connect(HUB_DB)
+    try:
+        return con.execute(f"SELECT COUNT(*) FROM {what}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def wait_until(condition, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def hub_log():
     with open(HUB_LOG) as f:
         return f.read()
@@ -84,13 +104,24 @@ async def scenario(hub_port, pasture_port):
             "object": f"{hub}/actor",
         }
         status = await signed_post(bovine_actor, inbox, follow)
-        # 401 would mean Hearth could not verify bovine's signature; 403 with this reason means
-        # it verified the signature, fetched the actor, and then applied its rule.
+        check("a Follow signed by bovine is verified and accepted (as a reader: it is not a group)", status == 202, str(status))
+        check("the hub records a reader, not a member", db_count("readers") == 1 and db_count("memberships") == 0)
         check(
-            "a Follow signed by bovine is verified, then refused because the sender is not a group",
-            status == 403 and "only group instances can join a hub" in hub_log(),
-            str(status),
+            "the hub's signed Accept is delivered to the pasture's inbox",
+            wait_until(lambda: db_count("outbox WHERE activity_type = 'Accept' AND state = 'delivered'") == 1),
         )
+        status = await signed_post(bovine_actor, inbox, follow)
+        check("the same Follow again is accepted and changes nothing", status == 202 and db_count("outbox") == 1, str(status))
+
+        undo = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"http://localhost:{pasture_port}/activities/{uuid.uuid4()}",
+            "type": "Undo",
+            "actor": f"http://localhost:{pasture_port}/actor",
+            "object": follow,
+        }
+        status = await signed_post(bovine_actor, inbox, undo)
+        check("a signed Undo of the Follow is accepted and ends the reading", status == 202 and db_count("readers") == 0, str(status))
 
         create = {
             "@context": "https://www.w3.org/ns/activitystreams",
@@ -111,6 +142,8 @@ def main():
     tmp = tempfile.mkdtemp()
     hub_port, pasture_port = free_port(), free_port()
     hub_dir = os.path.join(tmp, "hub")
+    global HUB_DB
+    HUB_DB = os.path.join(hub_dir, "hearth.sqlite3")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env["RUST_LOG"] = "info"
     subprocess.run(

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use crate::schema::{memberships, outbox, peers, received_activities};
+use crate::schema::{memberships, outbox, peers, readers, received_activities};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
 /// A remote actor as stored.
@@ -473,6 +473,73 @@ impl Db {
                 Ok(())
             })
             .await)
+    }
+
+    /// Stores a reader (a follow from an account that is not a group) with the `Accept` it
+    /// causes, in one transaction.
+    pub async fn save_reader(
+        &self,
+        peer: &NewPeer,
+        follow_id: &str,
+        send: &[NewOutbox],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let now = to_db_time(now);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let p = upsert_peer!(c, peer)?;
+                diesel::insert_into(readers::table)
+                    .values((
+                        readers::peer_id.eq(p.0),
+                        readers::follow_id.eq(follow_id),
+                        readers::followed_at.eq(now),
+                    ))
+                    .on_conflict(readers::peer_id)
+                    .do_update()
+                    .set((
+                        readers::follow_id.eq(follow_id),
+                        readers::followed_at.eq(now),
+                    ))
+                    .execute(c)
+                    .await?;
+                insert_outbox!(c, send, now);
+                Ok::<_, DbError>(())
+            })
+            .await)
+    }
+
+    pub async fn is_reader(&self, actor_url: &str) -> Result<bool, DbError> {
+        let mut conn = self.conn().await?;
+        let n: i64 = with_conn!(&mut conn, |c| readers::table
+            .inner_join(peers::table)
+            .filter(peers::actor_url.eq(actor_url))
+            .count()
+            .get_result(c)
+            .await)?;
+        Ok(n > 0)
+    }
+
+    /// Stops a reader's follow; `false` if it was not following.
+    pub async fn remove_reader(&self, actor_url: &str) -> Result<bool, DbError> {
+        let Some(peer) = self.peer_by_url(actor_url).await? else {
+            return Ok(false);
+        };
+        let mut conn = self.conn().await?;
+        let n = with_conn!(&mut conn, |c| diesel::delete(
+            readers::table.filter(readers::peer_id.eq(peer.id))
+        )
+        .execute(c)
+        .await)?;
+        Ok(n > 0)
+    }
+
+    pub async fn reader_count(&self) -> Result<i64, DbError> {
+        let mut conn = self.conn().await?;
+        Ok(with_conn!(&mut conn, |c| readers::table
+            .count()
+            .get_result(c)
+            .await)?)
     }
 
     /// Pending deliveries, oldest first, for the worker to pick per inbox.

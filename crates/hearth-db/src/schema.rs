@@ -58,6 +58,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    readers (peer_id) {
+        peer_id -> BigInt,
+        follow_id -> Text,
+        followed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     received_activities (activity_id) {
         activity_id -> Text,
         received_at -> Timestamp,
@@ -168,6 +176,7 @@ diesel::joinable!(checkin_notes -> checkins (checkin_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(network_consents -> accounts (account_id));
 diesel::joinable!(memberships -> peers (peer_id));
+diesel::joinable!(readers -> peers (peer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
@@ -184,4 +193,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     outbox,
     received_activities,
+    readers,
 );

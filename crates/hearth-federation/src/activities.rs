@@ -66,9 +66,20 @@ impl Activity for Follow {
     async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
         let group = self.actor.dereference(data).await?;
         if group.kind != crate::protocol::ActorKind::Group {
-            return Err(FedError::NotAllowed(
-                "only group instances can join a hub".into(),
-            ));
+            // Any other fediverse account may follow to read the hub's public summaries; it
+            // is accepted as a reader, never as a member, and gets nothing private.
+            let accept = answer(data, &group, &self, true)?;
+            data.db
+                .save_reader(
+                    &group.to_new_peer(),
+                    self.id.as_str(),
+                    &[accept],
+                    Utc::now(),
+                )
+                .await?;
+            data.wake_outbox();
+            tracing::info!(reader = %group.id, "reader follows the hub");
+            return Ok(());
         }
         let settings = data
             .db
@@ -201,8 +212,12 @@ impl Activity for Undo {
         Ok(())
     }
 
-    /// A group leaves: the membership goes. Leaving twice is not an error.
+    /// A group leaves (the membership goes) or a reader unfollows. Twice is not an error.
     async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+        if data.db.remove_reader(self.actor.inner().as_str()).await? {
+            tracing::info!(reader = %self.actor.inner(), "reader stopped following");
+            return Ok(());
+        }
         if let Some(m) = data
             .db
             .membership_by_actor(self.actor.inner().as_str())

@@ -131,8 +131,8 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
     Ok(StatusCode::ACCEPTED)
 }
 
-/// A hub takes join requests from anyone, and everything else only from groups that asked to
-/// join; a group takes activities only from hubs it asked to join.
+/// A hub takes follows from anyone (groups asking to join, or readers), and everything else
+/// only from those that followed; a group takes activities only from hubs it asked to join.
 async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<(), FedError> {
     let asked = data
         .db
@@ -140,7 +140,9 @@ async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<(), FedErro
         .await?
         .is_some();
     let ok = match data.role {
-        InstanceRole::Hub => env.kind == "Follow" || asked,
+        InstanceRole::Hub => {
+            env.kind == "Follow" || asked || data.db.is_reader(env.actor.as_str()).await?
+        }
         InstanceRole::Group => asked,
     };
     if ok {

@@ -34,6 +34,8 @@ pub struct GroupsPage {
     pub members: Vec<GroupRow>,
     pub declined: Vec<GroupRow>,
     pub deliveries: Vec<DeliveryRow>,
+    /// Fediverse accounts following the hub to read its public summaries.
+    pub readers: i64,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +105,7 @@ pub async fn groups(
         members,
         declined,
         deliveries: delivery_rows(state.db.recent_outbox(50).await?, tz),
+        readers: state.db.reader_count().await?,
     })
 }
 
