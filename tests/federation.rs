@@ -321,3 +321,65 @@ async fn a_group_cannot_join_something_that_is_not_a_hub() {
     assert!(nodes[0].app.db.memberships().await.unwrap().is_empty());
     assert!(nodes[0].app.db.pending_outbox(10).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_refetches_a_peer_whose_key_no_longer_matches() {
+    let nodes = network(
+        Backend::Sqlite,
+        &[
+            ("hub.localhost", InstanceRole::Hub),
+            ("group-a.localhost", InstanceRole::Group),
+        ],
+    )
+    .await;
+    let (hub, a) = (&nodes[0], &nodes[1]);
+    let staff = hub.app.join(Role::Facilitator, "staff").await;
+    let fa = a.app.join(Role::Facilitator, "fac-a").await;
+    ask_to_join(a, &fa, hub).await;
+    wait_for("request at the hub", 20, || async {
+        membership(hub, &actor(a)).await == Some(MembershipState::Pending)
+    })
+    .await;
+    decide(hub, &staff, a, "accept").await;
+    wait_for("A accepted", 20, || async {
+        membership(a, &actor(hub)).await == Some(MembershipState::Accepted)
+    })
+    .await;
+
+    // The hub's stored key for A goes stale (as after a key rotation at A).
+    let stored = hub.app.db.peer_by_url(&actor(a)).await.unwrap().unwrap();
+    let stale = hearth_db::NewPeer {
+        actor_url: stored.actor_url.clone(),
+        kind: stored.kind.clone(),
+        name: stored.name.clone(),
+        inbox: stored.inbox.clone(),
+        public_key_pem: hearth_testkit::new_key().public_pem,
+        profile: stored.profile.clone(),
+        fetched_at: chrono::Utc::now(),
+    };
+    hub.app.db.refresh_known_peer(&stale).await.unwrap();
+
+    // A leaves: its Undo fails the stale key, the hub refetches A's actor and accepts it.
+    let hub_peer = a
+        .app
+        .db
+        .membership_by_actor(&actor(hub))
+        .await
+        .unwrap()
+        .unwrap()
+        .peer
+        .id;
+    fa.get("/hubs").await;
+    fa.post_form(&format!("/hubs/{hub_peer}/leave"), &[] as &[(&str, &str)])
+        .await
+        .assert_status(200);
+    wait_for("the hub drops group A", 20, || async {
+        membership(hub, &actor(a)).await.is_none()
+    })
+    .await;
+    let refreshed = hub.app.db.peer_by_url(&actor(a)).await.unwrap().unwrap();
+    assert_eq!(
+        refreshed.public_key_pem,
+        a.app.db.instance_key().await.unwrap().unwrap().public_pem
+    );
+}

@@ -6,6 +6,7 @@ use std::num::NonZeroU32;
 
 use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
 use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::context::WithContext;
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, FromRequest};
@@ -122,13 +123,41 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
         // Delivered before: accept again without doing anything, so the sender stops.
         return Ok(StatusCode::ACCEPTED);
     }
-    let request = Request::from_parts(parts, Body::from(bytes));
+    let (method, uri, headers) = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+    );
+    let first = receive(data, Request::from_parts(parts, Body::from(bytes.clone()))).await;
+    match first {
+        // A known peer whose signature fails may have rotated its key: fetch its actor again
+        // (which refreshes the stored key) and check once more.
+        Err(FedError::Federation(
+            activitypub_federation::error::Error::ActivitySignatureInvalid,
+        )) if data.db.peer_by_url(env.actor.as_str()).await?.is_some() => {
+            ObjectId::<Peer>::from(env.actor.clone())
+                .dereference_forced(data)
+                .await?;
+            let mut retry = Request::builder().method(method).uri(uri);
+            if let Some(h) = retry.headers_mut() {
+                *h = headers;
+            }
+            let retry = retry
+                .body(Body::from(bytes))
+                .map_err(|e| FedError::Invalid(e.to_string()))?;
+            receive(data, retry).await?;
+        }
+        other => other?,
+    }
+    data.db.record_received(env.id.as_str(), Utc::now()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn receive(data: &Data<FedContext>, request: Request<Body>) -> Result<(), FedError> {
     let activity = ActivityData::from_request(request, &())
         .await
         .map_err(|_| FedError::Invalid("unreadable body".into()))?;
-    receive_activity::<WithContext<Inbound>, Peer, FedContext>(activity, data).await?;
-    data.db.record_received(env.id.as_str(), Utc::now()).await?;
-    Ok(StatusCode::ACCEPTED)
+    receive_activity::<WithContext<Inbound>, Peer, FedContext>(activity, data).await
 }
 
 /// A hub takes follows from anyone (groups asking to join, or readers), and everything else
