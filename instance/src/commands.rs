@@ -259,6 +259,16 @@ fn spawn_week_closer(state: AppState) {
             if let Err(e) = hearth_web::periods::close_due_weeks(&state.db, Utc::now()).await {
                 tracing::warn!(error = %e, "could not close weeks");
             }
+            // Reports come due when a period closes; noise comes from the OS generator.
+            if let Err(e) = hearth_federation::reports::make_due_reports(
+                &state.fed(),
+                Utc::now(),
+                &mut rand::rngs::OsRng,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "could not make due reports");
+            }
         }
     });
 }

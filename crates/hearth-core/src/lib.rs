@@ -15,8 +15,11 @@ pub mod checkin;
 
 pub mod history;
 pub mod instruments;
+pub mod noise;
 pub mod period;
 pub mod profile;
+pub mod report;
+pub mod sharing;
 
 pub mod role;
 pub mod scoring;

@@ -299,6 +299,7 @@ macro_rules! insert_outbox {
         }
     }};
 }
+pub(crate) use insert_outbox;
 
 impl Db {
     pub async fn peer_by_url(&self, actor_url: &str) -> Result<Option<PeerRow>, DbError> {
@@ -471,6 +472,18 @@ impl Db {
                 }
                 insert_outbox!(c, send, now);
                 Ok(())
+            })
+            .await)
+    }
+
+    /// Queues activities that no other change goes with.
+    pub async fn enqueue(&self, send: &[NewOutbox], now: DateTime<Utc>) -> Result<(), DbError> {
+        let now = to_db_time(now);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                insert_outbox!(c, send, now);
+                Ok::<_, DbError>(())
             })
             .await)
     }

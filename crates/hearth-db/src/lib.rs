@@ -19,6 +19,7 @@ mod invites;
 mod keys;
 mod members;
 mod pool;
+mod reports;
 pub mod schema;
 mod sessions;
 mod settings;
@@ -34,6 +35,9 @@ pub use invites::{Invite, InviteStatus};
 pub use keys::InstanceKey;
 pub use members::{Consent, MemberSummary};
 pub use pool::{Backend, Conn, Db, DbHealth, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+pub use reports::{
+    NewSharedReport, ReceivedReport, ReportActivity, ReportState, SharedReport, Sharing, Stored,
+};
 pub use sessions::SessionRow;
 pub use settings::{GroupSettings, first_week};
 

@@ -171,7 +171,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    hub_sharing (peer_id) {
+        peer_id -> BigInt,
+        enabled -> Bool,
+        signals -> Text,
+        cadence -> Text,
+        level -> Text,
+        automatic -> Bool,
+        enabled_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shared_reports (id) {
+        id -> BigInt,
+        hub_actor -> Text,
+        hub_name -> Text,
+        period -> Text,
+        budget_year -> Integer,
+        state -> Text,
+        rho_nanos -> BigInt,
+        object_id -> Nullable<Text>,
+        activity -> Nullable<Text>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        erasure_requested_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    received_reports (id) {
+        id -> BigInt,
+        peer_id -> BigInt,
+        object_id -> Text,
+        period -> Text,
+        schema_version -> Integer,
+        sigma_tenths -> Integer,
+        rho_nanos -> BigInt,
+        received_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    received_report_counts (report_id, signal) {
+        report_id -> BigInt,
+        signal -> Text,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(checkins -> accounts (account_id));
+diesel::joinable!(hub_sharing -> peers (peer_id));
+diesel::joinable!(received_reports -> peers (peer_id));
+diesel::joinable!(received_report_counts -> received_reports (report_id));
 diesel::joinable!(checkin_notes -> checkins (checkin_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(network_consents -> accounts (account_id));
@@ -194,4 +249,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     received_activities,
     readers,
+    hub_sharing,
+    shared_reports,
+    received_reports,
+    received_report_counts,
 );

@@ -3,7 +3,7 @@
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
-use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
+use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType};
 use activitypub_federation::traits::Activity;
 use chrono::Utc;
 use hearth_core::InstanceRole;
@@ -24,10 +24,15 @@ pub enum Inbound {
     Accept(Accept),
     Reject(Reject),
     Undo(Undo),
+    CreateReport(crate::reports::CreateReport),
+    UpdateReport(crate::reports::UpdateReport),
+    DeleteReports(crate::reports::DeleteReports),
 }
 
 /// The activity types [`Inbound`] covers, for refusing others before any work is done.
-pub const INBOUND_TYPES: [&str; 4] = ["Follow", "Accept", "Reject", "Undo"];
+pub const INBOUND_TYPES: [&str; 7] = [
+    "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete",
+];
 
 fn require_role(data: &FedContext, role: InstanceRole, what: &str) -> Result<(), FedError> {
     if data.role == role {
@@ -344,25 +349,9 @@ pub async fn request_to_join(data: &FedContext, hub: &Peer) -> Result<Membership
     Ok(m)
 }
 
-/// A group leaves a hub: ends the membership and queues the Undo together.
+/// A group leaves a hub without asking it to erase anything (see [`crate::reports::leave`]).
 pub async fn leave(data: &FedContext, peer_id: i64) -> Result<(), FedError> {
-    let m = data
-        .db
-        .membership(peer_id)
-        .await?
-        .ok_or(FedError::Db(DbError::NotFound))?;
-    let hub = Peer::from_row(&m.peer)?;
-    let id = new_activity_id(data, "undo");
-    let undo = Undo {
-        id: id.clone(),
-        kind: UndoType::Undo,
-        actor: data.actor_url().into(),
-        object: stored_follow(&m, &data.actor_url(), &hub.id)?,
-    };
-    let item = outbox_item(&undo, &id, "Undo", &hub.inbox)?;
-    data.db.end_membership(peer_id, &[item], Utc::now()).await?;
-    data.wake_outbox();
-    Ok(())
+    crate::reports::leave(data, peer_id, false).await
 }
 
 /// Hub staff accept or decline a pending request: the state and the answer go together.

@@ -57,6 +57,7 @@ impl FedError {
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             FedError::Db(DbError::NotFound) => StatusCode::BAD_REQUEST,
+            FedError::Db(DbError::Conflict(_)) => StatusCode::CONFLICT,
             FedError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
             FedError::NotAllowed(_) => StatusCode::FORBIDDEN,
             FedError::Invalid(_) => StatusCode::BAD_REQUEST,

@@ -170,7 +170,11 @@ async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<(), FedErro
         .is_some();
     let ok = match data.role {
         InstanceRole::Hub => {
-            env.kind == "Follow" || asked || data.db.is_reader(env.actor.as_str()).await?
+            env.kind == "Follow"
+                || asked
+                || data.db.is_reader(env.actor.as_str()).await?
+                // A group that left may still ask for its reports to be erased.
+                || (env.kind == "Delete" && data.db.peer_by_url(env.actor.as_str()).await?.is_some())
         }
         InstanceRole::Group => asked,
     };

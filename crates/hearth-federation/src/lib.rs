@@ -19,6 +19,7 @@ mod error;
 pub mod inbox;
 pub mod outbox;
 pub mod protocol;
+pub mod reports;
 pub mod vocab;
 
 use std::collections::HashSet;

@@ -22,7 +22,19 @@ pub fn context_document() -> Value {
             "communityFocus": { "@id": "hearth:communityFocus", "@container": "@set" },
             "sizeBand": "hearth:sizeBand",
             "instanceRole": "hearth:instanceRole",
-            "schemaVersion": "hearth:schemaVersion"
+            "schemaVersion": "hearth:schemaVersion",
+            "WellbeingReport": "hearth:WellbeingReport",
+            "period": "hearth:period",
+            "noiseMechanism": "hearth:noiseMechanism",
+            "noiseSigma": "hearth:noiseSigma",
+            "privacyCostRho": "hearth:privacyCostRho",
+            "respondents": "hearth:respondents",
+            "lowWellbeing": "hearth:lowWellbeing",
+            "burnout": "hearth:burnout",
+            "timePressure": "hearth:timePressure",
+            "unpaidHours": "hearth:unpaidHours",
+            "fundingPaperwork": "hearth:fundingPaperwork",
+            "hoursBands": { "@id": "hearth:hoursBands", "@container": "@list" }
         }
     })
 }

@@ -2,13 +2,18 @@
 //! cannot drift. Run with `HEARTH_BLESS=1` to rewrite the examples after a deliberate change.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
-use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
+use activitypub_federation::kinds::activity::{
+    AcceptType, CreateType, DeleteType, FollowType, RejectType, UndoType, UpdateType,
+};
 use activitypub_federation::protocol::context::WithContext;
 use activitypub_federation::protocol::public_key::PublicKey;
 use hearth_core::InstanceRole;
 use hearth_federation::discovery::{nodeinfo_document, webfinger_document};
 use hearth_federation::protocol::{
     Accept, ActorJson, ActorKind, Endpoints, Follow, GroupProfile, Reject, Undo,
+};
+use hearth_federation::reports::{
+    CreateReport, DeleteReports, UpdateReport, WellbeingReport, reports_collection,
 };
 use hearth_federation::vocab;
 use serde_json::Value;
@@ -63,6 +68,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         actor: url(&format!("{group}/actor")).into(),
         object: url(&format!("{hub}/actor")).into(),
     };
+    let report = example_report(group, hub);
     vec![
         (
             "webfinger",
@@ -133,7 +139,72 @@ fn examples() -> Vec<(&'static str, Value)> {
                 object: follow,
             }),
         ),
+        (
+            "report-create",
+            with_context(CreateReport {
+                id: url(&format!(
+                    "{group}/activities/create/5e2a8c1d7f3b4e69a0c2d4f6b8e1a3c5"
+                )),
+                kind: CreateType::Create,
+                actor: url(&format!("{group}/actor")).into(),
+                to: vec![url(&format!("{hub}/actor"))],
+                object: report.clone(),
+            }),
+        ),
+        (
+            "report-update",
+            with_context(UpdateReport {
+                id: url(&format!(
+                    "{group}/activities/update/8b4d2f6a0c1e4a37b9d5e7f1a3c5b7d9"
+                )),
+                kind: UpdateType::Update,
+                actor: url(&format!("{group}/actor")).into(),
+                to: vec![url(&format!("{hub}/actor"))],
+                object: report,
+            }),
+        ),
+        (
+            "report-delete",
+            with_context(DeleteReports {
+                id: url(&format!(
+                    "{group}/activities/delete/2f6b8d0a4c1e4f57a3b5c7d9e1f3a5b7"
+                )),
+                kind: DeleteType::Delete,
+                actor: url(&format!("{group}/actor")).into(),
+                to: vec![url(&format!("{hub}/actor"))],
+                object: reports_collection(&url(&format!("{group}/actor"))),
+            }),
+        ),
     ]
+}
+
+/// A November report with every signal, as a group with about a dozen consenting members
+/// might send it (numbers are noisy; one is negative, as noisy counts may be).
+fn example_report(group: &str, hub: &str) -> WellbeingReport {
+    use hearth_core::report::{NoisyCounts, NoisyReport};
+    use hearth_core::sharing::{SharingSettings, SignalSet};
+    let settings = SharingSettings::default();
+    let report = NoisyReport {
+        period: "2026-11".parse().unwrap(),
+        signals: SignalSet::all(),
+        sigma: settings.level.sigma(),
+        rho: settings.rho_per_report(),
+        counts: NoisyCounts {
+            respondents: 14,
+            low_wellbeing: Some(9),
+            burnout: Some(3),
+            time_pressure: Some(11),
+            unpaid_hours: Some(13),
+            funding_paperwork: Some(-2),
+            hours_bands: Some([4, 6, 1, 3, 8]),
+        },
+    };
+    WellbeingReport::from_report(
+        url(&format!("{group}/reports/c0a8e4b2d6f14a3e9b7c5d1f3a2e4b6c")),
+        url(&format!("{group}/actor")),
+        url(&format!("{hub}/actor")),
+        &report,
+    )
 }
 
 /// (name, start, end) of each example's JSON text in the document.

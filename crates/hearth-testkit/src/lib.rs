@@ -153,6 +153,11 @@ impl TestApp {
         hearth_web::Clock::now(self.clock.as_ref())
     }
 
+    /// The database's URL, for opening it again as a restarted process would.
+    pub fn database_url(&self) -> &str {
+        self._database.url()
+    }
+
     pub fn backend(&self) -> Backend {
         self._database.backend()
     }
@@ -212,6 +217,46 @@ impl TestApp {
         rows.first()
             .map(|r| r.n)
             .unwrap_or_else(|| panic!("{sql}: no row"))
+    }
+
+    /// A member created straight in the database (no password hashing, no HTTP), who consents
+    /// to sharing when `consent` is set: for tests that need many people quickly.
+    pub async fn seed_member(&self, username: &str, consent: bool) -> i64 {
+        let path = self.invite_path(Role::Member).await;
+        let token = path.trim_start_matches("/join/");
+        let account = self
+            .db
+            .join_with_invite(
+                &hearth_web::tokens::hash_token(token),
+                &hearth_db::NewAccount {
+                    username: username.to_owned(),
+                    display_name: format!("{username} display"),
+                    password_hash: "seeded: cannot sign in".to_owned(),
+                },
+                self.now(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("seed {username}: {e}"));
+        if consent {
+            self.db
+                .set_consent(account.id, true, self.now())
+                .await
+                .unwrap_or_else(|e| panic!("consent: {e}"));
+        }
+        account.id
+    }
+
+    /// Stores a check-in for `account_id` in `week`.
+    pub async fn seed_checkin(
+        &self,
+        account_id: i64,
+        week: hearth_core::IsoWeek,
+        answers: &hearth_core::CheckinAnswers,
+    ) {
+        self.db
+            .save_checkin(account_id, week, answers, self.now())
+            .await
+            .unwrap_or_else(|e| panic!("check-in: {e}"));
     }
 
     /// The id of the account with `username`.

@@ -32,6 +32,37 @@ impl Node {
             t.abort();
         }
     }
+
+    /// Serves and delivers again on the same port after [`Node::stop`], with a fresh outbox
+    /// worker (as a restarted process would have); the database is the same.
+    pub async fn start(&mut self) {
+        if !self.tasks.is_empty() {
+            return;
+        }
+        let listener = loop {
+            match tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => break l,
+                // The aborted server may take a moment to release the port.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        self.tasks = serve(&self.app, listener);
+    }
+}
+
+fn serve(app: &TestApp, listener: tokio::net::TcpListener) -> Vec<tokio::task::JoinHandle<()>> {
+    let service = app
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, service).await;
+    });
+    let worker = tokio::spawn(hearth_federation::outbox::run(
+        app.state.federation.clone(),
+        test_retry_policy(),
+        Duration::from_millis(50),
+    ));
+    vec![server, worker]
 }
 
 impl Drop for Node {
@@ -89,22 +120,12 @@ pub async fn network_with(
     let mut nodes = Vec::new();
     for (((name, role), port), listener) in specs.iter().zip(ports).zip(listeners) {
         let app = TestApp::build(backend, &format!("http://{name}:{port}/"), *role, &options).await;
-        let service = app
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, service).await;
-        });
-        let worker = tokio::spawn(hearth_federation::outbox::run(
-            app.state.federation.clone(),
-            test_retry_policy(),
-            Duration::from_millis(50),
-        ));
+        let tasks = serve(&app, listener);
         nodes.push(Node {
             app,
             name: (*name).to_owned(),
             port,
-            tasks: vec![server, worker],
+            tasks,
         });
     }
     nodes

@@ -51,3 +51,30 @@ pub fn sign(s: &Signed<'_>) -> Vec<(String, String)> {
         ),
     ]
 }
+
+/// Headers for a signed GET (signed fetch): `(request-target) host date`, as Mastodon sends.
+pub fn sign_get(
+    host: &str,
+    path: &str,
+    key_id: &str,
+    private_key_pem: &str,
+    date: DateTime<Utc>,
+) -> Vec<(String, String)> {
+    let date = date.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let signing_string = format!("(request-target): get {path}\nhost: {host}\ndate: {date}");
+    let key =
+        rsa::RsaPrivateKey::from_pkcs8_pem(private_key_pem).unwrap_or_else(|e| panic!("key: {e}"));
+    let signer = SigningKey::<Sha256>::new(key);
+    let signature = STANDARD.encode(signer.sign(signing_string.as_bytes()).to_bytes());
+    vec![
+        ("host".into(), host.into()),
+        ("date".into(), date),
+        ("accept".into(), "application/activity+json".into()),
+        (
+            "signature".into(),
+            format!(
+                "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date\",signature=\"{signature}\""
+            ),
+        ),
+    ]
+}

@@ -221,6 +221,17 @@ fn group_routes() -> Router<AppState> {
         )
         .route("/hubs", get(pages::hubs::list).post(pages::hubs::join))
         .route("/hubs/{id}/leave", post(pages::hubs::leave))
+        .route(
+            "/hubs/{id}/sharing",
+            get(pages::sharing::show).post(pages::sharing::save),
+        )
+        .route("/hubs/{id}/erase", post(pages::sharing::erase))
+        .route("/shared", get(pages::sharing::audit_log))
+        .route("/shared/{id}/approve", post(pages::sharing::approve))
+        .route("/shared/{id}/decline", post(pages::sharing::decline))
+        .route("/shared/{id}/again", post(pages::sharing::send_again))
+        // A sent report, for its hub alone (signed fetch).
+        .route("/reports/{id}", get(pages::sharing::fetch))
 }
 
 /// A network hub: the groups that joined or asked to.

@@ -23,6 +23,8 @@ pub struct AccountPage {
     pub errors: Vec<(&'static str, String)>,
     pub consent_granted: bool,
     pub consent_changed: Option<String>,
+    /// This year's privacy budget per hub (group instances only).
+    pub budgets: Vec<super::sharing::BudgetRow>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +73,11 @@ async fn page(
         errors,
         consent_granted: consent.is_some_and(|c| c.granted),
         consent_changed: consent.map(|c| human_datetime(c.changed_at, tz)),
+        budgets: if state.role == hearth_core::InstanceRole::Group {
+            super::sharing::budgets(state).await?
+        } else {
+            Vec::new()
+        },
     })
 }
 

@@ -21,6 +21,8 @@ pub struct GroupRow {
     pub address: String,
     pub profile: String,
     pub since: String,
+    /// "3 reports, the last on 2 Dec 2026", or that none has arrived.
+    pub reports: String,
 }
 
 #[derive(Template)]
@@ -82,6 +84,7 @@ pub async fn groups(
     let settings = state.settings().await?;
     let tz = settings.timezone;
     let (mut pending, mut members, mut declined) = (Vec::new(), Vec::new(), Vec::new());
+    let activity = state.db.report_activity().await?;
     for m in state.db.memberships().await? {
         let row = GroupRow {
             id: m.peer.id,
@@ -89,6 +92,15 @@ pub async fn groups(
             address: m.peer.actor_url.clone(),
             profile: describe(&m.peer.profile),
             since: human_datetime(m.updated_at, tz),
+            reports: match activity.get(&m.peer.id) {
+                Some(a) => format!(
+                    "{} report{}, the last on {}",
+                    a.reports,
+                    if a.reports == 1 { "" } else { "s" },
+                    super::human_date(a.last_received, tz)
+                ),
+                None => "No reports yet".to_owned(),
+            },
         };
         match m.state {
             MembershipState::Pending => pending.push(row),

@@ -24,6 +24,8 @@ pub struct HubRow {
     pub address: String,
     pub state: &'static str,
     pub since: String,
+    /// "Off", or what is shared and how often.
+    pub sharing: String,
 }
 
 pub struct DeliveryRow {
@@ -91,19 +93,30 @@ async fn page(
     notice: Option<String>,
 ) -> Result<HubsPage, AppError> {
     let tz = state.settings().await?.timezone;
-    let hubs = state
-        .db
-        .memberships()
-        .await?
-        .into_iter()
-        .map(|m| HubRow {
+    let mut hubs = Vec::new();
+    for m in state.db.memberships().await? {
+        let s = state.db.sharing(m.peer.id).await?.settings;
+        hubs.push(HubRow {
             id: m.peer.id,
             name: m.peer.name.clone(),
             address: m.peer.actor_url.clone(),
             state: state_words(m.state),
             since: human_datetime(m.updated_at, tz),
-        })
-        .collect();
+            sharing: if s.enabled {
+                format!(
+                    "on, {} ({})",
+                    s.cadence.label().to_lowercase(),
+                    if s.automatic {
+                        "sent automatically"
+                    } else {
+                        "approved by a facilitator"
+                    }
+                )
+            } else {
+                "off".to_owned()
+            },
+        });
+    }
     Ok(HubsPage {
         nav: Nav::for_user(state, &f.0).await?,
         csrf: csrf::token(&f.0.session).await?,
@@ -169,21 +182,34 @@ pub async fn join(
     }
 }
 
+#[derive(Deserialize)]
+pub struct LeaveForm {
+    #[serde(default)]
+    pub erase: String,
+}
+
 pub async fn leave(
     State(state): State<AppState>,
     f: Facilitator,
     Path(id): Path<i64>,
+    Form(form): Form<LeaveForm>,
 ) -> Result<Response, AppError> {
-    match activities::leave(&state.fed(), id).await {
+    let erase = form.erase == "yes";
+    match hearth_federation::reports::leave(&state.fed(), id, erase).await {
         Ok(()) => {
-            tracing::info!(by = f.0.account.id, peer = id, "left a hub");
+            tracing::info!(by = f.0.account.id, peer = id, erase, "left a hub");
             render(
                 &page(
                     &state,
                     &f,
                     String::new(),
                     None,
-                    Some("The group has left the hub.".into()),
+                    Some(if erase {
+                        "The group has left the hub and asked it to erase every report the group sent."
+                            .into()
+                    } else {
+                        "The group has left the hub.".into()
+                    }),
                 )
                 .await?,
             )

@@ -15,6 +15,7 @@ pub mod join;
 pub mod login;
 pub mod members;
 pub mod settings;
+pub mod sharing;
 
 pub mod support;
 

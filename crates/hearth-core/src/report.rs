@@ -1,0 +1,574 @@
+//! Reports: the noisy counts a group sends a hub for one closed period.
+//!
+//! Only what is computed here ever leaves an instance about its members. Inputs are the
+//! consenting members' check-ins in the period, keyed by an opaque member number that never
+//! reaches the output; each member contributes once (their latest check-in in the period). The
+//! output holds the period label, the noise parameters and noisy integer counts, nothing else.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rand_core::{CryptoRng, RngCore};
+
+use crate::checkin::CheckinAnswers;
+use crate::noise::{Sigma, discrete_gaussian};
+use crate::period::{IsoWeek, WeekClose};
+use crate::scoring::{
+    WellbeingBand, is_burnout, is_time_pressure, wellbeing_band, who5_percentage,
+};
+use crate::sharing::{Cadence, HOURS_BANDS, Rho, SharingSettings, Signal, SignalSet};
+
+/// A report is made only when its noisy number of respondents reaches this.
+pub const SUPPRESSION_THRESHOLD: i64 = 5;
+/// The report format this build writes (and the newest it reads).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The period a report covers: a calendar month (weeks belong to the month holding their
+/// Thursday, as ISO 8601 assigns weeks to years) or one ISO week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ReportPeriod {
+    Month { year: i32, month: u32 },
+    Week(IsoWeek),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a report period (expected YYYY-MM or YYYY-Www): {0:?}")]
+pub struct BadPeriod(pub String);
+
+impl ReportPeriod {
+    /// The period of `cadence` that `week` belongs to.
+    pub fn of_week(week: IsoWeek, cadence: Cadence) -> Self {
+        match cadence {
+            Cadence::Week => ReportPeriod::Week(week),
+            Cadence::Month => {
+                let thursday = week.monday() + chrono::Days::new(3);
+                ReportPeriod::Month {
+                    year: thursday.year(),
+                    month: thursday.month(),
+                }
+            }
+        }
+    }
+
+    pub fn cadence(self) -> Cadence {
+        match self {
+            ReportPeriod::Month { .. } => Cadence::Month,
+            ReportPeriod::Week(_) => Cadence::Week,
+        }
+    }
+
+    /// The weeks whose check-ins count towards this period.
+    pub fn weeks(self) -> Vec<IsoWeek> {
+        match self {
+            ReportPeriod::Week(w) => vec![w],
+            ReportPeriod::Month { year, month } => {
+                let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or(NaiveDate::MIN);
+                let mut w = IsoWeek::of_date(first).previous();
+                let mut out = Vec::new();
+                for _ in 0..8 {
+                    if ReportPeriod::of_week(w, Cadence::Month) == self {
+                        out.push(w);
+                    }
+                    w = w.next();
+                }
+                out
+            }
+        }
+    }
+
+    /// When the period closes: when its last week closes for the group.
+    pub fn closes_at(self, tz: Tz, close: WeekClose) -> DateTime<Utc> {
+        self.weeks()
+            .last()
+            .map(|w| w.closes_at(tz, close))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    pub fn next(self) -> Self {
+        match self {
+            ReportPeriod::Week(w) => ReportPeriod::Week(w.next()),
+            ReportPeriod::Month { year, month: 12 } => ReportPeriod::Month {
+                year: year + 1,
+                month: 1,
+            },
+            ReportPeriod::Month { year, month } => ReportPeriod::Month {
+                year,
+                month: month + 1,
+            },
+        }
+    }
+
+    /// The calendar year whose budget the report is charged to (the ISO year for weeks).
+    pub fn budget_year(self) -> i32 {
+        match self {
+            ReportPeriod::Month { year, .. } => year,
+            ReportPeriod::Week(w) => w.year(),
+        }
+    }
+
+    /// The first period of the next budget year: when sending resumes after the cap.
+    pub fn first_of_next_year(self) -> Self {
+        let year = self.budget_year() + 1;
+        match self {
+            ReportPeriod::Month { .. } => ReportPeriod::Month { year, month: 1 },
+            ReportPeriod::Week(_) => ReportPeriod::Week(
+                IsoWeek::new(year, 1).unwrap_or(IsoWeek::of_date(NaiveDate::MIN)),
+            ),
+        }
+    }
+
+    /// "November 2026" or "week of 23 Nov 2026".
+    pub fn human_label(self) -> String {
+        match self {
+            ReportPeriod::Week(w) => w.human_label(),
+            ReportPeriod::Month { year, month } => NaiveDate::from_ymd_opt(year, month, 1)
+                .map(|d| d.format("%B %Y").to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Display for ReportPeriod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportPeriod::Month { year, month } => write!(f, "{year:04}-{month:02}"),
+            ReportPeriod::Week(w) => write!(f, "{w}"),
+        }
+    }
+}
+
+impl FromStr for ReportPeriod {
+    type Err = BadPeriod;
+    fn from_str(s: &str) -> Result<Self, BadPeriod> {
+        if s.contains("-W") {
+            return s
+                .parse()
+                .map(ReportPeriod::Week)
+                .map_err(|_| BadPeriod(s.to_owned()));
+        }
+        let bad = || BadPeriod(s.to_owned());
+        let (y, m) = s.split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 {
+            return Err(bad());
+        }
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let month: u32 = m.parse().map_err(|_| bad())?;
+        if !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(ReportPeriod::Month { year, month })
+    }
+}
+
+/// One check-in that may count towards a report, from a member who consented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contribution {
+    /// Opaque; used only to keep one contribution per member, never copied into the output.
+    pub member: i64,
+    pub week: IsoWeek,
+    pub answers: CheckinAnswers,
+}
+
+/// Exact counts over one contribution per member. Never stored, never sent: only noisy copies
+/// leave this module.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrueCounts {
+    pub respondents: i64,
+    pub low_wellbeing: i64,
+    pub burnout: i64,
+    pub time_pressure: i64,
+    pub unpaid_hours: i64,
+    pub funding_paperwork: i64,
+    pub hours_bands: [i64; 5],
+}
+
+/// Heavy funding-paperwork load: a fifth or more of the week's hours, when there were hours.
+pub fn is_heavy_funding_load(a: &CheckinAnswers) -> bool {
+    let total = a.total_hours();
+    total > 0 && u16::from(a.funding_hours()) * 5 >= total
+}
+
+pub fn hours_band(a: &CheckinAnswers) -> usize {
+    let total = a.total_hours();
+    HOURS_BANDS
+        .iter()
+        .position(|(lo, hi, _)| (*lo..=*hi).contains(&total))
+        .unwrap_or(HOURS_BANDS.len() - 1)
+}
+
+impl TrueCounts {
+    /// Counts one contribution per member: each member's latest check-in in the period.
+    pub fn of(contributions: &[Contribution]) -> TrueCounts {
+        let mut latest: BTreeMap<i64, &Contribution> = BTreeMap::new();
+        for c in contributions {
+            latest
+                .entry(c.member)
+                .and_modify(|e| {
+                    if c.week > e.week {
+                        *e = c;
+                    }
+                })
+                .or_insert(c);
+        }
+        let mut t = TrueCounts::default();
+        for c in latest.values() {
+            let a = &c.answers;
+            t.respondents += 1;
+            t.low_wellbeing +=
+                i64::from(wellbeing_band(who5_percentage(a)) != WellbeingBand::Other);
+            t.burnout += i64::from(is_burnout(a));
+            t.time_pressure += i64::from(is_time_pressure(a));
+            t.unpaid_hours += i64::from(a.unpaid_hours() > 0);
+            t.funding_paperwork += i64::from(is_heavy_funding_load(a));
+            t.hours_bands[hours_band(a)] += 1;
+        }
+        t
+    }
+}
+
+/// The noisy counts of a report; signals the group does not share are absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoisyCounts {
+    pub respondents: i64,
+    pub low_wellbeing: Option<i64>,
+    pub burnout: Option<i64>,
+    pub time_pressure: Option<i64>,
+    pub unpaid_hours: Option<i64>,
+    pub funding_paperwork: Option<i64>,
+    pub hours_bands: Option<[i64; 5]>,
+}
+
+impl NoisyCounts {
+    /// Every number in the report, in a fixed order (for tests and checks).
+    pub fn values(&self) -> Vec<i64> {
+        let mut v = vec![self.respondents];
+        v.extend(
+            [
+                self.low_wellbeing,
+                self.burnout,
+                self.time_pressure,
+                self.unpaid_hours,
+                self.funding_paperwork,
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        if let Some(b) = self.hours_bands {
+            v.extend(b);
+        }
+        v
+    }
+}
+
+/// A report ready to be previewed and sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoisyReport {
+    pub period: ReportPeriod,
+    pub signals: SignalSet,
+    pub sigma: Sigma,
+    pub rho: Rho,
+    pub counts: NoisyCounts,
+}
+
+/// What computing a period's report led to, and what it spent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Report(NoisyReport),
+    /// Noisy respondents fell below [`SUPPRESSION_THRESHOLD`]: nothing is sent. Only the
+    /// respondents count was drawn, so only its cost is spent.
+    Suppressed {
+        rho: Rho,
+    },
+}
+
+impl Outcome {
+    pub fn rho(&self) -> Rho {
+        match self {
+            Outcome::Report(r) => r.rho,
+            Outcome::Suppressed { rho } => *rho,
+        }
+    }
+}
+
+/// Computes a period's report: exact counts, then independent discrete Gaussian noise on each
+/// count, then the noisy threshold. Noisy counts are kept as drawn, negative ones included, so
+/// sums at the hub stay unbiased.
+pub fn make_report<R: RngCore + CryptoRng>(
+    period: ReportPeriod,
+    settings: &SharingSettings,
+    contributions: &[Contribution],
+    rng: &mut R,
+) -> Outcome {
+    let sigma = settings.level.sigma();
+    let mut noise = || discrete_gaussian(rng, sigma);
+    make_report_with_noise(period, settings, TrueCounts::of(contributions), &mut noise)
+}
+
+/// [`make_report`] with the noise source given: tests pass a known offset to prove that every
+/// count goes through the noise and nothing exact slips out.
+pub fn make_report_with_noise(
+    period: ReportPeriod,
+    settings: &SharingSettings,
+    truth: TrueCounts,
+    noise: &mut dyn FnMut() -> i64,
+) -> Outcome {
+    let sigma = settings.level.sigma();
+    let mut noisy = |v: i64| v + noise();
+    let respondents = noisy(truth.respondents);
+    if respondents < SUPPRESSION_THRESHOLD {
+        return Outcome::Suppressed {
+            rho: Rho::of_report(1, sigma),
+        };
+    }
+    let s = settings.signals;
+    let mut pick = |signal: Signal, v: i64| s.contains(signal).then(|| noisy(v));
+    let low_wellbeing = pick(Signal::LowWellbeing, truth.low_wellbeing);
+    let burnout = pick(Signal::Burnout, truth.burnout);
+    let time_pressure = pick(Signal::TimePressure, truth.time_pressure);
+    let unpaid_hours = pick(Signal::UnpaidHours, truth.unpaid_hours);
+    let funding_paperwork = pick(Signal::FundingPaperwork, truth.funding_paperwork);
+    let hours_bands = s
+        .contains(Signal::HoursBands)
+        .then(|| truth.hours_bands.map(&mut noisy));
+    Outcome::Report(NoisyReport {
+        period,
+        signals: s,
+        sigma,
+        rho: settings.rho_per_report(),
+        counts: NoisyCounts {
+            respondents,
+            low_wellbeing,
+            burnout,
+            time_pressure,
+            unpaid_hours,
+            funding_paperwork,
+            hours_bands,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkin::tests::answers;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn week(s: &str) -> IsoWeek {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn months_hold_the_weeks_whose_thursday_they_hold() {
+        let nov = ReportPeriod::Month {
+            year: 2026,
+            month: 11,
+        };
+        // 2026-W44 starts Mon 26 Oct; its Thursday is 29 Oct: October. W45 (Thu 5 Nov) is
+        // November's first; W49 (Thu 3 Dec) belongs to December.
+        let weeks: Vec<String> = nov.weeks().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            weeks,
+            ["2026-W45", "2026-W46", "2026-W47", "2026-W48"].map(String::from)
+        );
+        assert_eq!(
+            ReportPeriod::of_week(week("2026-W49"), Cadence::Month).to_string(),
+            "2026-12"
+        );
+        // Across a year end: 2026-W53 (Thu 31 Dec) is December 2026.
+        assert_eq!(
+            ReportPeriod::of_week(week("2026-W53"), Cadence::Month).to_string(),
+            "2026-12"
+        );
+        let jan = ReportPeriod::Month {
+            year: 2027,
+            month: 1,
+        };
+        assert_eq!(jan.weeks().first().unwrap().to_string(), "2027-W01");
+        // Every week of a year lands in exactly one month.
+        let mut w = week("2026-W01");
+        let mut seen = 0;
+        for m in 1..=12 {
+            for x in (ReportPeriod::Month {
+                year: 2026,
+                month: m,
+            })
+            .weeks()
+            {
+                assert_eq!(x, w);
+                w = w.next();
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 53);
+    }
+
+    #[test]
+    fn periods_parse_print_and_step() {
+        for s in ["2026-11", "2026-W07", "2027-01"] {
+            assert_eq!(s.parse::<ReportPeriod>().unwrap().to_string(), s);
+        }
+        for bad in ["2026-13", "2026-1", "26-11", "2026-W60", "x", ""] {
+            assert!(bad.parse::<ReportPeriod>().is_err(), "{bad}");
+        }
+        let dec: ReportPeriod = "2026-12".parse().unwrap();
+        assert_eq!(dec.next().to_string(), "2027-01");
+        assert_eq!(dec.first_of_next_year().to_string(), "2027-01");
+        assert_eq!(dec.human_label(), "December 2026");
+        let w: ReportPeriod = "2026-W53".parse().unwrap();
+        assert_eq!(w.first_of_next_year().to_string(), "2027-W01");
+        assert!(w < w.next());
+    }
+
+    #[test]
+    fn a_month_closes_when_its_last_week_closes() {
+        let nov: ReportPeriod = "2026-11".parse().unwrap();
+        let close = WeekClose::default();
+        assert_eq!(
+            nov.closes_at(chrono_tz::Europe::London, close),
+            week("2026-W48").closes_at(chrono_tz::Europe::London, close)
+        );
+    }
+
+    fn c(member: i64, w: &str, a: CheckinAnswers) -> Contribution {
+        Contribution {
+            member,
+            week: week(w),
+            answers: a,
+        }
+    }
+
+    #[test]
+    fn each_member_counts_once_with_their_latest_check_in() {
+        let low_burnt = answers([1, 1, 1, 1, 1], 4, 4); // 20 %, burnout 4, time pressure
+        let fine = answers([5, 5, 5, 5, 5], 1, 0);
+        let t = TrueCounts::of(&[
+            c(1, "2026-W45", fine.clone()),
+            c(1, "2026-W47", low_burnt.clone()),
+            c(1, "2026-W46", fine.clone()),
+            c(2, "2026-W45", fine.clone()),
+        ]);
+        assert_eq!(t.respondents, 2);
+        assert_eq!((t.low_wellbeing, t.burnout, t.time_pressure), (1, 1, 1));
+        assert_eq!(t.hours_bands.iter().sum::<i64>(), 2);
+    }
+
+    #[test]
+    fn funding_load_and_hours_bands_follow_their_cut_offs() {
+        let with = |paid, unpaid, funding| {
+            CheckinAnswers::new([3; 5], 2, paid, unpaid, funding, 1, None).unwrap()
+        };
+        assert!(!is_heavy_funding_load(&with(0, 0, 0)));
+        assert!(is_heavy_funding_load(&with(10, 0, 2)));
+        assert!(!is_heavy_funding_load(&with(10, 1, 2)));
+        let bands: Vec<usize> = [
+            (0, 0),
+            (1, 0),
+            (7, 0),
+            (4, 4),
+            (15, 0),
+            (16, 0),
+            (20, 10),
+            (30, 1),
+        ]
+        .iter()
+        .map(|(p, u)| hours_band(&with(*p, *u, 0)))
+        .collect();
+        assert_eq!(bands, vec![0, 1, 1, 2, 2, 3, 3, 4]);
+    }
+
+    #[test]
+    fn reports_carry_only_the_chosen_signals_and_their_cost() {
+        let group: Vec<Contribution> = (0..40)
+            .map(|m| c(m, "2026-W46", answers([2; 5], 3, 2)))
+            .collect();
+        let settings = SharingSettings {
+            enabled: true,
+            signals: [Signal::Burnout, Signal::HoursBands].into_iter().collect(),
+            ..SharingSettings::default()
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        let Outcome::Report(r) =
+            make_report("2026-11".parse().unwrap(), &settings, &group, &mut rng)
+        else {
+            panic!("40 respondents must not be suppressed at σ = 6.5 with this seed");
+        };
+        assert!(r.counts.low_wellbeing.is_none() && r.counts.time_pressure.is_none());
+        assert!(r.counts.burnout.is_some() && r.counts.hours_bands.is_some());
+        assert_eq!(r.counts.values().len(), 7);
+        assert_eq!(r.rho, Rho::of_report(3, settings.level.sigma()));
+    }
+
+    #[test]
+    fn small_groups_are_suppressed_and_spend_only_the_respondents_cost() {
+        let settings = SharingSettings {
+            enabled: true,
+            ..SharingSettings::default()
+        };
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut suppressed = 0;
+        for _ in 0..200 {
+            match make_report("2026-11".parse().unwrap(), &settings, &[], &mut rng) {
+                Outcome::Suppressed { rho } => {
+                    suppressed += 1;
+                    assert_eq!(rho, Rho::of_report(1, settings.level.sigma()));
+                }
+                // Noise can lift an empty group over 5 (P ≈ 0.22 at σ = 6.5): that is the
+                // point of a noisy threshold, and its counts are pure noise.
+                Outcome::Report(r) => assert!(r.counts.respondents >= SUPPRESSION_THRESHOLD),
+            }
+        }
+        assert!((130..=180).contains(&suppressed), "{suppressed}");
+    }
+
+    /// noisy − true has the same distribution whatever the true count: mean 0 and variance σ²
+    /// for a count of 0 and a count of 1,000.
+    #[test]
+    fn noise_is_independent_of_the_true_value() {
+        let settings = SharingSettings {
+            enabled: true,
+            ..SharingSettings::default()
+        };
+        let noise_at = |truth: i64, seed: u64| -> Vec<i64> {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let t = TrueCounts {
+                respondents: 1_000,
+                low_wellbeing: truth,
+                ..TrueCounts::default()
+            };
+            (0..20_000)
+                .filter_map(|_| {
+                    let mut noise = || discrete_gaussian(&mut rng, settings.level.sigma());
+                    match make_report_with_noise(
+                        "2026-11".parse().unwrap(),
+                        &settings,
+                        t,
+                        &mut noise,
+                    ) {
+                        Outcome::Report(r) => r.counts.low_wellbeing.map(|v| v - truth),
+                        Outcome::Suppressed { .. } => None,
+                    }
+                })
+                .collect()
+        };
+        let moments = |v: &[i64]| {
+            let n = v.len() as f64;
+            let m = v.iter().sum::<i64>() as f64 / n;
+            (
+                m,
+                v.iter().map(|x| (*x as f64 - m).powi(2)).sum::<f64>() / n,
+            )
+        };
+        let (m0, v0) = moments(&noise_at(0, 21));
+        let (m1, v1) = moments(&noise_at(1_000, 22));
+        let s2 = 42.25;
+        for (m, v) in [(m0, v0), (m1, v1)] {
+            assert!(m.abs() < 0.25, "mean {m}");
+            assert!((v - s2).abs() / s2 < 0.05, "variance {v}");
+        }
+        assert!((m0 - m1).abs() < 0.3);
+    }
+}

@@ -1,0 +1,543 @@
+//! What the group shares with each hub: the sharing settings per hub (signals, cadence,
+//! privacy level, approval), the audit log every member can read, the privacy budget, and the
+//! facilitator's approve / decline / send-again actions.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use hearth_core::report::ReportPeriod;
+use hearth_core::sharing::{
+    Cadence, DELTA, PRIVACY_LEVELS, PrivacyLevel, Rho, SIGNALS, SharingSettings, Signal, SignalSet,
+    YEARLY_CAP,
+};
+use hearth_db::{MembershipState, ReportState, SharedReport};
+use hearth_federation::reports;
+use serde::Deserialize;
+
+use super::{Nav, human_datetime, render, render_with_status};
+use crate::auth::{CurrentUser, Facilitator};
+use crate::{AppError, AppState, csrf};
+
+/// ε at δ = 10⁻⁶, as people read it.
+fn eps(r: Rho) -> String {
+    format!("{:.2}", r.epsilon(DELTA))
+}
+
+pub struct SignalChoice {
+    pub slug: &'static str,
+    pub label: &'static str,
+    pub what: &'static str,
+    pub checked: bool,
+}
+
+pub struct Option3 {
+    pub value: &'static str,
+    pub label: String,
+    pub hint: String,
+    pub checked: bool,
+}
+
+/// The privacy cost of the chosen settings, in numbers and words.
+pub struct Cost {
+    pub per_report: String,
+    pub per_year: String,
+    pub epsilon_year: String,
+    pub fits: bool,
+    pub reports_within_cap: u32,
+    pub periods_per_year: u32,
+}
+
+fn cost(s: &SharingSettings) -> Cost {
+    let year = s.rho_per_year().min(YEARLY_CAP);
+    Cost {
+        per_report: s.rho_per_report().to_string(),
+        per_year: s.rho_per_year().to_string(),
+        epsilon_year: eps(year),
+        fits: s.fits_a_year(),
+        reports_within_cap: s.reports_per_year_within_cap(),
+        periods_per_year: s.cadence.periods_per_year(),
+    }
+}
+
+/// This year's budget for one hub.
+pub struct BudgetRow {
+    pub hub_name: String,
+    pub year: i32,
+    pub used: String,
+    pub epsilon: String,
+    pub percent: String,
+    pub cap: String,
+    pub cap_epsilon: String,
+}
+
+#[derive(Template)]
+#[template(path = "sharing.html")]
+pub struct SharingPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub id: i64,
+    pub hub_name: String,
+    pub hub_address: String,
+    pub member: bool,
+    pub enabled: bool,
+    pub automatic: bool,
+    pub signals: Vec<SignalChoice>,
+    pub cadences: Vec<Option3>,
+    pub levels: Vec<Option3>,
+    pub cost: Cost,
+    pub budget: BudgetRow,
+    pub errors: Vec<(&'static str, String)>,
+    pub notice: Option<&'static str>,
+}
+
+fn budget_row(hub_name: &str, year: i32, used: Rho) -> BudgetRow {
+    BudgetRow {
+        hub_name: hub_name.to_owned(),
+        year,
+        used: used.to_string(),
+        epsilon: eps(used),
+        percent: format!("{:.0}", used.percent_of_cap()),
+        cap: YEARLY_CAP.to_string(),
+        cap_epsilon: eps(YEARLY_CAP),
+    }
+}
+
+/// The calendar year the group is in now, on its own clock.
+async fn this_year(state: &AppState) -> Result<i32, AppError> {
+    use chrono::Datelike;
+    let tz = state.settings().await?.timezone;
+    Ok(state.clock.now().with_timezone(&tz).year())
+}
+
+/// Budget rows for every hub the group belongs to or has reported to, this year.
+pub async fn budgets(state: &AppState) -> Result<Vec<BudgetRow>, AppError> {
+    let year = this_year(state).await?;
+    let mut hubs: BTreeMap<String, String> = BTreeMap::new();
+    for m in state.db.memberships().await? {
+        if m.state == MembershipState::Accepted {
+            hubs.insert(m.peer.actor_url.clone(), m.peer.name.clone());
+        }
+    }
+    for r in state.db.shared_reports().await? {
+        hubs.entry(r.hub_actor.clone())
+            .or_insert(r.hub_name.clone());
+    }
+    let mut rows = Vec::new();
+    for (actor, name) in hubs {
+        let used = state.db.budget_spent(&actor, year).await?;
+        rows.push(budget_row(&name, year, used));
+    }
+    Ok(rows)
+}
+
+/// The form as sent: every field a string, so what was chosen can be shown again.
+#[derive(Debug, Default)]
+struct SharingInput {
+    enabled: bool,
+    automatic: bool,
+    signals: Vec<String>,
+    cadence: String,
+    level: String,
+}
+
+impl SharingInput {
+    fn from_settings(s: &SharingSettings) -> Self {
+        SharingInput {
+            enabled: s.enabled,
+            automatic: s.automatic,
+            signals: s.signals.iter().map(|x| x.slug().to_owned()).collect(),
+            cadence: s.cadence.slug().to_owned(),
+            level: s.level.slug().to_owned(),
+        }
+    }
+
+    fn from_form(body: &[u8]) -> Self {
+        let mut input = Self::default();
+        for (k, v) in url::form_urlencoded::parse(body) {
+            match k.as_ref() {
+                "enabled" => input.enabled = v == "yes",
+                "automatic" => input.automatic = v == "yes",
+                "signal" => input.signals.push(v.into_owned()),
+                "cadence" => input.cadence = v.into_owned(),
+                "level" => input.level = v.into_owned(),
+                _ => {}
+            }
+        }
+        input
+    }
+
+    fn parse(&self) -> Result<SharingSettings, Vec<(&'static str, String)>> {
+        let mut errors = Vec::new();
+        let signals: SignalSet = match self
+            .signals
+            .iter()
+            .map(|s| Signal::parse(s).ok_or(()))
+            .collect::<Result<SignalSet, ()>>()
+        {
+            Ok(s) => s,
+            Err(()) => {
+                errors.push(("signals", "Choose signals from the list".to_owned()));
+                SignalSet::default()
+            }
+        };
+        let cadence = Cadence::parse(&self.cadence).unwrap_or_else(|_| {
+            errors.push(("cadence", "Choose how often to send a report".to_owned()));
+            Cadence::Month
+        });
+        let level = PrivacyLevel::parse(&self.level).unwrap_or_else(|_| {
+            errors.push(("level", "Choose a privacy level".to_owned()));
+            PrivacyLevel::Standard
+        });
+        if errors.is_empty() {
+            Ok(SharingSettings {
+                enabled: self.enabled,
+                signals,
+                cadence,
+                level,
+                automatic: self.automatic,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Settings to price on the page: what was chosen, with defaults for what is not valid.
+    fn preview(&self) -> SharingSettings {
+        SharingSettings {
+            enabled: self.enabled,
+            signals: self
+                .signals
+                .iter()
+                .filter_map(|s| Signal::parse(s))
+                .collect(),
+            cadence: Cadence::parse(&self.cadence).unwrap_or_default(),
+            level: PrivacyLevel::parse(&self.level).unwrap_or_default(),
+            automatic: self.automatic,
+        }
+    }
+}
+
+async fn sharing_page(
+    state: &AppState,
+    f: &Facilitator,
+    id: i64,
+    input: &SharingInput,
+    errors: Vec<(&'static str, String)>,
+    notice: Option<&'static str>,
+) -> Result<SharingPage, AppError> {
+    let m = state.db.membership(id).await?.ok_or(AppError::NotFound)?;
+    let s = input.preview();
+    let year = this_year(state).await?;
+    let used = state.db.budget_spent(&m.peer.actor_url, year).await?;
+    let cadences = [Cadence::Month, Cadence::Week]
+        .into_iter()
+        .map(|c| {
+            let priced = SharingSettings { cadence: c, ..s };
+            Option3 {
+                value: c.slug(),
+                label: c.label().to_owned(),
+                hint: format!(
+                    "Up to {} reports a year; with the choices below, a year of them costs ρ = {}{}",
+                    c.periods_per_year(),
+                    priced.rho_per_year(),
+                    if priced.fits_a_year() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", more than the yearly budget: only {} would be sent each year",
+                            priced.reports_per_year_within_cap()
+                        )
+                    }
+                ),
+                checked: c.slug() == input.cadence,
+            }
+        })
+        .collect();
+    let levels = PRIVACY_LEVELS
+        .into_iter()
+        .map(|l| {
+            let priced = SharingSettings { level: l, ..s };
+            Option3 {
+                value: l.slug(),
+                label: l.label().to_owned(),
+                hint: format!(
+                    "Noise σ = {} on every count. A year of reports at this level: ρ = {} (ε = {} at δ = 10⁻⁶).",
+                    l.sigma(),
+                    priced.rho_per_year().min(YEARLY_CAP),
+                    eps(priced.rho_per_year().min(YEARLY_CAP))
+                ),
+                checked: l.slug() == input.level,
+            }
+        })
+        .collect();
+    Ok(SharingPage {
+        nav: Nav::for_user(state, &f.0).await?,
+        csrf: csrf::token(&f.0.session).await?,
+        id,
+        hub_name: m.peer.name.clone(),
+        hub_address: m.peer.actor_url.clone(),
+        member: m.state == MembershipState::Accepted,
+        enabled: input.enabled,
+        automatic: input.automatic,
+        signals: SIGNALS
+            .into_iter()
+            .map(|x| SignalChoice {
+                slug: x.slug(),
+                label: x.label(),
+                what: x.counts_what(),
+                checked: input.signals.iter().any(|s| s == x.slug()),
+            })
+            .collect(),
+        cadences,
+        levels,
+        cost: cost(&s),
+        budget: budget_row(&m.peer.name, year, used),
+        errors,
+        notice,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, AppError> {
+    let sharing = state.db.sharing(id).await?;
+    let notice = match q.done.as_deref() {
+        Some("saved") => Some("The sharing settings are saved."),
+        Some("erase") => Some("The hub has been asked to erase every report this group sent it."),
+        _ => None,
+    };
+    let input = SharingInput::from_settings(&sharing.settings);
+    render(&sharing_page(&state, &f, id, &input, Vec::new(), notice).await?)
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    state.db.membership(id).await?.ok_or(AppError::NotFound)?;
+    let input = SharingInput::from_form(&body);
+    match input.parse() {
+        Ok(s) => {
+            state.db.set_sharing(id, &s, state.clock.now()).await?;
+            tracing::info!(
+                by = f.0.account.id,
+                peer = id,
+                enabled = s.enabled,
+                "sharing settings changed"
+            );
+            Ok(Redirect::to(&format!("/hubs/{id}/sharing?done=saved")).into_response())
+        }
+        Err(errors) => Ok(render_with_status(
+            StatusCode::BAD_REQUEST,
+            &sharing_page(&state, &f, id, &input, errors, None).await?,
+        )),
+    }
+}
+
+pub async fn erase(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    reports::request_erasure(&state.fed(), id)
+        .await
+        .map_err(fed_error)?;
+    tracing::info!(
+        by = f.0.account.id,
+        peer = id,
+        "asked a hub to erase the group's reports"
+    );
+    Ok(Redirect::to(&format!("/hubs/{id}/sharing?done=erase")).into_response())
+}
+
+fn fed_error(e: hearth_federation::FedError) -> AppError {
+    match e {
+        hearth_federation::FedError::Db(hearth_db::DbError::NotFound) => AppError::NotFound,
+        hearth_federation::FedError::NotAllowed(m) => AppError::BadRequest(m),
+        other => AppError::Internal(other.to_string()),
+    }
+}
+
+/// One row of the audit log.
+pub struct ReportRow {
+    pub id: i64,
+    pub hub_name: String,
+    pub period: String,
+    pub status: String,
+    pub cost: String,
+    pub figures: Vec<(&'static str, String)>,
+    pub json: Option<String>,
+    pub awaiting: bool,
+    pub can_send_again: bool,
+    pub erasure: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "shared.html")]
+pub struct SharedPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub facilitator: bool,
+    pub budgets: Vec<BudgetRow>,
+    pub reports: Vec<ReportRow>,
+    pub notice: Option<&'static str>,
+}
+
+/// The figures a stored report carries, labelled for people.
+fn figures(activity: &str) -> Vec<(&'static str, String)> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(activity) else {
+        return Vec::new();
+    };
+    let o = &v["object"];
+    let mut out = Vec::new();
+    for (key, label) in [
+        ("respondents", "Respondents"),
+        ("lowWellbeing", "Low wellbeing"),
+        ("burnout", "Burnout"),
+        ("timePressure", "Time pressure"),
+        ("unpaidHours", "Any unpaid hours"),
+        ("fundingPaperwork", "Heavy funding paperwork"),
+        ("hoursBands", "Hours bands (0, 1–7, 8–15, 16–30, 31+)"),
+    ] {
+        match &o[key] {
+            serde_json::Value::Null => {}
+            serde_json::Value::Array(a) => out.push((
+                label,
+                a.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+            other => out.push((label, other.to_string())),
+        }
+    }
+    out
+}
+
+fn status(r: &SharedReport) -> String {
+    let resume = r
+        .period
+        .parse::<ReportPeriod>()
+        .map(|p| p.first_of_next_year().human_label())
+        .unwrap_or_default();
+    match r.state {
+        ReportState::AwaitingApproval => "Waiting for a facilitator’s approval".into(),
+        ReportState::Sent if r.delivered => "Sent and delivered".into(),
+        ReportState::Sent => "Sent; delivery in progress".into(),
+        ReportState::Declined => "Declined by a facilitator: never sent".into(),
+        ReportState::Suppressed => {
+            "Not sent: too few answers this period (after noise, fewer than 5)".into()
+        }
+        ReportState::OverBudget => format!(
+            "Not made: this year’s privacy budget for this hub is used up. Sending resumes with {resume}."
+        ),
+    }
+}
+
+pub async fn audit_log(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, AppError> {
+    let tz = state.settings().await?.timezone;
+    let rows = state
+        .db
+        .shared_reports()
+        .await?
+        .into_iter()
+        .map(|r| ReportRow {
+            id: r.id,
+            hub_name: r.hub_name.clone(),
+            period: r
+                .period
+                .parse::<ReportPeriod>()
+                .map(|p| p.human_label())
+                .unwrap_or(r.period.clone()),
+            status: status(&r),
+            cost: r.rho.to_string(),
+            figures: r.activity.as_deref().map(figures).unwrap_or_default(),
+            json: r.activity.clone(),
+            awaiting: r.state == ReportState::AwaitingApproval,
+            can_send_again: r.state == ReportState::Sent && r.erasure_requested_at.is_none(),
+            erasure: r.erasure_requested_at.map(|t| human_datetime(t, tz)),
+        })
+        .collect();
+    let notice = match q.done.as_deref() {
+        Some("approved") => Some("The report is approved and on its way to the hub."),
+        Some("declined") => Some("The report is declined: it will never be sent."),
+        Some("again") => Some("The report is being sent to the hub again."),
+        _ => None,
+    };
+    render(&SharedPage {
+        nav: Nav::for_user(&state, &user).await?,
+        csrf: csrf::token(&user.session).await?,
+        facilitator: user.account.role == hearth_core::Role::Facilitator,
+        budgets: budgets(&state).await?,
+        reports: rows,
+        notice,
+    })
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    reports::approve(&state.fed(), id)
+        .await
+        .map_err(fed_error)?;
+    tracing::info!(by = f.0.account.id, report = id, "report approved");
+    Ok(Redirect::to("/shared?done=approved").into_response())
+}
+
+pub async fn decline(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    state
+        .db
+        .decline_report(id, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            hearth_db::DbError::NotFound => AppError::NotFound,
+            other => other.into(),
+        })?;
+    tracing::info!(by = f.0.account.id, report = id, "report declined");
+    Ok(Redirect::to("/shared?done=declined").into_response())
+}
+
+pub async fn send_again(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    reports::send_again(&state.fed(), id)
+        .await
+        .map_err(fed_error)?;
+    tracing::info!(by = f.0.account.id, report = id, "report sent again");
+    Ok(Redirect::to("/shared?done=again").into_response())
+}
+
+/// `GET /reports/{id}`: a report object, for its hub alone (signed fetch).
+pub async fn fetch(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    reports::fetch_report(&state.fed(), &path, &headers).await
+}
