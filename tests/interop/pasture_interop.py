@@ -113,6 +113,18 @@ async def scenario(hub_port, pasture_port):
         status = await signed_post(bovine_actor, inbox, follow)
         check("the same Follow again is accepted and changes nothing", status == 202 and db_count("outbox") == 1, str(status))
 
+        def create():
+            return {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"http://localhost:{pasture_port}/activities/{uuid.uuid4()}",
+                "type": "Create",
+                "actor": f"http://localhost:{pasture_port}/actor",
+                "object": {"type": "Note", "content": "hello"},
+            }
+
+        status = await signed_post(bovine_actor, inbox, create())
+        check("a reader's signed Create of a Note is refused: a hub takes only reports", status == 400, str(status))
+
         undo = {
             "@context": "https://www.w3.org/ns/activitystreams",
             "id": f"http://localhost:{pasture_port}/activities/{uuid.uuid4()}",
@@ -123,15 +135,8 @@ async def scenario(hub_port, pasture_port):
         status = await signed_post(bovine_actor, inbox, undo)
         check("a signed Undo of the Follow is accepted and ends the reading", status == 202 and db_count("readers") == 0, str(status))
 
-        create = {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"http://localhost:{pasture_port}/activities/{uuid.uuid4()}",
-            "type": "Create",
-            "actor": f"http://localhost:{pasture_port}/actor",
-            "object": {"type": "Note", "content": "hello"},
-        }
-        status = await signed_post(bovine_actor, inbox, create)
-        check("a signed Create is refused as an activity Hearth does not take", status == 400, str(status))
+        status = await signed_post(bovine_actor, inbox, create())
+        check("after the Undo, a Create from the pasture is refused as from a stranger", status == 403, str(status))
 
         async with aiohttp.ClientSession() as plain:
             async with plain.post(inbox, json=follow, headers={"content-type": "application/activity+json"}) as r:
