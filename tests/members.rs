@@ -66,6 +66,9 @@ backend_tests! {
             (format!("/members/{b_id}/remove"), Login, Status(403), Status(200)),
             ("/invites".into(), Login, Status(403), Status(200)),
             ("/settings".into(), Login, Status(403), Status(200)),
+            ("/hubs".into(), Login, Status(403), Status(200)),
+            ("/shared".into(), Login, Status(200), Status(200)),
+            ("/hubs/1/sharing".into(), Login, Status(403), Status(404)),
         ];
         for (path, anon, member, facil) in &gets {
             for (who, client, want) in [
@@ -93,6 +96,12 @@ backend_tests! {
             client.post_form(&format!("/members/{}/role", c.b_id), &[("role", "facilitator")]).await.assert_status(403);
             client.post_form("/settings", &[("name", "Hijacked")]).await.assert_status(403);
             client.post_form("/invites", &[("role", "facilitator")]).await.assert_status(403);
+            client.post_form("/hubs/1/sharing", &[("enabled", "yes")]).await.assert_status(403);
+            client.post_form("/hubs/1/erase", &[("x", "y")]).await.assert_status(403);
+            client.post_form("/hubs/1/leave", &[("erase", "yes")]).await.assert_status(403);
+            client.post_form("/shared/1/approve", &[("x", "y")]).await.assert_status(403);
+            client.post_form("/shared/1/decline", &[("x", "y")]).await.assert_status(403);
+            client.post_form("/shared/1/again", &[("x", "y")]).await.assert_status(403);
         }
         assert_eq!(app.db.account(c.a_id).await.unwrap().role, Role::Member);
         assert_eq!(app.db.account(c.b_id).await.unwrap().role, Role::Member);

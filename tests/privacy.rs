@@ -42,6 +42,8 @@ fn routes(a_id: i64) -> Vec<String> {
         "/account/export.json",
         "/account/export.csv",
         "/account/delete",
+        "/shared",
+        "/hubs",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -26,19 +26,26 @@ function freePort() {
 }
 
 /** Serves a new instance (a hub with `{ hub: true }`); resolves once it has printed its setup link. */
-export async function startHearth({ hub = false } = {}) {
+/**
+ * Starts an instance on a free port. `federate` serves it as http://localhost:PORT with
+ * federation over plain HTTP on this machine allowed, so two instances can join each other
+ * (an IP-literal address could not federate).
+ */
+export async function startHearth({ hub = false, federate = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hearth-browser-'));
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = federate ? `http://localhost:${port}` : `http://127.0.0.1:${port}`;
+  const urlArgs = federate ? ['--public-url', `${base}/`] : [];
   if (hub) {
     execFileSync(HEARTH_BIN, ['init', '--hub', '--group-name', 'Test hub', '--data-dir', dataDir,
-      '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+      '--listen', `127.0.0.1:${port}`, ...urlArgs], { stdio: 'ignore' });
   }
   const env = { ...process.env, RUST_LOG: 'warn' };
   delete env.HEARTH_PUBLIC_URL;
   delete env.HEARTH_LISTEN;
   delete env.HEARTH_DATA_DIR;
-  const child = spawn(HEARTH_BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  if (federate) env.HEARTH_FEDERATION_INSECURE_LOCAL = 'true';
+  const child = spawn(HEARTH_BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...urlArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env,
   });
