@@ -250,7 +250,7 @@ fn spawn_housekeeping(state: AppState) {
 }
 
 /// Every minute: freeze the aggregate of any week that has closed, so figures are ready at
-/// close even if nobody opens the group page.
+/// close even if nobody opens the group page, and make any report that has come due.
 fn spawn_week_closer(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
