@@ -11,6 +11,7 @@
 //! - Readings of a person's history are non-diagnostic by construction ([`history`]).
 
 pub mod aggregate;
+pub mod alerts;
 pub mod checkin;
 
 pub mod history;
@@ -23,6 +24,7 @@ pub mod sharing;
 
 pub mod role;
 pub mod scoring;
+pub mod sector;
 
 pub use checkin::{CheckinAnswers, CheckinInput, FieldErrors};
 pub use chrono_tz::Tz;

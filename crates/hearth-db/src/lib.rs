@@ -21,6 +21,7 @@ mod members;
 mod pool;
 mod reports;
 pub mod schema;
+mod sector;
 mod sessions;
 mod settings;
 
@@ -38,6 +39,7 @@ pub use pool::{Backend, Conn, Db, DbHealth, POSTGRES_MIGRATIONS, SQLITE_MIGRATIO
 pub use reports::{
     NewSharedReport, ReceivedReport, ReportActivity, ReportState, SharedReport, Sharing, Stored,
 };
+pub use sector::{AlertAck, HubSettings};
 pub use sessions::SessionRow;
 pub use settings::{GroupSettings, first_week};
 

@@ -223,6 +223,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    hub_settings (id) {
+        id -> BigInt,
+        min_groups -> Integer,
+        public_summary -> Bool,
+    }
+}
+
+diesel::table! {
+    alert_acks (segment, measure, period) {
+        segment -> Text,
+        measure -> Text,
+        period -> Text,
+        acknowledged_by -> Nullable<BigInt>,
+        acknowledged_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(checkins -> accounts (account_id));
 diesel::joinable!(hub_sharing -> peers (peer_id));
 diesel::joinable!(received_reports -> peers (peer_id));
@@ -253,4 +271,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     shared_reports,
     received_reports,
     received_report_counts,
+    hub_settings,
+    alert_acks,
 );

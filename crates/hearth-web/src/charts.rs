@@ -54,6 +54,8 @@ pub struct Chart {
     pub reference: Option<Reference>,
     pub x_labels: Vec<XLabel>,
     pub series: Vec<Series>,
+    /// An interval drawn as a shaded band behind the first series (an SVG path).
+    pub band: Option<String>,
 }
 
 /// The y axis: range and tick values.
@@ -147,7 +149,71 @@ pub fn line_chart(
         }),
         x_labels,
         series,
+        band: None,
     }
+}
+
+/// A line chart of one series with its interval as a shaded band: `values` are
+/// (value, low, high) per x label, `None` where a period is not shown.
+pub fn interval_chart(
+    id: &str,
+    title: String,
+    description: String,
+    x_labels: &[String],
+    name: String,
+    values: &[Option<(f64, f64, f64)>],
+    y: YAxis<'_>,
+) -> Chart {
+    let (min, max) = (y.min, y.max);
+    let mut chart = line_chart(
+        id,
+        title,
+        description,
+        x_labels,
+        vec![(name, values.iter().map(|v| v.map(|(m, _, _)| m)).collect())],
+        y,
+        None,
+    );
+    let n = x_labels.len();
+    let span = (max - min).max(f64::EPSILON);
+    let x_at = |i: usize| {
+        if n <= 1 {
+            (LEFT + RIGHT) / 2.0
+        } else {
+            round1(LEFT + 10.0 + (RIGHT - LEFT - 20.0) * i as f64 / (n - 1) as f64)
+        }
+    };
+    let y_at = |v: f64| round1(BOTTOM - (BOTTOM - TOP) * (v.clamp(min, max) - min) / span);
+    // One closed shape per unbroken run of shown periods: highs left to right, lows back.
+    let mut band = String::new();
+    let mut run: Vec<(usize, f64, f64)> = Vec::new();
+    let flush = |run: &mut Vec<(usize, f64, f64)>, band: &mut String| {
+        if run.is_empty() {
+            return;
+        }
+        for (k, (i, _, high)) in run.iter().enumerate() {
+            band.push_str(&format!(
+                "{}{} {} ",
+                if k == 0 { "M" } else { "L" },
+                x_at(*i),
+                y_at(*high)
+            ));
+        }
+        for (i, low, _) in run.iter().rev() {
+            band.push_str(&format!("L{} {} ", x_at(*i), y_at(*low)));
+        }
+        band.push_str("Z ");
+        run.clear();
+    };
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some((_, low, high)) => run.push((i, *low, *high)),
+            None => flush(&mut run, &mut band),
+        }
+    }
+    flush(&mut run, &mut band);
+    chart.band = (!band.is_empty()).then(|| band.trim_end().to_owned());
+    chart
 }
 
 #[cfg(test)]

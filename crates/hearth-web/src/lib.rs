@@ -240,4 +240,11 @@ fn hub_routes() -> Router<AppState> {
         .route("/groups", get(pages::hub::groups))
         .route("/groups/{id}/decide", post(pages::hub::decide))
         .route("/groups/settings", post(pages::hub::settings))
+        .route("/sector", get(pages::sector::show))
+        .route("/sector/alerts", get(pages::sector::alerts))
+        .route("/sector/alerts/ack", post(pages::sector::acknowledge))
+        .route("/sector/settings", post(pages::sector::save_settings))
+        .route("/sector/export.csv", get(pages::sector::export_csv))
+        .route("/sector/export.json", get(pages::sector::export_json))
+        .route("/public/sector", get(pages::sector::public))
 }

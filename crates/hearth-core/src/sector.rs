@@ -1,0 +1,546 @@
+//! The sector's picture at a hub: pooled shares over member groups' noisy reports, with
+//! intervals that carry both the privacy noise and sampling error, for the whole network and by
+//! segment (region, community focus, size band), shown only where enough groups contribute.
+//!
+//! For one measure, segment and period, over the contributing groups i:
+//! X = Σ xᵢ (noisy count with the trait), N = Σ nᵢ (noisy respondents), p̂ = X / N. Each noisy
+//! count is its true value plus independent noise of known variance σᵢ², so
+//! Var(noise in X) = Var(noise in N) = Σ σᵢ², and the respondents are treated as a sample of the
+//! sector's people (binomial variance N·p(1−p)). By the delta method
+//! Var(p̂) ≈ (N·p(1−p) + (1 + p²)·Σσᵢ²) / N², and the 95 % interval is p̂ ± 1.96·√Var(p̂),
+//! clipped to [0, 1].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::report::ReportPeriod;
+
+/// The fewest groups a hub shows any figure for, and the default.
+pub const MIN_GROUPS: u32 = 5;
+/// z for a two-sided 95 % interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// The shares a hub follows: each is a count over respondents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Measure {
+    LowWellbeing,
+    Burnout,
+    TimePressure,
+    UnpaidHours,
+    FundingPaperwork,
+}
+
+pub const MEASURES: [Measure; 5] = [
+    Measure::LowWellbeing,
+    Measure::Burnout,
+    Measure::TimePressure,
+    Measure::UnpaidHours,
+    Measure::FundingPaperwork,
+];
+
+impl Measure {
+    /// The count's name in stored reports.
+    pub fn count_name(self) -> &'static str {
+        match self {
+            Measure::LowWellbeing => "low_wellbeing",
+            Measure::Burnout => "burnout",
+            Measure::TimePressure => "time_pressure",
+            Measure::UnpaidHours => "unpaid_hours",
+            Measure::FundingPaperwork => "funding_paperwork",
+        }
+    }
+    pub fn slug(self) -> &'static str {
+        self.count_name()
+    }
+    pub fn parse(s: &str) -> Option<Measure> {
+        MEASURES.into_iter().find(|m| m.slug() == s)
+    }
+    /// "burnout share" in a sentence.
+    pub fn label(self) -> &'static str {
+        match self {
+            Measure::LowWellbeing => "low wellbeing share",
+            Measure::Burnout => "burnout share",
+            Measure::TimePressure => "time pressure share",
+            Measure::UnpaidHours => "share doing unpaid hours",
+            Measure::FundingPaperwork => "heavy funding paperwork share",
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Measure::LowWellbeing => "Low wellbeing",
+            Measure::Burnout => "Burnout",
+            Measure::TimePressure => "Time pressure",
+            Measure::UnpaidHours => "Unpaid hours",
+            Measure::FundingPaperwork => "Heavy funding paperwork",
+        }
+    }
+}
+
+/// A slice of the network.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Segment {
+    Network,
+    Region(String),
+    Focus(String),
+    SizeBand(String),
+}
+
+impl Segment {
+    /// `network`, `region:uk-north-west`, …: stable keys for exports and acknowledgements.
+    pub fn key(&self) -> String {
+        match self {
+            Segment::Network => "network".into(),
+            Segment::Region(r) => format!("region:{r}"),
+            Segment::Focus(f) => format!("focus:{f}"),
+            Segment::SizeBand(s) => format!("size:{s}"),
+        }
+    }
+    pub fn parse(s: &str) -> Option<Segment> {
+        if s == "network" {
+            return Some(Segment::Network);
+        }
+        let (kind, value) = s.split_once(':')?;
+        let value = value.to_owned();
+        match kind {
+            "region" => Some(Segment::Region(value)),
+            "focus" => Some(Segment::Focus(value)),
+            "size" => Some(Segment::SizeBand(value)),
+            _ => None,
+        }
+    }
+    /// In words: "the whole network", "North West", "peer support groups", "groups of 6–10".
+    pub fn describe(&self) -> String {
+        use crate::profile::{FOCUSES, REGIONS, SIZE_BANDS, label};
+        match self {
+            Segment::Network => "the whole network".into(),
+            Segment::Region(r) => label(&REGIONS, r).unwrap_or(r.as_str()).to_owned(),
+            Segment::Focus(f) => format!("{} groups", label(&FOCUSES, f).unwrap_or(f.as_str())),
+            Segment::SizeBand(s) => {
+                format!("groups of {}", label(&SIZE_BANDS, s).unwrap_or(s.as_str()))
+            }
+        }
+    }
+}
+
+/// The coarse profile a group chose: what segments it belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupProfile {
+    pub region: Option<String>,
+    pub focuses: Vec<String>,
+    pub size_band: Option<String>,
+}
+
+impl GroupProfile {
+    pub fn segments(&self) -> Vec<Segment> {
+        let mut s = vec![Segment::Network];
+        s.extend(self.region.clone().map(Segment::Region));
+        s.extend(self.focuses.iter().cloned().map(Segment::Focus));
+        s.extend(self.size_band.clone().map(Segment::SizeBand));
+        s
+    }
+}
+
+/// One received report, as the hub holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupReport {
+    pub group: i64,
+    pub period: ReportPeriod,
+    pub sigma: f64,
+    /// Noisy counts by stored name (`respondents`, `burnout`, …).
+    pub counts: BTreeMap<String, i64>,
+}
+
+/// Sums over the groups contributing to one point. Kept so rollups can add them up later.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sums {
+    pub groups: u32,
+    pub respondents: i64,
+    pub count: i64,
+    /// Σ σᵢ²: the noise variance of each of the two sums.
+    pub noise_variance: f64,
+}
+
+impl Sums {
+    pub fn add(&mut self, respondents: i64, count: i64, sigma: f64) {
+        self.groups += 1;
+        self.respondents += respondents;
+        self.count += count;
+        self.noise_variance += sigma * sigma;
+    }
+}
+
+/// A pooled share with its interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub period: ReportPeriod,
+    pub sums: Sums,
+    pub share: f64,
+    /// Variance of the share (noise and sampling).
+    pub variance: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Point {
+    /// The share and interval from sums, or `None` when the noisy respondents are too few to
+    /// divide by (only possible in a segment of very small groups).
+    pub fn from_sums(period: ReportPeriod, sums: Sums) -> Option<Point> {
+        if sums.respondents < 1 {
+            return None;
+        }
+        let n = sums.respondents as f64;
+        let p = (sums.count as f64 / n).clamp(0.0, 1.0);
+        let variance = (n * p * (1.0 - p) + (1.0 + p * p) * sums.noise_variance) / (n * n);
+        let half = Z95 * variance.sqrt();
+        Some(Point {
+            period,
+            sums,
+            share: p,
+            variance,
+            low: (p - half).max(0.0),
+            high: (p + half).min(1.0),
+        })
+    }
+}
+
+/// One measure in one segment over time, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub segment: Segment,
+    pub measure: Measure,
+    pub points: Vec<Point>,
+}
+
+/// The smallest number of groups a segment or period needs before anything of it is shown.
+/// Never below [`MIN_GROUPS`]: a hub may raise it, not lower it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MinGroups(u32);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the minimum number of groups must be a whole number from {MIN_GROUPS} to 1000")]
+pub struct BadMinGroups;
+
+impl MinGroups {
+    pub fn new(m: i64) -> Result<Self, BadMinGroups> {
+        u32::try_from(m)
+            .ok()
+            .filter(|m| (MIN_GROUPS..=1000).contains(m))
+            .map(MinGroups)
+            .ok_or(BadMinGroups)
+    }
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for MinGroups {
+    fn default() -> Self {
+        MinGroups(MIN_GROUPS)
+    }
+}
+
+/// The sums for every (segment, measure, period) the reports touch, before any hiding.
+pub fn sums(
+    reports: &[GroupReport],
+    profiles: &BTreeMap<i64, GroupProfile>,
+) -> BTreeMap<(Segment, Measure, ReportPeriod), Sums> {
+    let mut out: BTreeMap<(Segment, Measure, ReportPeriod), Sums> = BTreeMap::new();
+    for r in reports {
+        let Some(&respondents) = r.counts.get("respondents") else {
+            continue;
+        };
+        let segments = profiles
+            .get(&r.group)
+            .map(GroupProfile::segments)
+            .unwrap_or_else(|| vec![Segment::Network]);
+        for m in MEASURES {
+            let Some(&count) = r.counts.get(m.count_name()) else {
+                continue;
+            };
+            for s in &segments {
+                out.entry((s.clone(), m, r.period))
+                    .or_default()
+                    .add(respondents, count, r.sigma);
+            }
+        }
+    }
+    out
+}
+
+/// Every series with at least `min` groups behind each point shown; segments with no such
+/// point are left out entirely. The whole network comes first, then segments by key.
+pub fn series(
+    reports: &[GroupReport],
+    profiles: &BTreeMap<i64, GroupProfile>,
+    min: MinGroups,
+) -> Vec<Series> {
+    series_from_sums(&sums(reports, profiles), min)
+}
+
+/// [`series`] from sums already added up (a rollup).
+pub fn series_from_sums(
+    sums: &BTreeMap<(Segment, Measure, ReportPeriod), Sums>,
+    min: MinGroups,
+) -> Vec<Series> {
+    let mut by: BTreeMap<(Segment, Measure), Vec<Point>> = BTreeMap::new();
+    for ((segment, measure, period), s) in sums {
+        if s.groups < min.get() {
+            continue;
+        }
+        if let Some(p) = Point::from_sums(*period, *s) {
+            by.entry((segment.clone(), *measure)).or_default().push(p);
+        }
+    }
+    by.into_iter()
+        .map(|((segment, measure), mut points)| {
+            points.sort_by_key(|p| p.period);
+            Series {
+                segment,
+                measure,
+                points,
+            }
+        })
+        .collect()
+}
+
+/// Segments that have at least one point shown, network first.
+pub fn shown_segments(series: &[Series]) -> Vec<Segment> {
+    let set: BTreeSet<Segment> = series.iter().map(|s| s.segment.clone()).collect();
+    set.into_iter().collect()
+}
+
+/// How the latest point compares with the one before, in words that say whether noise could
+/// explain it: "burnout share rose from 31% to 38% in the North West; the interval excludes no
+/// change".
+pub fn reading(s: &Series) -> Option<String> {
+    let [.., a, b] = s.points.as_slice() else {
+        return None;
+    };
+    let d = b.share - a.share;
+    let se = (a.variance + b.variance).sqrt();
+    let pct = |x: f64| format!("{:.0}%", x * 100.0);
+    let verb = if d > 0.0 {
+        "rose"
+    } else if d < 0.0 {
+        "fell"
+    } else {
+        "stayed"
+    };
+    let place = match &s.segment {
+        Segment::Network => "across the network".to_owned(),
+        Segment::Region(_) => format!("in {}", s.segment.describe()),
+        other => format!("among {}", other.describe()),
+    };
+    let verdict = if d.abs() > Z95 * se {
+        "the interval excludes no change"
+    } else {
+        "within what noise and sampling can explain"
+    };
+    Some(if verb == "stayed" {
+        format!(
+            "{} stayed at {} {place} from {} to {}",
+            capitalise(s.measure.label()),
+            pct(b.share),
+            a.period.human_label(),
+            b.period.human_label()
+        )
+    } else {
+        format!(
+            "{} {verb} from {} to {} {place} ({} to {}); {verdict}",
+            capitalise(s.measure.label()),
+            pct(a.share),
+            pct(b.share),
+            a.period.human_label(),
+            b.period.human_label()
+        )
+    })
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::noise::{Sigma, discrete_gaussian};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    fn month(m: u32) -> ReportPeriod {
+        ReportPeriod::Month {
+            year: 2026,
+            month: m,
+        }
+    }
+
+    fn report(group: i64, period: ReportPeriod, n: i64, burnout: i64) -> GroupReport {
+        GroupReport {
+            group,
+            period,
+            sigma: 6.5,
+            counts: [
+                ("respondents".to_owned(), n),
+                ("burnout".to_owned(), burnout),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    fn profiles(n: i64) -> BTreeMap<i64, GroupProfile> {
+        (0..n)
+            .map(|g| {
+                (
+                    g,
+                    GroupProfile {
+                        region: Some(
+                            if g % 2 == 0 {
+                                "uk-north-west"
+                            } else {
+                                "uk-london"
+                            }
+                            .into(),
+                        ),
+                        focuses: vec!["peer-support".into()],
+                        size_band: None,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fewer_than_m_groups_show_nothing() {
+        let reports: Vec<GroupReport> = (0..6).map(|g| report(g, month(10), 10, 3)).collect();
+        let s = series(&reports, &profiles(6), MinGroups::default());
+        // Network and peer support have 6 groups; each region only 3.
+        let keys: Vec<String> = shown_segments(&s).iter().map(Segment::key).collect();
+        assert_eq!(keys, vec!["network", "focus:peer-support"]);
+        assert!(
+            s.iter()
+                .all(|x| x.points.iter().all(|p| p.sums.groups >= 5))
+        );
+        let s = series(&reports[..4], &profiles(6), MinGroups::default());
+        assert!(s.is_empty());
+        assert!(MinGroups::new(4).is_err());
+        assert_eq!(
+            series(&reports, &profiles(6), MinGroups::new(7).unwrap()),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn the_interval_widens_with_noise() {
+        let s = Sums {
+            groups: 5,
+            respondents: 50,
+            count: 10,
+            noise_variance: 0.0,
+        };
+        let quiet = Point::from_sums(month(1), s).unwrap();
+        let noisy = Point::from_sums(
+            month(1),
+            Sums {
+                noise_variance: 5.0 * 42.25,
+                ..s
+            },
+        )
+        .unwrap();
+        assert!((quiet.share - 0.2).abs() < 1e-12);
+        assert!((quiet.variance - 0.2 * 0.8 / 50.0).abs() < 1e-12);
+        assert!(noisy.high - noisy.low > quiet.high - quiet.low);
+        assert!(
+            Point::from_sums(
+                month(1),
+                Sums {
+                    respondents: 0,
+                    ..s
+                }
+            )
+            .is_none()
+        );
+    }
+
+    /// Synthetic sectors of known truth: the 95 % intervals cover the true pooled share about
+    /// 95 % of the time, noise and sampling included.
+    #[test]
+    fn intervals_cover_the_truth_about_as_often_as_they_claim() {
+        let mut rng = StdRng::seed_from_u64(95);
+        let sigma = Sigma::from_tenths(65).unwrap();
+        let truth = 0.3;
+        let runs = 2_000;
+        let mut covered = 0;
+        for _ in 0..runs {
+            let mut reports = Vec::new();
+            for g in 0..20 {
+                // Each group's people are a sample from a sector where 30 % are burnt out.
+                let n: i64 = rng.gen_range(6..=15);
+                let k: i64 = (0..n).filter(|_| rng.gen_bool(truth)).count() as i64;
+                reports.push(report(
+                    g,
+                    month(1),
+                    n + discrete_gaussian(&mut rng, sigma),
+                    k + discrete_gaussian(&mut rng, sigma),
+                ));
+            }
+            let s = series(&reports, &BTreeMap::new(), MinGroups::default());
+            let p = s[0].points[0];
+            covered += usize::from(p.low <= truth && truth <= p.high);
+        }
+        let rate = covered as f64 / runs as f64;
+        assert!((0.93..=0.975).contains(&rate), "coverage {rate}");
+    }
+
+    #[test]
+    fn readings_say_whether_noise_could_explain_a_change() {
+        let mk = |share: f64, m: u32| {
+            Point::from_sums(
+                month(m),
+                Sums {
+                    groups: 100,
+                    respondents: 1_000,
+                    count: (share * 1_000.0) as i64,
+                    noise_variance: 100.0 * 42.25,
+                },
+            )
+            .unwrap()
+        };
+        let s = Series {
+            segment: Segment::Region("uk-north-west".into()),
+            measure: Measure::Burnout,
+            points: vec![mk(0.2, 9), mk(0.45, 10)],
+        };
+        let r = reading(&s).unwrap();
+        assert!(
+            r.starts_with("Burnout share rose from 20% to 45% in North West (England)"),
+            "{r}"
+        );
+        assert!(r.ends_with("the interval excludes no change"), "{r}");
+        let s = Series {
+            points: vec![mk(0.2, 9), mk(0.24, 10)],
+            ..s
+        };
+        assert!(
+            reading(&s)
+                .unwrap()
+                .contains("noise and sampling can explain")
+        );
+    }
+
+    #[test]
+    fn segment_keys_round_trip() {
+        for s in [
+            Segment::Network,
+            Segment::Region("uk-london".into()),
+            Segment::Focus("women".into()),
+            Segment::SizeBand("6-10".into()),
+        ] {
+            assert_eq!(Segment::parse(&s.key()), Some(s));
+        }
+        assert_eq!(Segment::parse("planet:mars"), None);
+    }
+}

@@ -1,0 +1,197 @@
+//! A hub's sector view: the received reports as the core's [`GroupReport`]s with each group's
+//! coarse profile, the hub's settings for what it shows, and acknowledged alerts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::RunQueryDsl;
+use hearth_core::report::ReportPeriod;
+use hearth_core::sector::{GroupProfile, GroupReport, MinGroups};
+
+use crate::schema::{alert_acks, hub_settings, peers, received_report_counts, received_reports};
+use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
+
+/// What a hub shows and to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HubSettings {
+    pub min_groups: MinGroups,
+    /// Serve a public summary page (off until staff turn it on).
+    pub public_summary: bool,
+}
+
+/// Who acknowledged an alert and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertAck {
+    pub by: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+/// The coarse profile a group's actor carried, from the stored JSON.
+fn profile(json: &str) -> GroupProfile {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    GroupProfile {
+        region: text("region"),
+        focuses: v
+            .get("communityFocus")
+            .and_then(|f| f.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        size_band: text("sizeBand"),
+    }
+}
+
+impl Db {
+    /// Every report the hub holds, with the profile of each group that sent one.
+    pub async fn sector_reports(
+        &self,
+    ) -> Result<(Vec<GroupReport>, BTreeMap<i64, GroupProfile>), DbError> {
+        let mut conn = self.conn().await?;
+        let reports: Vec<(i64, i64, String, i32)> = with_conn!(&mut conn, |c| {
+            received_reports::table
+                .select((
+                    received_reports::id,
+                    received_reports::peer_id,
+                    received_reports::period,
+                    received_reports::sigma_tenths,
+                ))
+                .load(c)
+                .await
+        })?;
+        let counts: Vec<(i64, String, i64)> = with_conn!(&mut conn, |c| {
+            received_report_counts::table
+                .select((
+                    received_report_counts::report_id,
+                    received_report_counts::signal,
+                    received_report_counts::value,
+                ))
+                .load(c)
+                .await
+        })?;
+        let profiles: Vec<(i64, String)> = with_conn!(&mut conn, |c| {
+            peers::table
+                .filter(peers::id.eq_any(received_reports::table.select(received_reports::peer_id)))
+                .select((peers::id, peers::profile))
+                .load(c)
+                .await
+        })?;
+        let mut by_report: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
+        for (id, signal, value) in counts {
+            by_report.entry(id).or_default().insert(signal, value);
+        }
+        let mut out = Vec::with_capacity(reports.len());
+        for (id, group, period, sigma) in reports {
+            let period: ReportPeriod = period
+                .parse()
+                .map_err(|e: hearth_core::report::BadPeriod| DbError::InvalidData(e.to_string()))?;
+            out.push(GroupReport {
+                group,
+                period,
+                sigma: f64::from(sigma) / 10.0,
+                counts: by_report.remove(&id).unwrap_or_default(),
+            });
+        }
+        let profiles = profiles
+            .into_iter()
+            .map(|(id, json)| (id, profile(&json)))
+            .collect();
+        Ok((out, profiles))
+    }
+
+    pub async fn hub_settings(&self) -> Result<HubSettings, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<(i32, bool)> = with_conn!(&mut conn, |c| hub_settings::table
+            .find(1i64)
+            .select((hub_settings::min_groups, hub_settings::public_summary))
+            .first(c)
+            .await
+            .optional())?;
+        let Some((m, public_summary)) = row else {
+            return Ok(HubSettings::default());
+        };
+        Ok(HubSettings {
+            min_groups: MinGroups::new(i64::from(m))
+                .map_err(|e| DbError::InvalidData(e.to_string()))?,
+            public_summary,
+        })
+    }
+
+    pub async fn set_hub_settings(&self, s: &HubSettings) -> Result<(), DbError> {
+        let m = i32::try_from(s.min_groups.get()).unwrap_or(i32::MAX);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| diesel::insert_into(hub_settings::table)
+            .values((
+                hub_settings::id.eq(1i64),
+                hub_settings::min_groups.eq(m),
+                hub_settings::public_summary.eq(s.public_summary),
+            ))
+            .on_conflict(hub_settings::id)
+            .do_update()
+            .set((
+                hub_settings::min_groups.eq(m),
+                hub_settings::public_summary.eq(s.public_summary),
+            ))
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    /// Acknowledged alerts by (segment key, measure slug, period label).
+    pub async fn alert_acks(&self) -> Result<HashMap<(String, String, String), AlertAck>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(String, String, String, Option<i64>, NaiveDateTime)> =
+            with_conn!(&mut conn, |c| alert_acks::table
+                .select((
+                    alert_acks::segment,
+                    alert_acks::measure,
+                    alert_acks::period,
+                    alert_acks::acknowledged_by,
+                    alert_acks::acknowledged_at,
+                ))
+                .load(c)
+                .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, m, p, by, at)| {
+                (
+                    (s, m, p),
+                    AlertAck {
+                        by,
+                        at: from_db_time(at),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Records that staff saw an alert; acknowledging twice keeps the first.
+    pub async fn ack_alert(
+        &self,
+        segment: &str,
+        measure: &str,
+        period: &str,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let now = to_db_time(now);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| diesel::insert_into(alert_acks::table)
+            .values((
+                alert_acks::segment.eq(segment),
+                alert_acks::measure.eq(measure),
+                alert_acks::period.eq(period),
+                alert_acks::acknowledged_by.eq(Some(by)),
+                alert_acks::acknowledged_at.eq(now),
+            ))
+            .on_conflict((alert_acks::segment, alert_acks::measure, alert_acks::period))
+            .do_nothing()
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+}

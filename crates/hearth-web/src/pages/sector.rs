@@ -1,0 +1,555 @@
+//! A hub's view of the sector: pooled shares with intervals for the network and each segment
+//! with enough groups, plain-language readings, noise-aware alerts staff can acknowledge,
+//! exports, and the optional public summary.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use hearth_core::alerts::{Test, detect};
+use hearth_core::report::ReportPeriod;
+use hearth_core::sector::{MEASURES, Measure, MinGroups, Segment, Series, reading, series};
+use hearth_db::HubSettings;
+use serde::Deserialize;
+
+use super::{Nav, human_date, render};
+use crate::auth::{CurrentUser, Facilitator, signed_in};
+use crate::charts::{Chart, YAxis, interval_chart};
+use crate::{AppError, AppState, csrf, csv_out};
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+pub struct Row {
+    pub period: String,
+    pub share: String,
+    pub low: String,
+    pub high: String,
+    pub groups: u32,
+}
+
+pub struct MeasureView {
+    pub title: &'static str,
+    pub chart: Chart,
+    pub rows: Vec<Row>,
+}
+
+pub struct SegmentLink {
+    pub key: String,
+    pub label: String,
+    pub current: bool,
+}
+
+pub struct AlertView {
+    pub segment_key: String,
+    pub segment: String,
+    pub measure_slug: &'static str,
+    pub measure: &'static str,
+    pub period_label: String,
+    pub period: String,
+    pub method: &'static str,
+    pub latest: String,
+    pub baseline: String,
+    pub spread: String,
+    pub statistic: String,
+    pub threshold: String,
+    pub p_value: String,
+    pub cusum: Option<String>,
+    pub history: String,
+    pub acknowledged: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sector.html")]
+pub struct SectorPage {
+    pub nav: Nav,
+    pub csrf: String,
+    /// The public summary: no alerts, no settings, no links for staff.
+    pub public: bool,
+    pub can_manage: bool,
+    pub hub_name: String,
+    pub groups_reporting: usize,
+    pub min_groups: u32,
+    pub public_summary: bool,
+    pub segment_label: String,
+    pub segments: Vec<SegmentLink>,
+    pub readings: Vec<String>,
+    pub measures: Vec<MeasureView>,
+    pub alerts: Vec<AlertView>,
+    pub notice: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "sector_alerts.html")]
+pub struct AlertsPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub can_manage: bool,
+    pub alerts: Vec<AlertView>,
+    pub quiet: usize,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SectorQuery {
+    #[serde(default)]
+    pub segment: Option<String>,
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+/// Everything the pages need, computed once per request from the stored reports.
+struct Picture {
+    settings: HubSettings,
+    groups: usize,
+    series: Vec<Series>,
+    tests: Vec<Test>,
+}
+
+async fn picture(state: &AppState) -> Result<Picture, AppError> {
+    let settings = state.db.hub_settings().await?;
+    let (reports, profiles) = state.db.sector_reports().await?;
+    let groups = reports
+        .iter()
+        .map(|r| r.group)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let series = series(&reports, &profiles, settings.min_groups);
+    let tests = detect(&series);
+    Ok(Picture {
+        settings,
+        groups,
+        series,
+        tests,
+    })
+}
+
+fn measure_views(series: &[Series], segment: &Segment) -> Vec<MeasureView> {
+    let mine: Vec<&Series> = series.iter().filter(|s| &s.segment == segment).collect();
+    // One time axis for every chart of the segment.
+    let mut periods: Vec<ReportPeriod> = mine
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.period))
+        .collect();
+    periods.sort();
+    periods.dedup();
+    let labels: Vec<String> = periods.iter().map(ToString::to_string).collect();
+    MEASURES
+        .into_iter()
+        .filter_map(|m| {
+            let s = mine.iter().find(|s| s.measure == m)?;
+            let values: Vec<Option<(f64, f64, f64)>> = periods
+                .iter()
+                .map(|p| {
+                    s.points
+                        .iter()
+                        .find(|x| x.period == *p)
+                        .map(|x| (x.share * 100.0, x.low * 100.0, x.high * 100.0))
+                })
+                .collect();
+            let last = s.points.last()?;
+            let chart = interval_chart(
+                &format!("chart-{}", m.slug()),
+                format!("{} ({}), %", m.title(), segment.describe()),
+                format!(
+                    "{} over {} periods; the newest, {}, is {} (95% interval {} to {}). The table below has every value.",
+                    capitalised(m.label()),
+                    s.points.len(),
+                    last.period.human_label(),
+                    pct(last.share),
+                    pct(last.low),
+                    pct(last.high)
+                ),
+                &labels,
+                m.title().to_owned(),
+                &values,
+                YAxis {
+                    min: 0.0,
+                    max: 100.0,
+                    ticks: &[0.0, 25.0, 50.0, 75.0, 100.0],
+                },
+            );
+            // Newest first in the table.
+            let rows = s
+                .points
+                .iter()
+                .rev()
+                .map(|p| Row {
+                    period: p.period.human_label(),
+                    share: pct(p.share),
+                    low: pct(p.low),
+                    high: pct(p.high),
+                    groups: p.sums.groups,
+                })
+                .collect();
+            Some(MeasureView {
+                title: m.title(),
+                chart,
+                rows,
+            })
+        })
+        .collect()
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn alert_view(t: &Test, series: &[Series], acks: &AckMap, tz: hearth_core::Tz) -> AlertView {
+    let history = series
+        .iter()
+        .find(|s| s.segment == t.segment && s.measure == t.measure)
+        .map(|s| {
+            s.points
+                .iter()
+                .map(|p| format!("{} {}", p.period, pct(p.share)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    AlertView {
+        segment_key: t.segment.key(),
+        segment: t.segment.describe(),
+        measure_slug: t.measure.slug(),
+        measure: t.measure.title(),
+        period_label: t.period.human_label(),
+        period: t.period.to_string(),
+        method: t.method.label(),
+        latest: pct(t.latest),
+        baseline: pct(t.baseline_mean),
+        spread: format!("{:.1} points", t.baseline_sd * 100.0),
+        statistic: format!("{:.2}", t.statistic),
+        threshold: format!("{:.2}", t.threshold),
+        p_value: format!("{:.4}", t.p_value),
+        cusum: t.cusum.map(|c| {
+            format!(
+                "{c:.2} (decision interval {})",
+                hearth_core::alerts::CUSUM_H
+            )
+        }),
+        history,
+        acknowledged: acks
+            .get(&(
+                t.segment.key(),
+                t.measure.slug().to_owned(),
+                t.period.to_string(),
+            ))
+            .map(|a| human_date(a.at, tz)),
+    }
+}
+
+type AckMap = std::collections::HashMap<(String, String, String), hearth_db::AlertAck>;
+
+async fn sector_page(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    q: &SectorQuery,
+) -> Result<SectorPage, AppError> {
+    let settings = state.settings().await?;
+    let p = picture(state).await?;
+    let shown = hearth_core::sector::shown_segments(&p.series);
+    let segment = match q.segment.as_deref() {
+        None => Segment::Network,
+        Some(k) => Segment::parse(k)
+            .filter(|s| shown.contains(s))
+            .ok_or(AppError::NotFound)?,
+    };
+    let acks = state.db.alert_acks().await?;
+    let public = user.is_none();
+    let (nav, csrf, can_manage) = match user {
+        Some(u) => (
+            Nav::for_user(state, u).await?,
+            csrf::token(&u.session).await?,
+            u.account.role == hearth_core::Role::Facilitator,
+        ),
+        None => (Nav::for_account(state, None).await?, String::new(), false),
+    };
+    let readings = p
+        .series
+        .iter()
+        .filter(|s| s.segment == segment)
+        .filter_map(reading)
+        .collect();
+    Ok(SectorPage {
+        nav,
+        csrf,
+        public,
+        can_manage,
+        hub_name: settings.name,
+        groups_reporting: p.groups,
+        min_groups: p.settings.min_groups.get(),
+        public_summary: p.settings.public_summary,
+        segment_label: segment.describe(),
+        segments: shown
+            .iter()
+            .map(|s| SegmentLink {
+                key: s.key(),
+                label: capitalised(&s.describe()),
+                current: *s == segment,
+            })
+            .collect(),
+        readings,
+        measures: measure_views(&p.series, &segment),
+        alerts: if public {
+            Vec::new()
+        } else {
+            p.tests
+                .iter()
+                .filter(|t| t.alert)
+                .map(|t| alert_view(t, &p.series, &acks, settings.timezone))
+                .collect()
+        },
+        notice: match q.done.as_deref() {
+            Some("settings") => Some("The sector settings are saved."),
+            _ => None,
+        },
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<SectorQuery>,
+) -> Result<Response, AppError> {
+    render(&sector_page(&state, Some(&user), &q).await?)
+}
+
+/// The public summary for funders and policy: off unless staff turned it on.
+pub async fn public(
+    State(state): State<AppState>,
+    Query(q): Query<SectorQuery>,
+) -> Result<Response, AppError> {
+    if !state.db.hub_settings().await?.public_summary {
+        return Err(AppError::NotFound);
+    }
+    let q = SectorQuery { done: None, ..q };
+    render(&sector_page(&state, None, &q).await?)
+}
+
+pub async fn alerts(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    let tz = state.settings().await?.timezone;
+    let p = picture(&state).await?;
+    let acks = state.db.alert_acks().await?;
+    render(&AlertsPage {
+        nav: Nav::for_user(&state, &user).await?,
+        csrf: csrf::token(&user.session).await?,
+        can_manage: user.account.role == hearth_core::Role::Facilitator,
+        alerts: p
+            .tests
+            .iter()
+            .filter(|t| t.alert)
+            .map(|t| alert_view(t, &p.series, &acks, tz))
+            .collect(),
+        quiet: p.tests.iter().filter(|t| !t.alert).count(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AckForm {
+    #[serde(default)]
+    pub segment: String,
+    #[serde(default)]
+    pub measure: String,
+    #[serde(default)]
+    pub period: String,
+}
+
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Form(form): Form<AckForm>,
+) -> Result<Response, AppError> {
+    let segment = Segment::parse(&form.segment)
+        .ok_or_else(|| AppError::BadRequest("unknown segment".into()))?;
+    let measure = Measure::parse(&form.measure)
+        .ok_or_else(|| AppError::BadRequest("unknown measure".into()))?;
+    let period: ReportPeriod = form
+        .period
+        .parse()
+        .map_err(|_| AppError::BadRequest("unknown period".into()))?;
+    // Only alerts that exist now can be acknowledged.
+    let p = picture(&state).await?;
+    if !p
+        .tests
+        .iter()
+        .any(|t| t.alert && t.segment == segment && t.measure == measure && t.period == period)
+    {
+        return Err(AppError::NotFound);
+    }
+    state
+        .db
+        .ack_alert(
+            &segment.key(),
+            measure.slug(),
+            &period.to_string(),
+            f.0.account.id,
+            state.clock.now(),
+        )
+        .await?;
+    tracing::info!(by = f.0.account.id, segment = %segment.key(), measure = measure.slug(), %period, "alert acknowledged");
+    Ok(Redirect::to("/sector/alerts").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    pub min_groups: String,
+    #[serde(default)]
+    pub public_summary: String,
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    let min_groups = form
+        .min_groups
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|m| MinGroups::new(m).ok())
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "The fewest groups must be a whole number from {} to 1000.",
+                hearth_core::sector::MIN_GROUPS
+            ))
+        })?;
+    let s = HubSettings {
+        min_groups,
+        public_summary: form.public_summary == "yes",
+    };
+    state.db.set_hub_settings(&s).await?;
+    tracing::info!(
+        by = f.0.account.id,
+        min_groups = s.min_groups.get(),
+        public = s.public_summary,
+        "sector settings changed"
+    );
+    Ok(Redirect::to("/sector?done=settings").into_response())
+}
+
+/// One row per shown point of every series.
+struct ExportRow {
+    segment: String,
+    segment_label: String,
+    measure: &'static str,
+    period: String,
+    share: f64,
+    low: f64,
+    high: f64,
+    groups: u32,
+}
+
+fn export_rows(series: &[Series]) -> Vec<ExportRow> {
+    series
+        .iter()
+        .flat_map(|s| {
+            s.points.iter().map(|p| ExportRow {
+                segment: s.segment.key(),
+                segment_label: s.segment.describe(),
+                measure: s.measure.slug(),
+                period: p.period.to_string(),
+                share: p.share,
+                low: p.low,
+                high: p.high,
+                groups: p.sums.groups,
+            })
+        })
+        .collect()
+}
+
+/// Exports are for signed-in hub accounts, or for anyone when the public summary is on.
+async fn may_export(state: &AppState, session: &tower_sessions::Session) -> Result<(), AppError> {
+    if signed_in(state, session).await?.is_some() || state.db.hub_settings().await?.public_summary {
+        Ok(())
+    } else {
+        Err(AppError::LoginRequired)
+    }
+}
+
+pub async fn export_csv(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+) -> Result<Response, AppError> {
+    may_export(&state, &session).await?;
+    let p = picture(&state).await?;
+    let mut w = csv_out::Writer::new(&[
+        "segment",
+        "segment_label",
+        "measure",
+        "period",
+        "share",
+        "interval_low",
+        "interval_high",
+        "groups",
+    ]);
+    for r in export_rows(&p.series) {
+        w.row(&[
+            r.segment,
+            r.segment_label,
+            r.measure.to_owned(),
+            r.period,
+            format!("{:.4}", r.share),
+            format!("{:.4}", r.low),
+            format!("{:.4}", r.high),
+            r.groups.to_string(),
+        ]);
+    }
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sector.csv\"",
+            ),
+        ],
+        w.finish(),
+    )
+        .into_response())
+}
+
+pub async fn export_json(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+) -> Result<Response, AppError> {
+    may_export(&state, &session).await?;
+    let p = picture(&state).await?;
+    let series: Vec<serde_json::Value> = p
+        .series
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "segment": s.segment.key(),
+                "segmentLabel": s.segment.describe(),
+                "measure": s.measure.slug(),
+                "points": s.points.iter().map(|x| serde_json::json!({
+                    "period": x.period.to_string(),
+                    "share": x.share,
+                    "intervalLow": x.low,
+                    "intervalHigh": x.high,
+                    "groups": x.sums.groups,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "minGroups": p.settings.min_groups.get(),
+        "interval": "95% (privacy noise and sampling)",
+        "series": series,
+    });
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
+}

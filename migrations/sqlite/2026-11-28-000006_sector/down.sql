@@ -1,0 +1,2 @@
+DROP TABLE alert_acks;
+DROP TABLE hub_settings;

@@ -1,0 +1,273 @@
+//! A hub's sector view over stored reports: segments and periods with fewer than m groups are
+//! never shown (pages, CSV, JSON, the public page), alerts show their evidence and can be
+//! acknowledged, exports and the public summary follow their switches, and erasing a group's
+//! reports changes every figure made from them.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use hearth_core::Role;
+use hearth_core::noise::Sigma;
+use hearth_core::sharing::Rho;
+use hearth_db::{MembershipState, NewPeer, ReceivedReport};
+use hearth_testkit::{Backend, TestApp};
+
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body(Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if hearth_testkit::postgres_admin_url().is_none() {
+                    eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
+                    return;
+                }
+                $body(Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// A member group of the hub with the given region.
+async fn group(hub: &TestApp, i: usize, region: &str) -> i64 {
+    let m = hub
+        .db
+        .save_membership(
+            &NewPeer {
+                actor_url: format!("https://g{i}.example/actor"),
+                kind: "Group".into(),
+                name: format!("Group {i}"),
+                inbox: format!("https://g{i}.example/inbox"),
+                public_key_pem: hearth_testkit::test_key().public_pem,
+                profile: format!(
+                    r#"{{"region":"{region}","communityFocus":["peer-support"],"sizeBand":"6-10"}}"#
+                ),
+                fetched_at: hub.now(),
+            },
+            MembershipState::Accepted,
+            &format!("https://g{i}.example/activities/follow/1"),
+            &[],
+            hub.now(),
+        )
+        .await
+        .unwrap();
+    m.peer.id
+}
+
+async fn report(hub: &TestApp, peer: i64, period: &str, respondents: i64, burnout: i64) {
+    hub.db
+        .store_received_report(
+            peer,
+            &ReceivedReport {
+                object_id: format!("https://x.example/reports/{peer}-{period}"),
+                period: period.into(),
+                schema_version: 1,
+                sigma_tenths: 65,
+                rho: Rho::of_report(2, Sigma::from_tenths(65).unwrap()),
+                counts: vec![
+                    ("respondents".into(), respondents),
+                    ("burnout".into(), burnout),
+                ],
+            },
+            false,
+            hub.now(),
+        )
+        .await
+        .unwrap();
+}
+
+const MONTHS: [&str; 8] = [
+    "2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10",
+];
+
+/// Six North West groups whose burnout jumps in October, two London groups.
+async fn seeded(backend: Backend) -> (TestApp, Vec<i64>) {
+    let hub = TestApp::hub(backend).await;
+    let mut peers = Vec::new();
+    for i in 0..8 {
+        let region = if i < 6 { "uk-north-west" } else { "uk-london" };
+        let p = group(&hub, i, region).await;
+        for (m, period) in MONTHS.iter().enumerate() {
+            let burnout = if i < 6 && m == MONTHS.len() - 1 {
+                28
+            } else {
+                6 + (i as i64 + m as i64) % 3
+            };
+            report(&hub, p, period, 30, burnout).await;
+        }
+        peers.push(p);
+    }
+    (hub, peers)
+}
+
+async fn segments_below_m_are_never_shown(backend: Backend) {
+    let (hub, peers) = seeded(backend).await;
+    let staff = hub.join(Role::Facilitator, "staff").await;
+    let viewer = hub.join(Role::Member, "viewer").await;
+    let page = viewer.get("/sector").await.assert_status(200);
+    assert!(page.body.contains("North West (England)"));
+    assert!(page.body.contains("Burnout"));
+    assert!(
+        !page.body.contains("London"),
+        "two London groups must not be a segment"
+    );
+    let csv = viewer
+        .get("/sector/export.csv")
+        .await
+        .assert_status(200)
+        .body;
+    assert!(csv.starts_with(
+        "segment,segment_label,measure,period,share,interval_low,interval_high,groups"
+    ));
+    assert!(csv.contains("region:uk-north-west,North West (England),burnout,2026-10,"));
+    assert!(csv.contains("network,the whole network,burnout,2026-10,"));
+    assert!(!csv.contains("uk-london"));
+    for line in csv.lines().skip(1) {
+        let groups: u32 = line.rsplit(',').next().unwrap().trim().parse().unwrap();
+        assert!(groups >= 5, "{line}");
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &viewer
+            .get("/sector/export.json")
+            .await
+            .assert_status(200)
+            .body,
+    )
+    .unwrap();
+    assert_eq!(json["minGroups"], 5);
+    let keys: Vec<&str> = json["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["segment"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"network") && keys.contains(&"region:uk-north-west"));
+    assert!(!keys.iter().any(|k| k.contains("london")));
+    viewer
+        .get("/sector?segment=region:uk-london")
+        .await
+        .assert_status(404);
+
+    // Raising m hides the six-group segment everywhere; m below 5 is refused.
+    staff.get("/sector").await;
+    staff
+        .post_form(
+            "/sector/settings",
+            &[("min_groups", "4"), ("public_summary", "no")],
+        )
+        .await
+        .assert_status(400);
+    staff
+        .post_form(
+            "/sector/settings",
+            &[("min_groups", "7"), ("public_summary", "no")],
+        )
+        .await
+        .assert_redirect("/sector?done=settings");
+    let csv = viewer.get("/sector/export.csv").await.body;
+    assert!(!csv.contains("uk-north-west") && csv.contains("network,"));
+    assert!(!viewer.get("/sector").await.body.contains("North West"));
+    viewer
+        .post_form("/sector/settings", &[("min_groups", "5")])
+        .await
+        .assert_status(403);
+
+    // The public summary is off by default; on, it shows the same hidden-below-m figures.
+    let anon = hub.client();
+    anon.get("/public/sector").await.assert_status(404);
+    anon.get("/sector/export.csv")
+        .await
+        .assert_redirect("/login");
+    anon.get("/sector").await.assert_redirect("/login");
+    staff
+        .post_form(
+            "/sector/settings",
+            &[("min_groups", "5"), ("public_summary", "yes")],
+        )
+        .await
+        .assert_redirect("/sector?done=settings");
+    let public = anon.get("/public/sector").await.assert_status(200);
+    assert!(public.body.contains("North West (England)") && !public.body.contains("London"));
+    assert!(!public.body.contains("Alerts") && !public.body.contains("csrf_token"));
+    anon.get("/sector/export.csv").await.assert_status(200);
+
+    // Erasing two North West groups' reports drops the segment below 5 groups: recomputed.
+    for p in &peers[..2] {
+        hub.db.erase_received_reports(*p).await.unwrap();
+    }
+    let csv = viewer.get("/sector/export.csv").await.body;
+    assert!(!csv.contains("uk-north-west"), "{csv}");
+    assert!(csv.contains("network,the whole network,burnout,2026-10,"));
+}
+on_both!(
+    segments_and_periods_below_m_groups_are_never_shown,
+    segments_below_m_are_never_shown
+);
+
+async fn alerts_show_evidence_and_are_acknowledged(backend: Backend) {
+    let (hub, _) = seeded(backend).await;
+    let staff = hub.join(Role::Facilitator, "staff").await;
+    let viewer = hub.join(Role::Member, "viewer").await;
+    let page = viewer.get("/sector").await;
+    assert!(page.body.contains("Alerts"), "the October jump alerts");
+    let alerts = viewer.get("/sector/alerts").await.assert_status(200);
+    assert!(
+        alerts
+            .body
+            .contains("Burnout among North West (England), October 2026")
+    );
+    assert!(alerts.body.contains("EARS-C2"));
+    assert!(alerts.body.contains("Baseline (usual share)"));
+    assert!(
+        !alerts.body.contains("Acknowledge"),
+        "only staff acknowledge"
+    );
+    viewer
+        .post_form(
+            "/sector/alerts/ack",
+            &[
+                ("segment", "region:uk-north-west"),
+                ("measure", "burnout"),
+                ("period", "2026-10"),
+            ],
+        )
+        .await
+        .assert_status(403);
+    staff
+        .get("/sector/alerts")
+        .await
+        .assert_contains("Acknowledge");
+    staff
+        .post_form(
+            "/sector/alerts/ack",
+            &[
+                ("segment", "region:uk-london"),
+                ("measure", "burnout"),
+                ("period", "2026-10"),
+            ],
+        )
+        .await
+        .assert_status(404);
+    staff
+        .post_form(
+            "/sector/alerts/ack",
+            &[
+                ("segment", "region:uk-north-west"),
+                ("measure", "burnout"),
+                ("period", "2026-10"),
+            ],
+        )
+        .await
+        .assert_redirect("/sector/alerts");
+    staff
+        .get("/sector/alerts")
+        .await
+        .assert_contains("Acknowledged on");
+    assert_eq!(hub.count("SELECT COUNT(*) AS n FROM alert_acks").await, 1);
+}
+on_both!(
+    alerts_show_their_evidence_and_staff_acknowledge_them,
+    alerts_show_evidence_and_are_acknowledged
+);
