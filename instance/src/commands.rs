@@ -214,6 +214,9 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         federation,
     );
     spawn_housekeeping(state.clone());
+    if settings.role == hearth_core::InstanceRole::Hub {
+        spawn_summary_publisher(state.clone());
+    }
     if settings.role == hearth_core::InstanceRole::Group {
         spawn_week_closer(state.clone());
     }
@@ -245,6 +248,21 @@ fn spawn_housekeeping(state: AppState) {
                 Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
             }
             state.limiter.forget_idle();
+        }
+    });
+}
+
+/// Every ten minutes on a hub: publish the newest period's sector summary once it is due.
+fn spawn_summary_publisher(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match hearth_federation::summaries::publish_due(&state.fed(), Utc::now()).await {
+                Ok(Some(period)) => tracing::info!(%period, "sector summary published"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not publish the sector summary"),
+            }
         }
     });
 }

@@ -241,6 +241,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    published_summaries (period) {
+        period -> Text,
+        object_id -> Text,
+        published_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sector_summaries (hub_actor, period) {
+        hub_actor -> Text,
+        period -> Text,
+        hub_name -> Text,
+        figures -> Text,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(checkins -> accounts (account_id));
 diesel::joinable!(hub_sharing -> peers (peer_id));
 diesel::joinable!(received_reports -> peers (peer_id));
@@ -273,4 +291,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     received_report_counts,
     hub_settings,
     alert_acks,
+    published_summaries,
+    sector_summaries,
 );

@@ -5,11 +5,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::report::ReportPeriod;
 use hearth_core::sector::{GroupProfile, GroupReport, MinGroups};
 
-use crate::schema::{alert_acks, hub_settings, peers, received_report_counts, received_reports};
+use crate::NewOutbox;
+use crate::federation::insert_outbox;
+use crate::schema::{
+    alert_acks, hub_settings, memberships, outbox, peers, published_summaries, readers,
+    received_report_counts, received_reports, sector_summaries,
+};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
 /// What a hub shows and to whom.
@@ -193,5 +198,131 @@ impl Db {
             .execute(c)
             .await)?;
         Ok(())
+    }
+
+    /// Inboxes of everyone following the hub: accepted member groups and readers.
+    pub async fn follower_inboxes(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.conn().await?;
+        let mut inboxes: Vec<String> = with_conn!(&mut conn, |c| peers::table
+            .filter(
+                peers::id.eq_any(
+                    memberships::table
+                        .filter(memberships::state.eq("accepted"))
+                        .select(memberships::peer_id),
+                ),
+            )
+            .or_filter(peers::id.eq_any(readers::table.select(readers::peer_id)))
+            .select(peers::inbox)
+            .load(c)
+            .await)?;
+        inboxes.sort();
+        inboxes.dedup();
+        Ok(inboxes)
+    }
+
+    /// Periods a summary was published for.
+    pub async fn published_periods(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.conn().await?;
+        Ok(with_conn!(&mut conn, |c| published_summaries::table
+            .select(published_summaries::period)
+            .load(c)
+            .await)?)
+    }
+
+    /// Records a published summary and queues its deliveries, in one transaction. False (and
+    /// nothing queued) when the period was already published.
+    pub async fn publish_summary(
+        &self,
+        period: &str,
+        object_id: &str,
+        send: &[NewOutbox],
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let now = to_db_time(now);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let n = diesel::insert_into(published_summaries::table)
+                    .values((
+                        published_summaries::period.eq(period),
+                        published_summaries::object_id.eq(object_id),
+                        published_summaries::published_at.eq(now),
+                    ))
+                    .on_conflict(published_summaries::period)
+                    .do_nothing()
+                    .execute(c)
+                    .await?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                insert_outbox!(c, send, now);
+                Ok::<_, DbError>(true)
+            })
+            .await)
+    }
+
+    /// Stores (or replaces) a summary a hub sent this group.
+    pub async fn save_sector_summary(
+        &self,
+        hub_actor: &str,
+        hub_name: &str,
+        period: &str,
+        figures: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let now = to_db_time(now);
+        let mut conn = self.conn().await?;
+        with_conn!(&mut conn, |c| diesel::insert_into(sector_summaries::table)
+            .values((
+                sector_summaries::hub_actor.eq(hub_actor),
+                sector_summaries::period.eq(period),
+                sector_summaries::hub_name.eq(hub_name),
+                sector_summaries::figures.eq(figures),
+                sector_summaries::received_at.eq(now),
+            ))
+            .on_conflict((sector_summaries::hub_actor, sector_summaries::period))
+            .do_update()
+            .set((
+                sector_summaries::hub_name.eq(hub_name),
+                sector_summaries::figures.eq(figures),
+                sector_summaries::received_at.eq(now),
+            ))
+            .execute(c)
+            .await)?;
+        Ok(())
+    }
+
+    /// The newest summary from each hub: (hub actor, hub name, period, figures JSON).
+    pub async fn latest_sector_summaries(
+        &self,
+    ) -> Result<Vec<(String, String, String, String)>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(String, String, String, String)> =
+            with_conn!(&mut conn, |c| sector_summaries::table
+                .order((sector_summaries::hub_actor, sector_summaries::period.desc()))
+                .select((
+                    sector_summaries::hub_actor,
+                    sector_summaries::hub_name,
+                    sector_summaries::period,
+                    sector_summaries::figures,
+                ))
+                .load(c)
+                .await)?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(rows
+            .into_iter()
+            .filter(|r| seen.insert(r.0.clone()))
+            .collect())
+    }
+
+    /// The types of every activity queued to `inbox`, oldest first: who was sent what.
+    pub async fn outbox_types_to(&self, inbox: &str) -> Result<Vec<String>, DbError> {
+        let mut conn = self.conn().await?;
+        Ok(with_conn!(&mut conn, |c| outbox::table
+            .filter(outbox::inbox.eq(inbox))
+            .order(outbox::id)
+            .select(outbox::activity_type)
+            .load(c)
+            .await)?)
     }
 }

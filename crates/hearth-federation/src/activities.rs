@@ -25,6 +25,7 @@ pub enum Inbound {
     Reject(Reject),
     Undo(Undo),
     CreateReport(crate::reports::CreateReport),
+    CreateSummary(crate::summaries::CreateSummary),
     UpdateReport(crate::reports::UpdateReport),
     DeleteReports(crate::reports::DeleteReports),
 }

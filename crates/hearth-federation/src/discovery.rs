@@ -165,3 +165,13 @@ pub async fn outbox_collection(data: Data<FedContext>) -> Response {
         "orderedItems": [],
     }))
 }
+
+/// `/followers`: the collection a hub addresses its summaries to. Who follows is not listed:
+/// a hub's member groups are not public.
+pub async fn followers_collection(data: Data<FedContext>) -> Response {
+    activity_response(json!({
+        "@context": vocab::ACTIVITYSTREAMS,
+        "id": data.url("/followers"),
+        "type": "OrderedCollection",
+    }))
+}

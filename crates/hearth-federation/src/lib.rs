@@ -20,6 +20,7 @@ pub mod inbox;
 pub mod outbox;
 pub mod protocol;
 pub mod reports;
+pub mod summaries;
 pub mod vocab;
 
 use std::collections::HashSet;

@@ -34,7 +34,14 @@ pub fn context_document() -> Value {
             "timePressure": "hearth:timePressure",
             "unpaidHours": "hearth:unpaidHours",
             "fundingPaperwork": "hearth:fundingPaperwork",
-            "hoursBands": { "@id": "hearth:hoursBands", "@container": "@list" }
+            "hoursBands": { "@id": "hearth:hoursBands", "@container": "@list" },
+            "sectorFigures": { "@id": "hearth:sectorFigures", "@container": "@set" },
+            "segment": "hearth:segment",
+            "measure": "hearth:measure",
+            "share": "hearth:share",
+            "intervalLow": "hearth:intervalLow",
+            "intervalHigh": "hearth:intervalHigh",
+            "groups": "hearth:groups"
         }
     })
 }

@@ -15,6 +15,7 @@ use hearth_federation::protocol::{
 use hearth_federation::reports::{
     CreateReport, DeleteReports, UpdateReport, WellbeingReport, reports_collection,
 };
+use hearth_federation::summaries::{CreateSummary, Figure, PUBLIC, SectorSummary};
 use hearth_federation::vocab;
 use serde_json::Value;
 use url::Url;
@@ -173,6 +174,46 @@ fn examples() -> Vec<(&'static str, Value)> {
                 actor: url(&format!("{group}/actor")).into(),
                 to: vec![url(&format!("{hub}/actor"))],
                 object: reports_collection(&url(&format!("{group}/actor"))),
+            }),
+        ),
+        (
+            "summary-create",
+            with_context(CreateSummary {
+                id: url(&format!(
+                    "{hub}/activities/create/7a1c3e5f9b2d4f68b0d2e4a6c8f0b1d3"
+                )),
+                kind: CreateType::Create,
+                actor: url(&format!("{hub}/actor")).into(),
+                to: vec![url(PUBLIC)],
+                cc: vec![url(&format!("{hub}/followers"))],
+                object: SectorSummary {
+                    kind: activitypub_federation::kinds::object::NoteType::Note,
+                    id: url(&format!("{hub}/summaries/2026-11")),
+                    attributed_to: url(&format!("{hub}/actor")),
+                    to: vec![url(PUBLIC)],
+                    cc: vec![url(&format!("{hub}/followers"))],
+                    content: "<p>North West Peer Network: how user-led groups were doing in November 2026, from 42 groups’ anonymised reports.</p><p>Low wellbeing: 46% (95% interval 38% to 54%); Burnout: 31% (95% interval 24% to 38%).</p><p>Figures for 1 parts of the network are attached; every figure has at least 5 groups behind it and carries the privacy noise in its interval.</p>".into(),
+                    schema_version: 1,
+                    period: "2026-11".into(),
+                    sector_figures: vec![
+                        Figure {
+                            segment: "network".into(),
+                            measure: "burnout".into(),
+                            share: 0.31,
+                            interval_low: 0.24,
+                            interval_high: 0.38,
+                            groups: 42,
+                        },
+                        Figure {
+                            segment: "region:uk-north-west".into(),
+                            measure: "burnout".into(),
+                            share: 0.37,
+                            interval_low: 0.22,
+                            interval_high: 0.52,
+                            groups: 9,
+                        },
+                    ],
+                },
             }),
         ),
     ]

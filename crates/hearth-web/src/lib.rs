@@ -200,6 +200,7 @@ fn common_routes() -> Router<AppState> {
         )
         .route("/actor", get(pages::actor::show))
         .route("/outbox", get(discovery::outbox_collection))
+        .route("/followers", get(discovery::followers_collection))
         .route("/inbox", post(inbox::post_inbox))
 }
 
@@ -247,4 +248,6 @@ fn hub_routes() -> Router<AppState> {
         .route("/sector/export.csv", get(pages::sector::export_csv))
         .route("/sector/export.json", get(pages::sector::export_json))
         .route("/public/sector", get(pages::sector::public))
+        .route("/sector/publish", post(pages::sector::publish))
+        .route("/summaries/{period}", get(pages::sector::summary_object))
 }

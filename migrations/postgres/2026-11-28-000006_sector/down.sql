@@ -1,2 +1,4 @@
+DROP TABLE sector_summaries;
+DROP TABLE published_summaries;
 DROP TABLE alert_acks;
 DROP TABLE hub_settings;

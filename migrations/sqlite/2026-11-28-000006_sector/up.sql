@@ -15,3 +15,21 @@ CREATE TABLE alert_acks (
     acknowledged_at TIMESTAMP NOT NULL,
     PRIMARY KEY (segment, measure, period)
 );
+
+-- Sector summaries a hub has published to its followers, one per period.
+CREATE TABLE published_summaries (
+    period TEXT PRIMARY KEY NOT NULL,
+    object_id TEXT NOT NULL,
+    published_at TIMESTAMP NOT NULL
+);
+
+-- Sector summaries a group received from its hubs: the figures as sent (JSON), newest kept per
+-- hub and period.
+CREATE TABLE sector_summaries (
+    hub_actor TEXT NOT NULL,
+    period TEXT NOT NULL,
+    hub_name TEXT NOT NULL,
+    figures TEXT NOT NULL,
+    received_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (hub_actor, period)
+);

@@ -24,6 +24,22 @@ pub struct FigureRow {
     pub funding: String,
 }
 
+/// One measure of "our group beside the sector".
+pub struct BesideRow {
+    pub measure: &'static str,
+    pub ours: String,
+    pub sector: String,
+    pub region: Option<String>,
+}
+
+/// A hub's newest summary beside the group's own frozen weeks of that period.
+pub struct Beside {
+    pub hub: String,
+    pub period: String,
+    pub region_label: Option<String>,
+    pub rows: Vec<BesideRow>,
+}
+
 pub struct WeekRow {
     pub week: String,
     pub participation: String,
@@ -44,6 +60,7 @@ pub struct GroupPage {
     pub wellbeing_chart: Chart,
     pub shares_chart: Chart,
     pub hours_chart: Chart,
+    pub beside: Vec<Beside>,
 }
 
 fn pct(share: f64) -> String {
@@ -114,6 +131,88 @@ fn readings(shown: &[(IsoWeek, WeekFigures)], k: MinCount) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Each hub's newest summary beside the group's own figures for the same period: the frozen
+/// weeks of that period that had at least k answers, added up. Nothing of ours below k.
+async fn beside_the_sector(
+    state: &AppState,
+    weeks: &[FrozenWeek],
+    k: MinCount,
+    region: Option<&'static str>,
+) -> Result<Vec<Beside>, AppError> {
+    use hearth_core::report::ReportPeriod;
+    use hearth_core::sector::Measure;
+    use hearth_federation::summaries::Figure;
+    let mut out = Vec::new();
+    for (_, hub, period, figures) in state.db.latest_sector_summaries().await? {
+        let Ok(p) = period.parse::<ReportPeriod>() else {
+            continue;
+        };
+        let figures: Vec<Figure> = serde_json::from_str(&figures).unwrap_or_default();
+        let in_period = p.weeks();
+        let mut total = hearth_core::aggregate::WeekTotals::default();
+        for w in weeks
+            .iter()
+            .filter(|w| in_period.contains(&w.week) && w.totals.respondents >= u32::from(k.get()))
+        {
+            total.respondents += w.totals.respondents;
+            total.low_wellbeing += w.totals.low_wellbeing;
+            total.burnout += w.totals.burnout;
+            total.time_pressure += w.totals.time_pressure;
+        }
+        let ours = |count: u32| {
+            if total.respondents >= u32::from(k.get()) {
+                pct(f64::from(count) / f64::from(total.respondents))
+            } else {
+                "not enough answers".to_owned()
+            }
+        };
+        let find = |segment: &str, m: Measure| {
+            figures
+                .iter()
+                .find(|f| f.segment == segment && f.measure == m.slug())
+                .map(|f| {
+                    format!(
+                        "{} ({} to {})",
+                        pct(f.share),
+                        pct(f.interval_low),
+                        pct(f.interval_high)
+                    )
+                })
+        };
+        let region_key = region.map(|r| format!("region:{r}"));
+        let has_region = region_key
+            .as_deref()
+            .is_some_and(|rk| figures.iter().any(|f| f.segment == rk));
+        let rows = [
+            (Measure::LowWellbeing, total.low_wellbeing),
+            (Measure::Burnout, total.burnout),
+            (Measure::TimePressure, total.time_pressure),
+        ]
+        .into_iter()
+        .filter_map(|(m, count)| {
+            Some(BesideRow {
+                measure: m.title(),
+                ours: ours(count),
+                sector: find("network", m)?,
+                region: region_key
+                    .as_deref()
+                    .filter(|_| has_region)
+                    .map(|rk| find(rk, m).unwrap_or_else(|| "not shown".into())),
+            })
+        })
+        .collect();
+        out.push(Beside {
+            hub,
+            period: p.human_label(),
+            region_label: has_region
+                .then(|| region.map(|r| hearth_core::sector::Segment::Region(r.into()).describe()))
+                .flatten(),
+            rows,
+        });
+    }
+    Ok(out)
 }
 
 /// Loads the frozen weeks after closing any that are due.
@@ -244,7 +343,9 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     } else {
         None
     };
+    let beside = beside_the_sector(&state, &weeks, k, settings.profile.region).await?;
     render(&GroupPage {
+        beside,
         nav: Nav::for_user(&state, &user).await?,
         group_name: settings.name,
         k: k.get(),

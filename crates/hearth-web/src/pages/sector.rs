@@ -305,6 +305,9 @@ async fn sector_page(
         },
         notice: match q.done.as_deref() {
             Some("settings") => Some("The sector settings are saved."),
+            Some("published") => {
+                Some("The summary for the newest period is on its way to every follower.")
+            }
             _ => None,
         },
     })
@@ -552,4 +555,42 @@ pub async fn export_json(
         body.to_string(),
     )
         .into_response())
+}
+
+/// Staff publish the newest period's summary now instead of waiting for the grace days.
+pub async fn publish(State(state): State<AppState>, f: Facilitator) -> Result<Response, AppError> {
+    let (reports, _) = state.db.sector_reports().await?;
+    let Some(latest) = reports.iter().map(|r| r.period).max() else {
+        return Err(AppError::BadRequest("No reports have arrived yet.".into()));
+    };
+    match hearth_federation::summaries::publish(&state.fed(), latest).await {
+        Ok(_) => {
+            tracing::info!(by = f.0.account.id, period = %latest, "summary published by staff");
+            Ok(Redirect::to("/sector?done=published").into_response())
+        }
+        Err(hearth_federation::FedError::NotAllowed(m)) => Err(AppError::BadRequest(format!(
+            "The summary cannot go out: {m}."
+        ))),
+        Err(e) => Err(AppError::Internal(e.to_string())),
+    }
+}
+
+/// A published summary as ActivityPub JSON (public hubs only).
+pub async fn summary_object(
+    State(state): State<AppState>,
+    axum::extract::Path(period): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    match hearth_federation::summaries::fetch(&state.fed(), &period).await {
+        Ok(Some(v)) => Ok((
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                activitypub_federation::FEDERATION_CONTENT_TYPE,
+            )],
+            v.to_string(),
+        )
+            .into_response()),
+        Ok(None) => Err(AppError::NotFound),
+        Err(e) => Err(AppError::Internal(e.to_string())),
+    }
 }

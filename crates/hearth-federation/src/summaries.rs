@@ -1,0 +1,379 @@
+//! Sector summaries: after each period a hub publishes its figures for that period to everyone
+//! following it (member groups and readers) as a `Create` of a `Note`: plain words any
+//! fediverse account can read, with the figures attached in Hearth's vocabulary
+//! (`sectorFigures`), which group instances store to show their own figures beside the sector.
+//! Only figures with at least m groups behind them are in a summary.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::kinds::activity::CreateType;
+use activitypub_federation::kinds::object::NoteType;
+use activitypub_federation::traits::Activity;
+use chrono::{DateTime, Utc};
+use hearth_core::InstanceRole;
+use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
+use hearth_core::sector::{MEASURES, Segment, series};
+use hearth_db::MembershipState;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::activities::{new_activity_id, outbox_item};
+use crate::actor::Peer;
+use crate::{FedContext, FedError};
+
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// One figure: a measure's pooled share in one segment, with its 95 % interval.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Figure {
+    pub segment: String,
+    pub measure: String,
+    pub share: f64,
+    pub interval_low: f64,
+    pub interval_high: f64,
+    pub groups: u32,
+}
+
+/// The summary: a readable Note with the figures attached.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SectorSummary {
+    #[serde(rename = "type")]
+    pub kind: NoteType,
+    pub id: Url,
+    pub attributed_to: Url,
+    pub to: Vec<Url>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<Url>,
+    pub content: String,
+    pub schema_version: u32,
+    pub period: String,
+    pub sector_figures: Vec<Figure>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSummary {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: CreateType,
+    pub actor: ObjectId<Peer>,
+    pub to: Vec<Url>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<Url>,
+    pub object: SectorSummary,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// The figures for `period` and the Note's words, or `None` when fewer than m groups reported.
+pub async fn figures_for(
+    ctx: &FedContext,
+    period: ReportPeriod,
+) -> Result<Option<(Vec<Figure>, String)>, FedError> {
+    let settings = ctx.db.hub_settings().await?;
+    let (reports, profiles) = ctx.db.sector_reports().await?;
+    let all = series(&reports, &profiles, settings.min_groups);
+    let mut figures = Vec::new();
+    let mut network = Vec::new();
+    for s in &all {
+        if let Some(p) = s.points.iter().find(|p| p.period == period) {
+            figures.push(Figure {
+                segment: s.segment.key(),
+                measure: s.measure.slug().to_owned(),
+                share: p.share,
+                interval_low: p.low,
+                interval_high: p.high,
+                groups: p.sums.groups,
+            });
+            if s.segment == Segment::Network {
+                network.push((s.measure, *p));
+            }
+        }
+    }
+    if network.is_empty() {
+        return Ok(None);
+    }
+    let name = ctx
+        .db
+        .group_settings()
+        .await?
+        .map(|s| s.name)
+        .unwrap_or_default();
+    let groups = network
+        .iter()
+        .map(|(_, p)| p.sums.groups)
+        .max()
+        .unwrap_or(0);
+    let mut lines = Vec::new();
+    for m in MEASURES {
+        if let Some((_, p)) = network.iter().find(|(x, _)| *x == m) {
+            lines.push(format!(
+                "{}: {} (95% interval {} to {})",
+                m.title(),
+                pct(p.share),
+                pct(p.low),
+                pct(p.high)
+            ));
+        }
+    }
+    let segments = figures
+        .iter()
+        .map(|f| f.segment.as_str())
+        .filter(|s| *s != "network")
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let content = format!(
+        "<p>{}: how user-led groups were doing in {}, from {} groups’ anonymised reports.</p><p>{}.</p><p>Figures for {} parts of the network are attached; every figure has at least {} groups behind it and carries the privacy noise in its interval.</p>",
+        escape(&name),
+        escape(&period.human_label()),
+        groups,
+        escape(&lines.join("; ")),
+        segments,
+        settings.min_groups.get()
+    );
+    Ok(Some((figures, content)))
+}
+
+/// Publishes the summary for `period` to every follower. `Ok(false)` when it was already
+/// published; an error when fewer than m groups reported for it.
+pub async fn publish(ctx: &FedContext, period: ReportPeriod) -> Result<bool, FedError> {
+    if ctx.role != InstanceRole::Hub {
+        return Err(FedError::NotAllowed(
+            "only a hub publishes summaries".into(),
+        ));
+    }
+    let Some((figures, content)) = figures_for(ctx, period).await? else {
+        return Err(FedError::NotAllowed(format!(
+            "fewer groups than the minimum reported for {}",
+            period.human_label()
+        )));
+    };
+    let public = ctx.db.hub_settings().await?.public_summary;
+    let followers = ctx.url("/followers");
+    let public_url = Url::parse(PUBLIC).map_err(|e| FedError::Invalid(e.to_string()))?;
+    let (to, cc) = if public {
+        (vec![public_url], vec![followers])
+    } else {
+        (vec![followers], vec![])
+    };
+    let object_id = ctx.url(&format!("/summaries/{period}"));
+    let id = new_activity_id(ctx, "create");
+    let create = CreateSummary {
+        id: id.clone(),
+        kind: CreateType::Create,
+        actor: ctx.actor_url().into(),
+        to: to.clone(),
+        cc: cc.clone(),
+        object: SectorSummary {
+            kind: NoteType::Note,
+            id: object_id.clone(),
+            attributed_to: ctx.actor_url(),
+            to,
+            cc,
+            content,
+            schema_version: SCHEMA_VERSION,
+            period: period.to_string(),
+            sector_figures: figures,
+        },
+    };
+    let mut send = Vec::new();
+    for inbox in ctx.db.follower_inboxes().await? {
+        let inbox = Url::parse(&inbox).map_err(|e| FedError::Invalid(e.to_string()))?;
+        send.push(outbox_item(&create, &id, "Create", &inbox)?);
+    }
+    let done = ctx
+        .db
+        .publish_summary(&period.to_string(), object_id.as_str(), &send, Utc::now())
+        .await?;
+    if done {
+        ctx.wake_outbox();
+        tracing::info!(%period, followers = send.len(), "sector summary published");
+    }
+    Ok(done)
+}
+
+/// Days after a period ends before its summary goes out, so late reports are in it.
+pub const GRACE_DAYS: u64 = 7;
+
+/// When `period`'s summary is due (UTC, after the grace days).
+pub fn due_at(period: ReportPeriod) -> DateTime<Utc> {
+    let after = match period {
+        ReportPeriod::Week(w) => w.monday() + chrono::Days::new(7),
+        ReportPeriod::Month { year, month } => {
+            let next = if month == 12 {
+                chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)
+            } else {
+                chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)
+            };
+            next.unwrap_or(chrono::NaiveDate::MAX)
+        }
+    };
+    (after + chrono::Days::new(GRACE_DAYS))
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Publishes the newest period that is due, has enough groups and has not gone out yet. Only
+/// the newest: a hub that starts with old reports does not flood its followers.
+pub async fn publish_due(ctx: &FedContext, now: DateTime<Utc>) -> Result<Option<String>, FedError> {
+    if ctx.role != InstanceRole::Hub {
+        return Ok(None);
+    }
+    let (reports, _) = ctx.db.sector_reports().await?;
+    let mut periods: Vec<ReportPeriod> = reports.iter().map(|r| r.period).collect();
+    periods.sort();
+    periods.dedup();
+    let published = ctx.db.published_periods().await?;
+    for p in periods.into_iter().rev() {
+        if due_at(p) > now {
+            continue;
+        }
+        if published.contains(&p.to_string()) {
+            return Ok(None);
+        }
+        return match publish(ctx, p).await {
+            Ok(true) => Ok(Some(p.to_string())),
+            Ok(false) | Err(FedError::NotAllowed(_)) => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    Ok(None)
+}
+
+impl SectorSummary {
+    fn check(&self, actor: &Url) -> Result<(), FedError> {
+        if self.attributed_to != *actor || self.id.host_str() != actor.host_str() {
+            return Err(FedError::Invalid(
+                "a hub can only send its own summary".into(),
+            ));
+        }
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(FedError::Invalid(format!(
+                "schemaVersion {} is not supported",
+                self.schema_version
+            )));
+        }
+        self.period
+            .parse::<ReportPeriod>()
+            .map_err(|e| FedError::Invalid(e.to_string()))?;
+        for f in &self.sector_figures {
+            let ok = [f.share, f.interval_low, f.interval_high]
+                .iter()
+                .all(|x| (0.0..=1.0).contains(x))
+                && f.interval_low <= f.share
+                && f.share <= f.interval_high
+                && f.groups >= hearth_core::sector::MIN_GROUPS
+                && Segment::parse(&f.segment).is_some()
+                && hearth_core::sector::Measure::parse(&f.measure).is_some();
+            if !ok {
+                return Err(FedError::Invalid(format!(
+                    "figure {} {} is out of range",
+                    f.segment, f.measure
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Activity for CreateSummary {
+    type DataType = FedContext;
+    type Error = FedError;
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+        if data.role != InstanceRole::Group {
+            return Err(FedError::NotAllowed(
+                "sector summaries are taken by group instances".into(),
+            ));
+        }
+        match data
+            .db
+            .membership_by_actor(self.actor.inner().as_str())
+            .await?
+        {
+            Some(m) if m.state == MembershipState::Accepted => {}
+            _ => {
+                return Err(FedError::NotAllowed(
+                    "summaries are taken only from hubs this group belongs to".into(),
+                ));
+            }
+        }
+        self.object.check(self.actor.inner())
+    }
+    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+        let hub = data
+            .db
+            .membership_by_actor(self.actor.inner().as_str())
+            .await?
+            .map(|m| m.peer.name)
+            .unwrap_or_default();
+        let figures = serde_json::to_string(&self.object.sector_figures)?;
+        data.db
+            .save_sector_summary(
+                self.actor.inner().as_str(),
+                &hub,
+                &self.object.period,
+                &figures,
+                Utc::now(),
+            )
+            .await?;
+        tracing::info!(hub = %self.actor.inner(), period = %self.object.period, "sector summary received");
+        Ok(())
+    }
+}
+
+/// `GET /summaries/{period}`: a published summary, recomputed from the reports held now (so an
+/// erasure shows), when the hub publishes publicly; otherwise 404.
+pub async fn fetch(ctx: &FedContext, period: &str) -> Result<Option<serde_json::Value>, FedError> {
+    if !ctx.db.hub_settings().await?.public_summary
+        || !ctx
+            .db
+            .published_periods()
+            .await?
+            .iter()
+            .any(|p| p == period)
+    {
+        return Ok(None);
+    }
+    let Ok(p) = period.parse::<ReportPeriod>() else {
+        return Ok(None);
+    };
+    let Some((figures, content)) = figures_for(ctx, p).await? else {
+        return Ok(None);
+    };
+    let public_url = Url::parse(PUBLIC).map_err(|e| FedError::Invalid(e.to_string()))?;
+    let note = SectorSummary {
+        kind: NoteType::Note,
+        id: ctx.url(&format!("/summaries/{p}")),
+        attributed_to: ctx.actor_url(),
+        to: vec![public_url],
+        cc: vec![ctx.url("/followers")],
+        content,
+        schema_version: SCHEMA_VERSION,
+        period: p.to_string(),
+        sector_figures: figures,
+    };
+    let mut v = serde_json::to_value(note)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("@context".into(), crate::vocab::context());
+    }
+    Ok(Some(v))
+}
