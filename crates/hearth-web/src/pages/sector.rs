@@ -283,7 +283,7 @@ async fn sector_page(
         groups_reporting: p.groups,
         min_groups: p.settings.min_groups.get(),
         public_summary: p.settings.public_summary,
-        segment_label: segment.describe(),
+        segment_label: capitalised(&segment.describe()),
         segments: shown
             .iter()
             .map(|s| SegmentLink {

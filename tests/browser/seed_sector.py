@@ -1,0 +1,41 @@
+"""Gives a running test hub eight member groups with eight months of reports each, the North
+West's burnout jumping in the last month, so the sector pages have figures, segments and an
+alert to show. Reports reach a live hub only from real groups over the network; this stands in
+for months of them.
+
+Usage: python seed_sector.py HUB_DB"""
+import datetime
+import sqlite3
+import sys
+
+db = sqlite3.connect(sys.argv[1], timeout=10)
+stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+months = [f"2026-{m:02d}" for m in range(3, 11)]
+for i in range(8):
+    region = "uk-north-west" if i < 6 else "uk-london"
+    cur = db.execute(
+        "INSERT INTO peers (actor_url, kind, name, inbox, public_key_pem, profile, fetched_at)"
+        " VALUES (?, 'Group', ?, ?, 'none', ?, ?)",
+        (f"https://g{i}.example/actor", f"Group {i}", f"https://g{i}.example/inbox",
+         f'{{"region":"{region}","communityFocus":["peer-support"],"sizeBand":"6-10"}}', stamp),
+    )
+    peer = cur.lastrowid
+    db.execute(
+        "INSERT INTO memberships (peer_id, state, follow_id, requested_at, updated_at)"
+        " VALUES (?, 'accepted', ?, ?, ?)",
+        (peer, f"https://g{i}.example/activities/follow/1", stamp, stamp),
+    )
+    for m, period in enumerate(months):
+        burnout = 28 if i < 6 and m == len(months) - 1 else 6 + (i + m) % 3
+        cur = db.execute(
+            "INSERT INTO received_reports (peer_id, object_id, period, schema_version, sigma_tenths,"
+            " rho_nanos, received_at, updated_at) VALUES (?, ?, ?, 1, 65, 23668639, ?, ?)",
+            (peer, f"https://g{i}.example/reports/{period}", period, stamp, stamp),
+        )
+        for signal, value in [("respondents", 30), ("burnout", burnout), ("low_wellbeing", 12)]:
+            db.execute(
+                "INSERT INTO received_report_counts (report_id, signal, value) VALUES (?, ?, ?)",
+                (cur.lastrowid, signal, value),
+            )
+db.commit()
+print("seeded 8 groups x 8 months")
