@@ -70,6 +70,15 @@ async fn report(hub: &TestApp, peer: i64, period: &str, respondents: i64, burnou
                     ("respondents".into(), respondents),
                     ("burnout".into(), burnout),
                 ],
+                segments: hub
+                    .db
+                    .peer_profile(peer)
+                    .await
+                    .unwrap()
+                    .segments()
+                    .iter()
+                    .map(hearth_core::sector::Segment::key)
+                    .collect(),
             },
             false,
             hub.now(),
@@ -270,4 +279,101 @@ async fn alerts_show_evidence_and_are_acknowledged(backend: Backend) {
 on_both!(
     alerts_show_their_evidence_and_staff_acknowledge_them,
     alerts_show_evidence_and_are_acknowledged
+);
+
+async fn rollups_follow_every_store_replace_and_erase(backend: Backend) {
+    use hearth_core::sector::{Measure, Segment};
+    let hub = TestApp::hub(backend).await;
+    let mut peers = Vec::new();
+    for i in 0..6 {
+        let p = group(&hub, i, "uk-wales").await;
+        report(&hub, p, "2026-10", 20, 5).await;
+        peers.push(p);
+    }
+    let network = |sums: &std::collections::BTreeMap<_, hearth_core::sector::Sums>| {
+        sums.get(&(
+            Segment::Network,
+            Measure::Burnout,
+            "2026-10".parse().unwrap(),
+        ))
+        .copied()
+    };
+    let s = network(&hub.db.sector_sums().await.unwrap()).unwrap();
+    assert_eq!((s.groups, s.respondents, s.count), (6, 120, 30));
+    assert!((s.noise_variance - 6.0 * 42.25).abs() < 1e-9);
+    let wales = hub.db.sector_sums().await.unwrap();
+    assert!(wales.contains_key(&(
+        Segment::Region("uk-wales".into()),
+        Measure::Burnout,
+        "2026-10".parse().unwrap()
+    )));
+    assert!(wales.contains_key(&(
+        Segment::SizeBand("6-10".into()),
+        Measure::Burnout,
+        "2026-10".parse().unwrap()
+    )));
+
+    // An Update replaces: the old report's counts leave the sums, the new ones enter.
+    let update = ReceivedReport {
+        object_id: format!("https://x.example/reports/{}-2026-10", peers[0]),
+        period: "2026-10".into(),
+        schema_version: 1,
+        sigma_tenths: 65,
+        rho: Rho::of_report(2, Sigma::from_tenths(65).unwrap()),
+        counts: vec![("respondents".into(), 22), ("burnout".into(), 11)],
+        segments: vec!["network".into(), "region:uk-wales".into()],
+    };
+    assert_eq!(
+        hub.db
+            .store_received_report(peers[0], &update, true, hub.now())
+            .await
+            .unwrap(),
+        hearth_db::Stored::Replaced
+    );
+    let s = network(&hub.db.sector_sums().await.unwrap()).unwrap();
+    assert_eq!((s.groups, s.respondents, s.count), (6, 122, 36));
+    // The same Create again changes nothing; another report for the period is refused.
+    let again = ReceivedReport {
+        object_id: format!("https://x.example/reports/{}-2026-10", peers[1]),
+        segments: vec!["network".into()],
+        ..update.clone()
+    };
+    assert_eq!(
+        hub.db
+            .store_received_report(peers[1], &again, false, hub.now())
+            .await
+            .unwrap(),
+        hearth_db::Stored::Unchanged
+    );
+    let clash = ReceivedReport {
+        object_id: "https://x.example/reports/other".into(),
+        ..again
+    };
+    assert!(matches!(
+        hub.db
+            .store_received_report(peers[1], &clash, false, hub.now())
+            .await,
+        Err(hearth_db::DbError::Conflict(_))
+    ));
+    assert_eq!(
+        network(&hub.db.sector_sums().await.unwrap()).unwrap().count,
+        36
+    );
+
+    // Erasure takes a group's reports out of every sum; the last erasure empties the rollups.
+    hub.db.erase_received_reports(peers[1]).await.unwrap();
+    let s = network(&hub.db.sector_sums().await.unwrap()).unwrap();
+    assert_eq!((s.groups, s.respondents, s.count), (5, 102, 31));
+    for p in &peers {
+        hub.db.erase_received_reports(*p).await.unwrap();
+    }
+    assert!(hub.db.sector_sums().await.unwrap().is_empty());
+    assert_eq!(
+        hub.count("SELECT COUNT(*) AS n FROM sector_rollups").await,
+        0
+    );
+}
+on_both!(
+    the_rollups_follow_every_report_stored_replaced_and_erased,
+    rollups_follow_every_store_replace_and_erase
 );

@@ -14,9 +14,10 @@ use hearth_core::{CheckinAnswers, IsoWeek};
 use crate::federation::insert_outbox;
 use crate::schema::{
     checkins, hub_sharing, memberships, network_consents, outbox, received_report_counts,
-    received_reports, shared_reports,
+    received_reports, sector_rollups, shared_reports,
 };
 use crate::{Db, DbError, NewOutbox, from_db_time, to_db_time, with_conn};
+use diesel::upsert::excluded;
 
 /// A group's sharing settings for a hub, with when sharing was last turned on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +177,9 @@ pub struct ReceivedReport {
     pub rho: Rho,
     /// (signal, noisy count); signal names are the report's JSON terms.
     pub counts: Vec<(String, i64)>,
+    /// The sector segments the sending group is in now (`network`, `region:…`, …): the report
+    /// counts in these for good.
+    pub segments: Vec<String>,
 }
 
 /// What storing a received report did.
@@ -192,6 +196,93 @@ pub enum Stored {
 pub struct ReportActivity {
     pub reports: i64,
     pub last_received: DateTime<Utc>,
+}
+
+/// A stored report about to be replaced or erased: id, period, σ in tenths, segments.
+type OldReport = (i64, String, i32, String);
+
+const OLD_COLUMNS: (
+    received_reports::id,
+    received_reports::period,
+    received_reports::sigma_tenths,
+    received_reports::segments,
+) = (
+    received_reports::id,
+    received_reports::period,
+    received_reports::sigma_tenths,
+    received_reports::segments,
+);
+
+/// The measures the rollups keep (every stored count but respondents and hours bands).
+const ROLLUP_MEASURES: [&str; 5] = [
+    "low_wellbeing",
+    "burnout",
+    "time_pressure",
+    "unpaid_hours",
+    "funding_paperwork",
+];
+
+/// Adds (`sign` 1) or takes out (`sign` −1) one report's counts in every segment it counts
+/// in, inside the caller's transaction.
+macro_rules! rollup_apply {
+    ($c:expr, $segments:expr, $period:expr, $sigma_tenths:expr, $counts:expr, $sign:expr) => {{
+        let counts: &[(String, i64)] = $counts;
+        let sign: i64 = $sign;
+        let respondents = counts
+            .iter()
+            .find(|(s, _)| s == "respondents")
+            .map(|(_, v)| *v)
+            .unwrap_or(0);
+        let sigma_sq = i64::from($sigma_tenths) * i64::from($sigma_tenths);
+        for segment in $segments.split(',').filter(|s| !s.is_empty()) {
+            for (measure, value) in counts
+                .iter()
+                .filter(|(s, _)| ROLLUP_MEASURES.contains(&s.as_str()))
+            {
+                diesel::insert_into(sector_rollups::table)
+                    .values((
+                        sector_rollups::segment.eq(segment),
+                        sector_rollups::measure.eq(measure),
+                        sector_rollups::period.eq($period),
+                        sector_rollups::groups.eq(sign as i32),
+                        sector_rollups::respondents.eq(sign * respondents),
+                        sector_rollups::total.eq(sign * *value),
+                        sector_rollups::sigma_sq_hundredths.eq(sign * sigma_sq),
+                    ))
+                    .on_conflict((
+                        sector_rollups::segment,
+                        sector_rollups::measure,
+                        sector_rollups::period,
+                    ))
+                    .do_update()
+                    .set(
+                        (
+                            sector_rollups::groups
+                                .eq(sector_rollups::groups + excluded(sector_rollups::groups)),
+                            sector_rollups::respondents
+                                .eq(sector_rollups::respondents
+                                    + excluded(sector_rollups::respondents)),
+                            sector_rollups::total
+                                .eq(sector_rollups::total + excluded(sector_rollups::total)),
+                            sector_rollups::sigma_sq_hundredths
+                                .eq(sector_rollups::sigma_sq_hundredths
+                                    + excluded(sector_rollups::sigma_sq_hundredths)),
+                        ),
+                    )
+                    .execute($c)
+                    .await?;
+            }
+        }
+    }};
+}
+
+/// Drops rollup rows no report counts in any more.
+macro_rules! rollup_prune {
+    ($c:expr) => {{
+        diesel::delete(sector_rollups::table.filter(sector_rollups::groups.le(0)))
+            .execute($c)
+            .await?;
+    }};
 }
 
 impl Db {
@@ -587,8 +678,9 @@ impl Db {
             .collect()
     }
 
-    /// Stores a report a member group sent. A `Create` (`replace` false) for a period that
-    /// already holds a different report is a `Conflict`; an `Update` replaces it.
+    /// Stores a report a member group sent, and adds it to the sector rollups, in one
+    /// transaction. A `Create` (`replace` false) for a period that already holds a different
+    /// report is a `Conflict`; an `Update` replaces it (taking the old one out of the rollups).
     pub async fn store_received_report(
         &self,
         peer_id: i64,
@@ -598,13 +690,14 @@ impl Db {
     ) -> Result<Stored, DbError> {
         let now = to_db_time(now);
         let rho = nanos(r.rho)?;
+        let segments = r.segments.join(",");
         let mut conn = self.conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 // Writes come first so SQLite takes its write lock before any read (a read
                 // then a write in one transaction fails under concurrent writers).
-                let removed = if replace {
-                    diesel::delete(
+                let old: Vec<OldReport> = if replace {
+                    diesel::update(
                         received_reports::table.filter(
                             received_reports::peer_id
                                 .eq(peer_id)
@@ -612,11 +705,30 @@ impl Db {
                                 .or(received_reports::object_id.eq(&r.object_id)),
                         ),
                     )
-                    .execute(c)
+                    .set(received_reports::updated_at.eq(received_reports::updated_at))
+                    .returning(OLD_COLUMNS)
+                    .get_results(c)
                     .await?
                 } else {
-                    0
+                    Vec::new()
                 };
+                for o in &old {
+                    let counts: Vec<(String, i64)> = received_report_counts::table
+                        .filter(received_report_counts::report_id.eq(o.0))
+                        .select((
+                            received_report_counts::signal,
+                            received_report_counts::value,
+                        ))
+                        .load(c)
+                        .await?;
+                    rollup_apply!(c, &o.3, &o.1, o.2, &counts, -1);
+                    diesel::delete(received_reports::table.find(o.0))
+                        .execute(c)
+                        .await?;
+                }
+                if !old.is_empty() {
+                    rollup_prune!(c);
+                }
                 let id: Option<i64> = diesel::insert_into(received_reports::table)
                     .values((
                         received_reports::peer_id.eq(peer_id),
@@ -627,6 +739,7 @@ impl Db {
                         received_reports::rho_nanos.eq(rho),
                         received_reports::received_at.eq(now),
                         received_reports::updated_at.eq(now),
+                        received_reports::segments.eq(&segments),
                     ))
                     .on_conflict_do_nothing()
                     .returning(received_reports::id)
@@ -647,10 +760,10 @@ impl Db {
                         None => Err(DbError::Conflict("A report for this period")),
                     };
                 };
-                let outcome = if removed > 0 {
-                    Stored::Replaced
-                } else {
+                let outcome = if old.is_empty() {
                     Stored::New
+                } else {
+                    Stored::Replaced
                 };
                 for (signal, value) in &r.counts {
                     diesel::insert_into(received_report_counts::table)
@@ -662,19 +775,45 @@ impl Db {
                         .execute(c)
                         .await?;
                 }
+                rollup_apply!(c, &segments, &r.period, r.sigma_tenths, &r.counts, 1);
                 Ok::<_, DbError>(outcome)
             })
             .await)
     }
 
-    /// Erases every report a group sent this hub (its counts go with them); returns how many.
+    /// Erases every report a group sent this hub (its counts go with them) and takes them out
+    /// of the sector rollups, in one transaction; returns how many.
     pub async fn erase_received_reports(&self, peer_id: i64) -> Result<usize, DbError> {
         let mut conn = self.conn().await?;
-        Ok(with_conn!(&mut conn, |c| diesel::delete(
-            received_reports::table.filter(received_reports::peer_id.eq(peer_id))
-        )
-        .execute(c)
-        .await)?)
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let old: Vec<OldReport> = diesel::update(
+                    received_reports::table.filter(received_reports::peer_id.eq(peer_id)),
+                )
+                .set(received_reports::updated_at.eq(received_reports::updated_at))
+                .returning(OLD_COLUMNS)
+                .get_results(c)
+                .await?;
+                for o in &old {
+                    let counts: Vec<(String, i64)> = received_report_counts::table
+                        .filter(received_report_counts::report_id.eq(o.0))
+                        .select((
+                            received_report_counts::signal,
+                            received_report_counts::value,
+                        ))
+                        .load(c)
+                        .await?;
+                    rollup_apply!(c, &o.3, &o.1, o.2, &counts, -1);
+                }
+                diesel::delete(
+                    received_reports::table.filter(received_reports::peer_id.eq(peer_id)),
+                )
+                .execute(c)
+                .await?;
+                rollup_prune!(c);
+                Ok::<_, DbError>(old.len())
+            })
+            .await)
     }
 
     /// Reports held per group: how many and when the last arrived.

@@ -212,6 +212,7 @@ diesel::table! {
         rho_nanos -> BigInt,
         received_at -> Timestamp,
         updated_at -> Timestamp,
+        segments -> Text,
     }
 }
 
@@ -259,6 +260,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sector_rollups (segment, measure, period) {
+        segment -> Text,
+        measure -> Text,
+        period -> Text,
+        groups -> Integer,
+        respondents -> BigInt,
+        total -> BigInt,
+        sigma_sq_hundredths -> BigInt,
+    }
+}
+
 diesel::joinable!(checkins -> accounts (account_id));
 diesel::joinable!(hub_sharing -> peers (peer_id));
 diesel::joinable!(received_reports -> peers (peer_id));
@@ -293,4 +306,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     alert_acks,
     published_summaries,
     sector_summaries,
+    sector_rollups,
 );

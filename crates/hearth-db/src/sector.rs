@@ -4,16 +4,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{AggregateExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::report::ReportPeriod;
-use hearth_core::sector::{GroupProfile, GroupReport, MinGroups};
+use hearth_core::sector::{GroupProfile, Measure, MinGroups, Segment, Sums};
 
 use crate::NewOutbox;
 use crate::federation::insert_outbox;
 use crate::schema::{
     alert_acks, hub_settings, memberships, outbox, peers, published_summaries, readers,
-    received_report_counts, received_reports, sector_summaries,
+    received_reports, sector_rollups, sector_summaries,
 };
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -52,60 +52,64 @@ fn profile(json: &str) -> GroupProfile {
 }
 
 impl Db {
-    /// Every report the hub holds, with the profile of each group that sent one.
-    pub async fn sector_reports(
+    /// The sector rollups: sums per segment, measure and period over every report held.
+    pub async fn sector_sums(
         &self,
-    ) -> Result<(Vec<GroupReport>, BTreeMap<i64, GroupProfile>), DbError> {
+    ) -> Result<BTreeMap<(Segment, Measure, ReportPeriod), Sums>, DbError> {
+        type Row = (String, String, String, i32, i64, i64, i64);
         let mut conn = self.conn().await?;
-        let reports: Vec<(i64, i64, String, i32)> = with_conn!(&mut conn, |c| {
-            received_reports::table
-                .select((
-                    received_reports::id,
-                    received_reports::peer_id,
-                    received_reports::period,
-                    received_reports::sigma_tenths,
-                ))
-                .load(c)
-                .await
-        })?;
-        let counts: Vec<(i64, String, i64)> = with_conn!(&mut conn, |c| {
-            received_report_counts::table
-                .select((
-                    received_report_counts::report_id,
-                    received_report_counts::signal,
-                    received_report_counts::value,
-                ))
-                .load(c)
-                .await
-        })?;
-        let profiles: Vec<(i64, String)> = with_conn!(&mut conn, |c| {
-            peers::table
-                .filter(peers::id.eq_any(received_reports::table.select(received_reports::peer_id)))
-                .select((peers::id, peers::profile))
-                .load(c)
-                .await
-        })?;
-        let mut by_report: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
-        for (id, signal, value) in counts {
-            by_report.entry(id).or_default().insert(signal, value);
+        let rows: Vec<Row> = with_conn!(&mut conn, |c| sector_rollups::table
+            .select((
+                sector_rollups::segment,
+                sector_rollups::measure,
+                sector_rollups::period,
+                sector_rollups::groups,
+                sector_rollups::respondents,
+                sector_rollups::total,
+                sector_rollups::sigma_sq_hundredths,
+            ))
+            .load(c)
+            .await)?;
+        let bad = |what: &str| DbError::InvalidData(format!("rollup {what}"));
+        let mut out = BTreeMap::new();
+        for (segment, measure, period, groups, respondents, total, sigma_sq) in rows {
+            let key = (
+                Segment::parse(&segment).ok_or_else(|| bad(&segment))?,
+                Measure::parse(&measure).ok_or_else(|| bad(&measure))?,
+                period.parse::<ReportPeriod>().map_err(|_| bad(&period))?,
+            );
+            out.insert(
+                key,
+                Sums {
+                    groups: u32::try_from(groups).map_err(|_| bad("groups"))?,
+                    respondents,
+                    count: total,
+                    noise_variance: sigma_sq as f64 / 100.0,
+                },
+            );
         }
-        let mut out = Vec::with_capacity(reports.len());
-        for (id, group, period, sigma) in reports {
-            let period: ReportPeriod = period
-                .parse()
-                .map_err(|e: hearth_core::report::BadPeriod| DbError::InvalidData(e.to_string()))?;
-            out.push(GroupReport {
-                group,
-                period,
-                sigma: f64::from(sigma) / 10.0,
-                counts: by_report.remove(&id).unwrap_or_default(),
-            });
-        }
-        let profiles = profiles
-            .into_iter()
-            .map(|(id, json)| (id, profile(&json)))
-            .collect();
-        Ok((out, profiles))
+        Ok(out)
+    }
+
+    /// How many groups have reports held at the hub.
+    pub async fn reporting_groups(&self) -> Result<i64, DbError> {
+        let mut conn = self.conn().await?;
+        let n: i64 = with_conn!(&mut conn, |c| received_reports::table
+            .select(diesel::dsl::count(received_reports::peer_id).aggregate_distinct())
+            .first(c)
+            .await)?;
+        Ok(n)
+    }
+
+    /// The coarse profile of a stored peer (a group's region, focuses and size band).
+    pub async fn peer_profile(&self, peer_id: i64) -> Result<GroupProfile, DbError> {
+        let mut conn = self.conn().await?;
+        let json: String = with_conn!(&mut conn, |c| peers::table
+            .find(peer_id)
+            .select(peers::profile)
+            .first(c)
+            .await)?;
+        Ok(profile(&json))
     }
 
     pub async fn hub_settings(&self) -> Result<HubSettings, DbError> {

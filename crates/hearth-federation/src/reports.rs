@@ -250,6 +250,7 @@ impl WellbeingReport {
             sigma_tenths: i32::try_from(sigma.tenths()).unwrap_or(i32::MAX),
             rho,
             counts,
+            segments: Vec::new(),
         })
     }
 }
@@ -300,7 +301,16 @@ async fn store(
     replace: bool,
 ) -> Result<(), FedError> {
     let peer = verify_report(data, actor, to, object).await?;
-    let received = object.validate(Utc::now().date_naive())?;
+    let mut received = object.validate(Utc::now().date_naive())?;
+    // The report counts in the segments the group is in now, for good.
+    received.segments = data
+        .db
+        .peer_profile(peer)
+        .await?
+        .segments()
+        .iter()
+        .map(hearth_core::sector::Segment::key)
+        .collect();
     let outcome = data
         .db
         .store_received_report(peer, &received, replace, Utc::now())

@@ -12,7 +12,7 @@ use activitypub_federation::traits::Activity;
 use chrono::{DateTime, Utc};
 use hearth_core::InstanceRole;
 use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
-use hearth_core::sector::{MEASURES, Segment, series};
+use hearth_core::sector::{MEASURES, Segment, series_from_sums};
 use hearth_db::MembershipState;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -82,8 +82,7 @@ pub async fn figures_for(
     period: ReportPeriod,
 ) -> Result<Option<(Vec<Figure>, String)>, FedError> {
     let settings = ctx.db.hub_settings().await?;
-    let (reports, profiles) = ctx.db.sector_reports().await?;
-    let all = series(&reports, &profiles, settings.min_groups);
+    let all = series_from_sums(&ctx.db.sector_sums().await?, settings.min_groups);
     let mut figures = Vec::new();
     let mut network = Vec::new();
     for s in &all {
@@ -231,8 +230,12 @@ pub async fn publish_due(ctx: &FedContext, now: DateTime<Utc>) -> Result<Option<
     if ctx.role != InstanceRole::Hub {
         return Ok(None);
     }
-    let (reports, _) = ctx.db.sector_reports().await?;
-    let mut periods: Vec<ReportPeriod> = reports.iter().map(|r| r.period).collect();
+    let sums = ctx.db.sector_sums().await?;
+    let mut periods: Vec<ReportPeriod> = sums
+        .keys()
+        .filter(|(s, _, _)| *s == Segment::Network)
+        .map(|(_, _, p)| *p)
+        .collect();
     periods.sort();
     periods.dedup();
     let published = ctx.db.published_periods().await?;

@@ -33,3 +33,22 @@ CREATE TABLE sector_summaries (
     received_at TIMESTAMP NOT NULL,
     PRIMARY KEY (hub_actor, period)
 );
+
+-- The segments a report counts in, fixed when it arrives (comma-separated keys), so removing
+-- or replacing it takes out exactly what it added.
+ALTER TABLE received_reports ADD COLUMN segments TEXT NOT NULL DEFAULT 'network';
+
+-- Sums over every report per segment, measure and period, kept up to date in the same
+-- transaction as each report stored, replaced or erased: the sector pages read only this, so
+-- they cost the same with 50 groups or 5,000. Noise variance is Σσ² in hundredths (σ is in
+-- tenths), an exact integer.
+CREATE TABLE sector_rollups (
+    segment TEXT NOT NULL,
+    measure TEXT NOT NULL,
+    period TEXT NOT NULL,
+    groups INTEGER NOT NULL,
+    respondents BIGINT NOT NULL,
+    total BIGINT NOT NULL,
+    sigma_sq_hundredths BIGINT NOT NULL,
+    PRIMARY KEY (segment, measure, period)
+);

@@ -9,7 +9,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::alerts::{Test, detect};
 use hearth_core::report::ReportPeriod;
-use hearth_core::sector::{MEASURES, Measure, MinGroups, Segment, Series, reading, series};
+use hearth_core::sector::{
+    MEASURES, Measure, MinGroups, Segment, Series, reading, series_from_sums,
+};
 use hearth_db::HubSettings;
 use serde::Deserialize;
 
@@ -109,13 +111,8 @@ struct Picture {
 
 async fn picture(state: &AppState) -> Result<Picture, AppError> {
     let settings = state.db.hub_settings().await?;
-    let (reports, profiles) = state.db.sector_reports().await?;
-    let groups = reports
-        .iter()
-        .map(|r| r.group)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    let series = series(&reports, &profiles, settings.min_groups);
+    let groups = usize::try_from(state.db.reporting_groups().await?).unwrap_or(0);
+    let series = series_from_sums(&state.db.sector_sums().await?, settings.min_groups);
     let tests = detect(&series);
     Ok(Picture {
         settings,
@@ -559,8 +556,8 @@ pub async fn export_json(
 
 /// Staff publish the newest period's summary now instead of waiting for the grace days.
 pub async fn publish(State(state): State<AppState>, f: Facilitator) -> Result<Response, AppError> {
-    let (reports, _) = state.db.sector_reports().await?;
-    let Some(latest) = reports.iter().map(|r| r.period).max() else {
+    let sums = state.db.sector_sums().await?;
+    let Some(latest) = sums.keys().map(|(_, _, p)| *p).max() else {
         return Err(AppError::BadRequest("No reports have arrived yet.".into()));
     };
     match hearth_federation::summaries::publish(&state.fed(), latest).await {
