@@ -31,6 +31,31 @@ pub enum Command {
     Invite(InviteArgs),
     /// Check the configuration, database, migrations and keys; exit non-zero on any problem.
     Check,
+    /// Start a whole demo network on this machine: a hub and several groups with synthetic
+    /// members and months of check-ins, joined, reporting and summarised.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where to put the instances' data (a new or empty directory); default: a new directory
+    /// under the system's temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// How many group instances (the hub comes on top).
+    #[arg(long, default_value_t = 12)]
+    pub groups: usize,
+    /// Months of weekly check-ins to make up.
+    #[arg(long, default_value_t = 8)]
+    pub months: u32,
+    /// Seed for the synthetic members and answers (the privacy noise always comes from the
+    /// operating system).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Leave the data and exit once every report and summary has arrived, printing one JSON
+    /// object as the last line.
+    #[arg(long)]
+    pub exit_after_sync: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => migrate(&data_dir).await,
         Command::Invite(args) => invite(&data_dir, args).await,
         Command::Check => check(&data_dir).await,
+        Command::Demo(args) => crate::demo::demo(args).await,
     }
 }
 

@@ -82,7 +82,10 @@ fn segments(rng: &mut StdRng) -> Vec<Vec<String>> {
                 format!("size:{}", SIZES[rng.gen_range(0..SIZES.len())]),
             ];
             for _ in 0..rng.gen_range(1..=2) {
-                s.push(format!("focus:{}", FOCUSES[rng.gen_range(0..FOCUSES.len())]));
+                s.push(format!(
+                    "focus:{}",
+                    FOCUSES[rng.gen_range(0..FOCUSES.len())]
+                ));
             }
             s.sort();
             s.dedup();
@@ -102,7 +105,11 @@ fn rollups(
     names.dedup();
     let index: Vec<Vec<usize>> = groups
         .iter()
-        .map(|g| g.iter().map(|s| names.binary_search(s).unwrap_or(0)).collect())
+        .map(|g| {
+            g.iter()
+                .map(|s| names.binary_search(s).unwrap_or(0))
+                .collect()
+        })
         .collect();
     let mut out = BTreeMap::new();
     for w in weeks {
@@ -124,7 +131,11 @@ fn rollups(
         for (i, r) in sums.into_iter().enumerate() {
             if r[0] > 0 {
                 out.insert(
-                    (names[i / MEASURES.len()].clone(), MEASURES[i % MEASURES.len()], label.clone()),
+                    (
+                        names[i / MEASURES.len()].clone(),
+                        MEASURES[i % MEASURES.len()],
+                        label.clone(),
+                    ),
                     r,
                 );
             }
@@ -165,7 +176,11 @@ async fn page(db: &Db, runs: usize) -> (Duration, Duration, usize) {
         times.push(start.elapsed());
     }
     times.sort();
-    (percentile(&times, 0.5), percentile(&times, 0.95), series_count)
+    (
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        series_count,
+    )
 }
 
 /// p50 and p95 of storing one report with its rollup updates.
@@ -201,10 +216,13 @@ async fn run(backend: Backend) {
         "{:>6} {:>8} {:>14} {:>14} {:>9} {:>16} {:>16}",
         "years", "periods", "page p50 ms", "page p95 ms", "series", "store p50 ms", "store p95 ms"
     );
-    let mut first = ReportPeriod::Week(hearth_core::IsoWeek::new(2021, 1).unwrap_or_else(|| unreachable!()));
+    let mut first =
+        ReportPeriod::Week(hearth_core::IsoWeek::new(2021, 1).unwrap_or_else(|| unreachable!()));
     let mut loaded = 0usize;
     let database = TestDb::create(backend).await;
-    let db = Db::open(database.url()).await.unwrap_or_else(|e| panic!("{e}"));
+    let db = Db::open(database.url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     // 200 member groups to store new reports for, with their segments.
     let mut peers = Vec::new();
     for (i, segs) in groups.iter().take(200).enumerate() {

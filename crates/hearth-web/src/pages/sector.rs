@@ -475,12 +475,9 @@ async fn may_export(state: &AppState, session: &tower_sessions::Session) -> Resu
     }
 }
 
-pub async fn export_csv(
-    State(state): State<AppState>,
-    session: tower_sessions::Session,
-) -> Result<Response, AppError> {
-    may_export(&state, &session).await?;
-    let p = picture(&state).await?;
+/// Every shown point of every series as CSV (also written by `hearth demo`).
+pub async fn sector_csv(state: &AppState) -> Result<String, AppError> {
+    let p = picture(state).await?;
     let mut w = csv_out::Writer::new(&[
         "segment",
         "segment_label",
@@ -503,6 +500,14 @@ pub async fn export_csv(
             r.groups.to_string(),
         ]);
     }
+    Ok(w.finish())
+}
+
+pub async fn export_csv(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+) -> Result<Response, AppError> {
+    may_export(&state, &session).await?;
     Ok((
         StatusCode::OK,
         [
@@ -512,7 +517,7 @@ pub async fn export_csv(
                 "attachment; filename=\"sector.csv\"",
             ),
         ],
-        w.finish(),
+        sector_csv(&state).await?,
     )
         .into_response())
 }
