@@ -31,6 +31,9 @@ pub enum Command {
     Invite(InviteArgs),
     /// Check the configuration, database, migrations and keys; exit non-zero on any problem.
     Check,
+    /// Ask the running instance's /healthz (on the configured listen address); exit non-zero
+    /// unless it answers 200. For container health checks.
+    Healthcheck,
     /// Start a whole demo network on this machine: a hub and several groups with synthetic
     /// members and months of check-ins, joined, reporting and summarised.
     Demo(DemoArgs),

@@ -28,6 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Invite(args) => invite(&data_dir, args).await,
         Command::Check => check(&data_dir).await,
         Command::Demo(args) => crate::demo::demo(args).await,
+        Command::Healthcheck => healthcheck(&data_dir),
     }
 }
 
@@ -236,6 +237,31 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("the server stopped with an error")?;
     println!("Hearth stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// One GET of /healthz on the listen address (an unspecified address means this machine).
+fn healthcheck(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    use std::io::{Read, Write};
+    let config = Config::load(data_dir, &Overrides::default())?;
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
+    }
+    let timeout = Duration::from_secs(3);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("nothing answers on {addr}"))?;
+    s.set_read_timeout(Some(timeout))?;
+    write!(s, "GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply)?;
+    let status = reply.lines().next().unwrap_or_default().to_owned();
+    if status.contains(" 200 ") {
+        println!("healthy: {status}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("unhealthy: {status}");
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 /// Hourly: drop expired sessions and idle rate-limit entries.

@@ -209,6 +209,9 @@ fn serve_on_an_empty_directory_initialises_serves_and_stops_cleanly() {
         "{join}"
     );
     assert!(dir.join("hearth.toml").exists());
+    // The container health check asks the running instance.
+    let hc = hearth(&dir, &["healthcheck"]);
+    assert!(hc.status.success(), "{:?}", text(&hc));
 
     // SIGTERM: finish in-flight requests and exit 0.
     let status = Command::new("kill")
@@ -222,4 +225,5 @@ fn serve_on_an_empty_directory_initialises_serves_and_stops_cleanly() {
         rest.iter().any(|l| l.contains("Hearth stopped")),
         "{rest:?}"
     );
+    assert!(!hearth(&dir, &["healthcheck"]).status.success());
 }

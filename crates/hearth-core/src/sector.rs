@@ -492,6 +492,7 @@ mod tests {
             covered += usize::from(p.low <= truth && truth <= p.high);
         }
         let rate = covered as f64 / runs as f64;
+        eprintln!("95% intervals covered the truth in {covered} of {runs} runs ({rate:.3})");
         assert!((0.93..=0.975).contains(&rate), "coverage {rate}");
     }
 
