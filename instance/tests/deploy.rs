@@ -2,6 +2,7 @@
 //! configuration keys, the ports and the user the image runs as. (`docker build` cannot run on
 //! this machine; these checks stand in for it.) The systemd unit passes `systemd-analyze
 //! verify` where that tool exists.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::path::Path;
 use std::process::Command;
