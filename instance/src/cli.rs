@@ -31,12 +31,35 @@ pub enum Command {
     Invite(InviteArgs),
     /// Check the configuration, database, migrations and keys; exit non-zero on any problem.
     Check,
+    /// Copy the SQLite database to a new file while the instance keeps serving (consistent).
+    /// For PostgreSQL use pg_dump.
+    Backup(BackupArgs),
+    /// Put a backup in place as this instance's database. Stop the instance first; an existing
+    /// database is only replaced with --force.
+    Restore(RestoreArgs),
     /// Ask the running instance's /healthz (on the configured listen address); exit non-zero
     /// unless it answers 200. For container health checks.
     Healthcheck,
     /// Start a whole demo network on this machine: a hub and several groups with synthetic
     /// members and months of check-ins, joined, reporting and summarised.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The backup file to write; it must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    pub to: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup file made by `hearth backup`.
+    #[arg(long, value_name = "FILE")]
+    pub from: std::path::PathBuf,
+    /// Replace the database this instance already has.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]

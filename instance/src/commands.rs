@@ -29,6 +29,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => check(&data_dir).await,
         Command::Demo(args) => crate::demo::demo(args).await,
         Command::Healthcheck => healthcheck(&data_dir),
+        Command::Backup(args) => backup(&data_dir, args).await,
+        Command::Restore(args) => restore(&data_dir, args).await,
     }
 }
 
@@ -236,6 +238,71 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("the server stopped with an error")?;
     println!("Hearth stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn backup(data_dir: &Path, args: crate::cli::BackupArgs) -> anyhow::Result<ExitCode> {
+    if args.to.exists() {
+        bail!("{} already exists: give a new file name", args.to.display());
+    }
+    let (_, db) = open_existing(data_dir).await?;
+    db.backup_to(&args.to).await?;
+    // Check the copy opens as a Hearth database before saying it is good.
+    let copy = Db::connect(&format!("sqlite://{}", args.to.display())).await?;
+    let settings = copy
+        .group_settings()
+        .await?
+        .context("the copy has no instance settings")?;
+    let bytes = std::fs::metadata(&args.to)?.len();
+    println!(
+        "Backed up {} {:?} to {} ({bytes} bytes).",
+        settings.role,
+        settings.name,
+        args.to.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn restore(data_dir: &Path, args: crate::cli::RestoreArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(data_dir, &Overrides::default())?;
+    if config.database_url.is_some() {
+        bail!("this instance uses PostgreSQL: restore it with pg_restore (see deploy/README.md)");
+    }
+    // The backup must be a Hearth database before anything is touched.
+    if !args.from.is_file() {
+        bail!("{} does not exist", args.from.display());
+    }
+    let backup = Db::connect(&format!("sqlite://{}", args.from.display()))
+        .await
+        .with_context(|| format!("{} is not a database", args.from.display()))?;
+    let settings = backup
+        .group_settings()
+        .await
+        .ok()
+        .flatten()
+        .with_context(|| format!("{} is not a Hearth backup", args.from.display()))?;
+    drop(backup);
+    let target = data_dir.join(DATABASE_FILE);
+    if target.exists() && !args.force {
+        bail!(
+            "{} already has a database; stop the instance and add --force to replace it",
+            data_dir.display()
+        );
+    }
+    std::fs::create_dir_all(data_dir)?;
+    // Copy beside, then rename over: the database is never half-written.
+    let partial = data_dir.join(format!("{DATABASE_FILE}.restoring"));
+    std::fs::copy(&args.from, &partial)?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(format!("{DATABASE_FILE}{suffix}")));
+    }
+    std::fs::rename(&partial, &target)?;
+    println!(
+        "Restored {} {:?} into {}.",
+        settings.role,
+        settings.name,
+        data_dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -227,3 +227,95 @@ fn serve_on_an_empty_directory_initialises_serves_and_stops_cleanly() {
     );
     assert!(!hearth(&dir, &["healthcheck"]).status.success());
 }
+
+fn dump(db: &Path) -> String {
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; print('\\n'.join(sqlite3.connect(sys.argv[1]).iterdump()))",
+        ])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn backup_while_serving_then_restore_gives_identical_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let port = free_port();
+    let o = hearth(&a, &["init", "--listen", &format!("127.0.0.1:{port}")]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--data-dir"])
+        .arg(&a)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Writes while serving, then a backup while serving.
+    for _ in 0..3 {
+        assert!(hearth(&a, &["invite", "--role", "member"]).status.success());
+    }
+    let copy = tmp.path().join("backup.sqlite3");
+    let o = hearth(&a, &["backup", "--to", copy.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("Backed up group"));
+    let again = hearth(&a, &["backup", "--to", copy.to_str().unwrap()]);
+    assert!(!again.status.success() && text(&again).1.contains("already exists"));
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Restore into a new directory: the same data, row for row.
+    let b = tmp.path().join("b");
+    let o = hearth(&b, &["restore", "--from", copy.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(
+        dump(&a.join("hearth.sqlite3")),
+        dump(&b.join("hearth.sqlite3"))
+    );
+    assert!(
+        dump(&b.join("hearth.sqlite3"))
+            .matches("INSERT INTO \"invites\"")
+            .count()
+            >= 3
+    );
+    // It refuses to overwrite without --force, and refuses what is not a backup.
+    let o = hearth(&b, &["restore", "--from", copy.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && text(&o).1.contains("--force"),
+        "{:?}",
+        text(&o)
+    );
+    let o = hearth(
+        &b,
+        &["restore", "--force", "--from", copy.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let junk = tmp.path().join("junk");
+    std::fs::write(&junk, "not a database").unwrap();
+    let c = tmp.path().join("c");
+    let o = hearth(&c, &["restore", "--from", junk.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        !c.join("hearth.sqlite3").exists(),
+        "nothing restored from junk"
+    );
+    let o = hearth(
+        &c,
+        &[
+            "restore",
+            "--from",
+            tmp.path().join("missing").to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success() && text(&o).1.contains("does not exist"));
+}

@@ -20,6 +20,9 @@ pub enum DbError {
     InvalidData(String),
     #[error("database error: {0}")]
     Query(diesel::result::Error),
+    /// The operation exists for one backend only; the string says what to use instead.
+    #[error("{0}")]
+    NotSupported(&'static str),
 }
 
 impl From<diesel::result::Error> for DbError {

@@ -215,6 +215,25 @@ impl Db {
     }
 
     /// Checks the database answers and reports migrations not yet applied.
+    /// A consistent copy of a SQLite database to `to` (a new file), taken while the instance
+    /// keeps serving: `VACUUM INTO` reads one snapshot inside a read transaction, so writers
+    /// are not blocked and the copy is a valid, compacted database. PostgreSQL: use `pg_dump`.
+    pub async fn backup_to(&self, to: &std::path::Path) -> Result<(), DbError> {
+        let Db::Sqlite(_) = self else {
+            return Err(DbError::NotSupported(
+                "back up a PostgreSQL database with pg_dump (see deploy/README.md)",
+            ));
+        };
+        let target = to.to_string_lossy().into_owned();
+        let mut conn = self.conn().await?;
+        crate::with_conn!(&mut conn, |c| diesel_async::RunQueryDsl::execute(
+            diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(&target),
+            c
+        )
+        .await)?;
+        Ok(())
+    }
+
     pub async fn health(&self, url: &str) -> Result<DbHealth, DbError> {
         let mut conn = self.conn().await?;
         with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1")
