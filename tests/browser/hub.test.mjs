@@ -41,7 +41,7 @@ test('the sector pages show figures, segments and alerts, and pass axe', async (
   await page.getByRole('button', { name: 'Join the group' }).click();
   await page.waitForURL(`${hub.base}/`);
 
-  await page.getByRole('link', { name: 'The sector' }).click();
+  await page.getByRole('link', { name: 'The sector', exact: true }).click();
   const main = await page.textContent('main');
   assert.match(main, /Alerts/);
   assert.match(main, /Burnout/);
