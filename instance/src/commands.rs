@@ -84,6 +84,10 @@ fn web_config(config: &Config) -> WebConfig {
         public_url: config.public_url(),
         behind_proxy: config.behind_proxy,
         login_attempts_per_minute: config.login_attempts_per_minute,
+        metrics_token: config
+            .metrics_token
+            .as_ref()
+            .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned()),
     }
 }
 

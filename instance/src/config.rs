@@ -15,7 +15,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Keys that `HEARTH_*` environment variables may set. Other `HEARTH_*` names (such as the
 /// data directory, or variables of the test suite) are not configuration keys.
-const ENV_KEYS: [&str; 7] = [
+const ENV_KEYS: [&str; 8] = [
     "listen",
     "public_url",
     "database_url",
@@ -23,6 +23,7 @@ const ENV_KEYS: [&str; 7] = [
     "login_attempts_per_minute",
     "federation_insecure_local",
     "delivery_retry_base_ms",
+    "metrics_token",
 ];
 
 /// Every setting, with its default. The data directory itself comes from `--data-dir` or
@@ -50,6 +51,9 @@ pub struct Config {
     pub federation_resolve: std::collections::BTreeMap<String, SocketAddr>,
     /// Wait before the first retry of a failed delivery, in milliseconds; it doubles each time.
     pub delivery_retry_base_ms: u64,
+    /// Bearer token for `/metrics` (Prometheus). Unset: `/metrics` does not exist.
+    #[serde(serialize_with = "redacted")]
+    pub metrics_token: Option<SecretString>,
 }
 
 fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -72,6 +76,7 @@ impl Default for Config {
             federation_insecure_local: false,
             federation_resolve: std::collections::BTreeMap::new(),
             delivery_retry_base_ms: 2000,
+            metrics_token: None,
         }
     }
 }
@@ -223,6 +228,10 @@ federation_insecure_local = false
 # Wait before the first retry of a failed delivery, in milliseconds (it doubles each time, up
 # to an hour between attempts).
 delivery_retry_base_ms = 2000
+
+# Bearer token a Prometheus scraper must send for /metrics (counts only, nothing personal).
+# Without it /metrics does not exist. Prefer the HEARTH_METRICS_TOKEN environment variable.
+# metrics_token = "a-long-random-string"
 
 # Fixed addresses for peer host names (tests and demos only), for example:
 # [federation_resolve]

@@ -476,6 +476,23 @@ impl Db {
             .await)
     }
 
+    /// Outbox rows by state: (pending, delivered, failed).
+    pub async fn outbox_counts(&self) -> Result<(i64, i64, i64), DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(String, i64)> = with_conn!(&mut conn, |c| outbox::table
+            .group_by(outbox::state)
+            .select((outbox::state, diesel::dsl::count_star()))
+            .load(c)
+            .await)?;
+        let get = |s: &str| {
+            rows.iter()
+                .find(|(x, _)| x == s)
+                .map(|(_, n)| *n)
+                .unwrap_or(0)
+        };
+        Ok((get("pending"), get("delivered"), get("failed")))
+    }
+
     /// Queues activities that no other change goes with.
     pub async fn enqueue(&self, send: &[NewOutbox], now: DateTime<Utc>) -> Result<(), DbError> {
         let now = to_db_time(now);

@@ -17,6 +17,7 @@ pub mod csrf;
 pub mod csv_out;
 
 pub mod error;
+pub mod metrics;
 pub mod pages;
 pub mod periods;
 
@@ -51,6 +52,8 @@ pub struct WebConfig {
     pub behind_proxy: bool,
     /// Login and join attempts allowed per client address and per username, per minute.
     pub login_attempts_per_minute: u32,
+    /// Bearer token a Prometheus scraper must present for `/metrics`; none: no `/metrics`.
+    pub metrics_token: Option<String>,
 }
 
 impl WebConfig {
@@ -59,6 +62,7 @@ impl WebConfig {
             public_url,
             behind_proxy: false,
             login_attempts_per_minute: 10,
+            metrics_token: None,
         }
     }
 
@@ -78,6 +82,7 @@ pub struct AppState {
     pub federation: FederationConfig<FedContext>,
     /// Group instance or hub: decides which pages exist.
     pub role: InstanceRole,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -96,6 +101,7 @@ impl AppState {
             limiter,
             federation,
             role,
+            metrics: Arc::default(),
         }
     }
 
@@ -133,6 +139,10 @@ pub fn router(state: AppState) -> Router {
     };
     common_routes()
         .merge(by_role)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(csrf::guard))
         .layer(sessions)
@@ -163,6 +173,7 @@ fn common_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home::show))
         .route("/healthz", get(pages::health::healthz))
+        .route("/metrics", get(metrics::show))
         .route("/static/hearth.css", get(pages::assets::stylesheet))
         .route("/support", get(pages::support::show))
         .route("/login", get(pages::login::show).post(pages::login::submit))
