@@ -463,6 +463,11 @@ async fn invite(data_dir: &Path, args: InviteArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `check` reports a problem below this much free disk.
+const MIN_FREE_MIB: u64 = 200;
+/// `check` asks at most this many peers (a hub may have thousands of groups).
+const MAX_PEERS_CHECKED: usize = 20;
+
 async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
     let mut problems = 0;
     let mut report = |ok: bool, what: &str, detail: String| {
@@ -545,6 +550,84 @@ async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
         Err(e) => report(false, "instance key", e.to_string()),
     }
     report(true, "public URL", config.public_url().to_string());
+    // Disk: SQLite and the logs need room to grow.
+    match fs4::available_space(data_dir) {
+        Ok(bytes) => {
+            let mib = bytes / (1024 * 1024);
+            report(
+                mib >= MIN_FREE_MIB,
+                "disk space",
+                format!("{mib} MiB free where {} lives", data_dir.display()),
+            );
+        }
+        Err(e) => report(false, "disk space", e.to_string()),
+    }
+    // Deliveries: a backlog that has waited a day, or any that gave up, needs a look.
+    match (db.outbox_counts().await, db.pending_outbox(1).await) {
+        (Ok((pending, delivered, failed)), Ok(oldest)) => {
+            let stuck = oldest
+                .first()
+                .is_some_and(|r| Utc::now() - r.created_at > chrono::Duration::days(1));
+            report(
+                failed == 0 && !stuck,
+                "deliveries",
+                format!(
+                    "{pending} waiting{}, {delivered} delivered, {failed} given up{}",
+                    if stuck {
+                        " (the oldest for over a day)"
+                    } else {
+                        ""
+                    },
+                    if failed > 0 {
+                        ": see the Hubs or Groups page"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        (Err(e), _) | (_, Err(e)) => report(false, "deliveries", e.to_string()),
+    }
+    // Peers: can this machine reach the instances it federates with?
+    if let Ok(memberships) = db.memberships().await {
+        let peers: Vec<String> = memberships
+            .iter()
+            .filter(|m| m.state == hearth_db::MembershipState::Accepted)
+            .map(|m| m.peer.actor_url.clone())
+            .collect();
+        if !peers.is_empty() {
+            let client = hearth_federation::http_client(&fed_options(&config))?;
+            let mut reachable = 0;
+            let mut unreachable = Vec::new();
+            for url in peers.iter().take(MAX_PEERS_CHECKED) {
+                let ok = client
+                    .get(url)
+                    .header("accept", "application/activity+json")
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                if ok {
+                    reachable += 1;
+                } else {
+                    unreachable.push(url.clone());
+                }
+            }
+            let checked = peers.len().min(MAX_PEERS_CHECKED);
+            report(
+                unreachable.is_empty(),
+                "peers",
+                if unreachable.is_empty() {
+                    format!(
+                        "{reachable} of {checked} checked answer (of {} in all)",
+                        peers.len()
+                    )
+                } else {
+                    format!("no answer from {}", unreachable.join(", "))
+                },
+            );
+        }
+    }
     println!(
         "\nEffective configuration (secrets hidden):\n{}",
         config.to_redacted_toml()

@@ -82,6 +82,14 @@ fn init_sets_up_an_instance_and_check_passes() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
     assert!(
+        out.contains("ok      disk space: ") && out.contains("MiB free"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok      deliveries: 0 waiting, 0 delivered, 0 given up"),
+        "{out}"
+    );
+    assert!(
         out.contains("All checks passed") && out.contains("Riverside Peers"),
         "{out}"
     );

@@ -244,8 +244,33 @@ async fn every_activity_arrives_once_across_a_hub_outage_and_a_killed_sender() {
     })
     .await;
 
+    // `hearth check` on the group reaches its hub, and says so when it cannot.
+    let check = |dir: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("check")
+            .env_remove("HEARTH_DATA_DIR")
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (ok, out) = check(&group_dir);
+    assert!(
+        ok && out.contains("ok      peers: 1 of 1 checked answer"),
+        "{out}"
+    );
+
     // The hub goes down; the group leaves and rejoins again and again.
     hub.kill();
+    let (ok, out) = check(&group_dir);
+    assert!(
+        !ok && out.contains("PROBLEM peers: no answer from"),
+        "{out}"
+    );
     let cycle = |data: &hearth_federation::FedContext| {
         let data = data.clone();
         let hub_actor = hub_actor.clone();
