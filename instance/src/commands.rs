@@ -20,7 +20,13 @@ use crate::keys;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = resolve_data_dir(cli.data_dir);
-    init_logging(matches!(cli.command, Command::Serve(_)));
+    let serving = matches!(cli.command, Command::Serve(_));
+    // The log format is configuration; a configuration that does not load is reported by the
+    // command itself, in text.
+    let json = serving
+        && Config::load(&data_dir, &Overrides::default())
+            .is_ok_and(|c| c.log_format == crate::config::LogFormat::Json);
+    init_logging(serving, json);
     match cli.command {
         Command::Init(args) => init(&data_dir, args).await,
         Command::Serve(args) => serve(&data_dir, args).await,
@@ -34,17 +40,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn init_logging(serving: bool) {
+fn init_logging(serving: bool, json: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if serving { "info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // A second call (tests) keeps the first subscriber.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().with_current_span(true).try_init()
+    } else {
+        builder.with_ansi(ansi).try_init()
+    };
 }
 
 fn parse_timezone(s: &str) -> anyhow::Result<Tz> {

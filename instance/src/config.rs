@@ -15,7 +15,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Keys that `HEARTH_*` environment variables may set. Other `HEARTH_*` names (such as the
 /// data directory, or variables of the test suite) are not configuration keys.
-const ENV_KEYS: [&str; 8] = [
+const ENV_KEYS: [&str; 9] = [
     "listen",
     "public_url",
     "database_url",
@@ -24,7 +24,18 @@ const ENV_KEYS: [&str; 8] = [
     "federation_insecure_local",
     "delivery_retry_base_ms",
     "metrics_token",
+    "log_format",
 ];
+
+/// How `serve` writes its log to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
 
 /// Every setting, with its default. The data directory itself comes from `--data-dir` or
 /// `HEARTH_DATA_DIR`, since the file lives inside it.
@@ -54,6 +65,8 @@ pub struct Config {
     /// Bearer token for `/metrics` (Prometheus). Unset: `/metrics` does not exist.
     #[serde(serialize_with = "redacted")]
     pub metrics_token: Option<SecretString>,
+    /// `text` (default) or `json`, one object per line.
+    pub log_format: LogFormat,
 }
 
 fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -77,6 +90,7 @@ impl Default for Config {
             federation_resolve: std::collections::BTreeMap::new(),
             delivery_retry_base_ms: 2000,
             metrics_token: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -228,6 +242,11 @@ federation_insecure_local = false
 # Wait before the first retry of a failed delivery, in milliseconds (it doubles each time, up
 # to an hour between attempts).
 delivery_retry_base_ms = 2000
+
+# The log on standard error: "text", or "json" (one object per line, for log collectors).
+# Every request is logged with its method, route template and a request id (also returned in
+# the x-request-id header); never a full address, answers or notes.
+log_format = "text"
 
 # Bearer token a Prometheus scraper must send for /metrics (counts only, nothing personal).
 # Without it /metrics does not exist. Prefer the HEARTH_METRICS_TOKEN environment variable.
