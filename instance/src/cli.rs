@@ -34,6 +34,10 @@ pub enum Command {
     /// Copy the SQLite database to a new file while the instance keeps serving (consistent).
     /// For PostgreSQL use pg_dump.
     Backup(BackupArgs),
+    /// Everything needed to move this instance to another host, in a new directory: the
+    /// configuration and a consistent copy of the database (keys and all). Serve it there with
+    /// `hearth serve --data-dir DIR`. SQLite only; for PostgreSQL use pg_dump.
+    Export(ExportArgs),
     /// Put a backup in place as this instance's database. Stop the instance first; an existing
     /// database is only replaced with --force.
     Restore(RestoreArgs),
@@ -49,6 +53,13 @@ pub enum Command {
 pub struct BackupArgs {
     /// The backup file to write; it must not exist yet.
     #[arg(long, value_name = "FILE")]
+    pub to: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The directory to create; it must not exist yet.
+    #[arg(long, value_name = "DIR")]
     pub to: std::path::PathBuf,
 }
 

@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Healthcheck => healthcheck(&data_dir),
         Command::Backup(args) => backup(&data_dir, args).await,
         Command::Restore(args) => restore(&data_dir, args).await,
+        Command::Export(args) => export(&data_dir, args).await,
     }
 }
 
@@ -271,6 +272,36 @@ async fn backup(data_dir: &Path, args: crate::cli::BackupArgs) -> anyhow::Result
         "Backed up {} {:?} to {} ({bytes} bytes).",
         settings.role,
         settings.name,
+        args.to.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(data_dir: &Path, args: crate::cli::ExportArgs) -> anyhow::Result<ExitCode> {
+    if args.to.exists() {
+        bail!("{} already exists: give a new directory", args.to.display());
+    }
+    let (config, db) = open_existing(data_dir).await?;
+    if config.database_url.is_some() {
+        bail!("this instance uses PostgreSQL: move it with pg_dump and copy hearth.toml");
+    }
+    std::fs::create_dir_all(&args.to)?;
+    let result = async {
+        db.backup_to(&args.to.join(DATABASE_FILE)).await?;
+        std::fs::copy(data_dir.join(CONFIG_FILE), args.to.join(CONFIG_FILE))
+            .context("could not copy the configuration")?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        // Leave nothing half-made behind.
+        let _ = std::fs::remove_dir_all(&args.to);
+        return Err(e);
+    }
+    println!(
+        "Exported to {}: the configuration and the whole database (accounts, check-ins, keys, \
+         hubs, reports). On the new host: hearth serve --data-dir <that directory> (change \
+         listen and public_url in its hearth.toml if the address changes).",
         args.to.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -391,3 +391,28 @@ fn json_logs_carry_the_request_id_the_response_returns() {
         "{err}"
     );
 }
+
+#[test]
+fn export_makes_a_directory_another_host_can_serve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    assert!(
+        hearth(&a, &["init", "--group-name", "Moving Group"])
+            .status
+            .success()
+    );
+    assert!(hearth(&a, &["invite", "--role", "member"]).status.success());
+    let to = tmp.path().join("moved");
+    let o = hearth(&a, &["export", "--to", to.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(to.join("hearth.toml").exists());
+    assert_eq!(
+        dump(&a.join("hearth.sqlite3")),
+        dump(&to.join("hearth.sqlite3"))
+    );
+    let o = hearth(&to, &["check"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("Moving Group"));
+    let again = hearth(&a, &["export", "--to", to.to_str().unwrap()]);
+    assert!(!again.status.success() && text(&again).1.contains("already exists"));
+}
