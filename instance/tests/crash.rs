@@ -33,7 +33,7 @@ fn hearth(dir: &Path, args: &[&str]) -> String {
 }
 
 fn serve(dir: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["serve", "--data-dir"])
         .arg(dir)
         .env_remove("HEARTH_DATA_DIR")
@@ -51,6 +51,8 @@ fn serve(dir: &Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not start");
 }
 
