@@ -38,6 +38,9 @@ pub enum Command {
     /// configuration and a consistent copy of the database (keys and all). Serve it there with
     /// `hearth serve --data-dir DIR`. SQLite only; for PostgreSQL use pg_dump.
     Export(ExportArgs),
+    /// Make a new actor key pair (the old one is kept) and queue an Update of the actor to
+    /// every peer, which they take when the instance next runs. Stop the instance first.
+    RotateKeys,
     /// Put a backup in place as this instance's database. Stop the instance first; an existing
     /// database is only replaced with --force.
     Restore(RestoreArgs),

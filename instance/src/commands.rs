@@ -38,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(args) => backup(&data_dir, args).await,
         Command::Restore(args) => restore(&data_dir, args).await,
         Command::Export(args) => export(&data_dir, args).await,
+        Command::RotateKeys => rotate_keys(&data_dir).await,
     }
 }
 
@@ -273,6 +274,40 @@ async fn backup(data_dir: &Path, args: crate::cli::BackupArgs) -> anyhow::Result
         settings.role,
         settings.name,
         args.to.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rotate_keys(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let (config, db) = open_existing(data_dir).await?;
+    // A running instance keeps signing with the key it loaded: it must restart to use a new one.
+    let mut probe = config.listen;
+    if probe.ip().is_unspecified() {
+        probe.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
+    }
+    if std::net::TcpStream::connect_timeout(&probe, Duration::from_millis(500)).is_ok() {
+        bail!("the instance is running on {probe}: stop it, rotate the keys, then start it again");
+    }
+    let settings = db
+        .group_settings()
+        .await?
+        .context("this instance is not set up: run `hearth init` first")?;
+    db.store_instance_key(&keys::generate()?, Utc::now())
+        .await?;
+    let federation = hearth_federation::config(
+        db.clone(),
+        config.public_url(),
+        settings.role,
+        &fed_options(&config),
+    )
+    .await
+    .context("could not set up federation")?;
+    let n = hearth_federation::keys::announce_actor(&federation.to_request_data())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "A new key pair is stored (the old one is kept). {n} peer inbox(es) will be sent the new \
+         public key when the instance next runs: start it now."
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -416,3 +416,46 @@ fn export_makes_a_directory_another_host_can_serve() {
     let again = hearth(&a, &["export", "--to", to.to_str().unwrap()]);
     assert!(!again.status.success() && text(&again).1.contains("already exists"));
 }
+
+#[test]
+fn rotate_keys_keeps_the_old_key_and_refuses_while_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("k");
+    let port = free_port();
+    assert!(
+        hearth(&dir, &["init", "--listen", &format!("127.0.0.1:{port}")])
+            .status
+            .success()
+    );
+    let db = dir.join("hearth.sqlite3");
+    let count = |db: &Path| dump(db).matches("INSERT INTO \"instance_keys\"").count();
+    assert_eq!(count(&db), 1);
+    let o = hearth(&dir, &["rotate-keys"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("0 peer inbox(es)"));
+    assert_eq!(count(&db), 2);
+    assert!(hearth(&dir, &["check"]).status.success());
+    // While serving it refuses and changes nothing.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--data-dir"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = hearth(&dir, &["rotate-keys"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !o.status.success() && text(&o).1.contains("stop it"),
+        "{:?}",
+        text(&o)
+    );
+    assert_eq!(count(&db), 2);
+}

@@ -27,6 +27,7 @@ pub enum Inbound {
     CreateReport(crate::reports::CreateReport),
     CreateSummary(crate::summaries::CreateSummary),
     UpdateReport(crate::reports::UpdateReport),
+    UpdateActor(Box<crate::keys::UpdateActor>),
     DeleteReports(crate::reports::DeleteReports),
 }
 

@@ -17,6 +17,7 @@ pub mod actor;
 pub mod discovery;
 mod error;
 pub mod inbox;
+pub mod keys;
 pub mod outbox;
 pub mod protocol;
 pub mod reports;

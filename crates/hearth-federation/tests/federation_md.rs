@@ -37,8 +37,18 @@ fn actor(
     name: &str,
     profile: Option<GroupProfile>,
 ) -> Value {
+    with_context(actor_json(base, kind, username, name, profile))
+}
+
+fn actor_json(
+    base: &str,
+    kind: ActorKind,
+    username: &str,
+    name: &str,
+    profile: Option<GroupProfile>,
+) -> ActorJson {
     let id = url(&format!("{base}/actor"));
-    with_context(ActorJson {
+    ActorJson {
         kind,
         id: id.clone().into(),
         preferred_username: username.into(),
@@ -55,7 +65,7 @@ fn actor(
         }),
         url: Some(id),
         group_profile: profile,
-    })
+    }
 }
 
 fn examples() -> Vec<(&'static str, Value)> {
@@ -174,6 +184,27 @@ fn examples() -> Vec<(&'static str, Value)> {
                 actor: url(&format!("{group}/actor")).into(),
                 to: vec![url(&format!("{hub}/actor"))],
                 object: reports_collection(&url(&format!("{group}/actor"))),
+            }),
+        ),
+        (
+            "actor-update",
+            with_context(hearth_federation::keys::UpdateActor {
+                id: url(&format!(
+                    "{group}/activities/update/1e3a5c7e9b0d4f26a8c0e2b4d6f8a0c2"
+                )),
+                kind: UpdateType::Update,
+                actor: url(&format!("{group}/actor")).into(),
+                object: actor_json(
+                    group,
+                    ActorKind::Group,
+                    "group",
+                    "Riverside Peers",
+                    Some(GroupProfile {
+                        region: Some("uk-north-west".into()),
+                        community_focus: vec!["peer-support".into(), "women".into()],
+                        size_band: Some("6-10".into()),
+                    }),
+                ),
             }),
         ),
         (

@@ -66,6 +66,7 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     pub state: AppState,
     router: axum::Router,
+    options: FedOptions,
     // Dropped last: the database outlives the pool that uses it.
     _database: TestDb,
 }
@@ -144,8 +145,26 @@ impl TestApp {
             clock,
             state,
             router,
+            options,
             _database: database,
         }
+    }
+
+    /// Builds the federation configuration and router again from the database, as a
+    /// restarted process would (for example after a key rotation: the library keeps the
+    /// signing key it loaded for as long as a configuration lives).
+    pub async fn reload(&mut self) {
+        let config = (*self.state.config).clone();
+        let federation = hearth_federation::config(
+            self.db.clone(),
+            config.public_url.clone(),
+            self.state.role,
+            &self.options,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("federation: {e}"));
+        self.state = AppState::new(self.db.clone(), self.clock.clone(), config, federation);
+        self.router = hearth_web::router(self.state.clone());
     }
 
     /// The app's current (test) time.
