@@ -14,27 +14,6 @@ use hearth_testkit::{Backend, Node, TestApp, TestClient, network, signing, wait_
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-/// Runs an async test body once per backend.
-macro_rules! on_both {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $body(Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if hearth_testkit::postgres_admin_url().is_none() {
-                    eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
-                    return;
-                }
-                $body(Backend::Postgres).await;
-            }
-        }
-    };
-}
-
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).single().unwrap()
 }
@@ -380,7 +359,7 @@ async fn previewed_approved_delivered_fetched_and_erased(backend: Backend) {
         .await
         .assert_status(404);
 }
-on_both!(
+hearth_testkit::on_both_backends!(
     a_report_is_previewed_approved_delivered_fetched_and_erased,
     previewed_approved_delivered_fetched_and_erased
 );
@@ -447,7 +426,7 @@ async fn automatic_sending_send_again_and_erasure_without_leaving(backend: Backe
             .is_some_and(|m| m.state == MembershipState::Accepted)
     );
 }
-on_both!(
+hearth_testkit::on_both_backends!(
     automatic_reports_are_sent_again_as_updates_and_erased_on_request,
     automatic_sending_send_again_and_erasure_without_leaving
 );
@@ -637,7 +616,7 @@ async fn budget_cap_and_restart(backend: Backend) {
         cost
     );
 }
-on_both!(
+hearth_testkit::on_both_backends!(
     the_yearly_budget_stops_reports_exactly_and_survives_restart,
     budget_cap_and_restart
 );
@@ -714,7 +693,7 @@ async fn consent_and_closed_reports(backend: Backend) {
         outbox_before.iter().map(|r| &r.payload).collect::<Vec<_>>()
     );
 }
-on_both!(
+hearth_testkit::on_both_backends!(
     withdrawn_consent_and_deleted_accounts_are_left_out_and_closed_reports_never_change,
     consent_and_closed_reports
 );

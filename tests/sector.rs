@@ -10,26 +10,6 @@ use hearth_core::sharing::Rho;
 use hearth_db::{MembershipState, NewPeer, ReceivedReport};
 use hearth_testkit::{Backend, TestApp};
 
-macro_rules! on_both {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $body(Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if hearth_testkit::postgres_admin_url().is_none() {
-                    eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
-                    return;
-                }
-                $body(Backend::Postgres).await;
-            }
-        }
-    };
-}
-
 /// A member group of the hub with the given region.
 async fn group(hub: &TestApp, i: usize, region: &str) -> i64 {
     let m = hub
@@ -210,7 +190,7 @@ async fn segments_below_m_are_never_shown(backend: Backend) {
     assert!(!csv.contains("uk-north-west"), "{csv}");
     assert!(csv.contains("network,the whole network,burnout,2026-10,"));
 }
-on_both!(
+hearth_testkit::on_both_backends!(
     segments_and_periods_below_m_groups_are_never_shown,
     segments_below_m_are_never_shown
 );
@@ -276,7 +256,7 @@ async fn alerts_show_evidence_and_are_acknowledged(backend: Backend) {
         .assert_contains("Acknowledged on");
     assert_eq!(hub.count("SELECT COUNT(*) AS n FROM alert_acks").await, 1);
 }
-on_both!(
+hearth_testkit::on_both_backends!(
     alerts_show_their_evidence_and_staff_acknowledge_them,
     alerts_show_evidence_and_are_acknowledged
 );
@@ -373,7 +353,7 @@ async fn rollups_follow_every_store_replace_and_erase(backend: Backend) {
         0
     );
 }
-on_both!(
+hearth_testkit::on_both_backends!(
     the_rollups_follow_every_report_stored_replaced_and_erased,
     rollups_follow_every_store_replace_and_erase
 );

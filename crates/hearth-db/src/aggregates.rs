@@ -22,7 +22,56 @@ type TotalsRow = (
 );
 
 /// WHO-5 items, then burnout, paid, unpaid, funding hours and time pressure.
-type AnswerRow = ((i32, i32, i32, i32, i32), (i32, i32, i32, i32, i32));
+pub(crate) type AnswerRow = ((i32, i32, i32, i32, i32), (i32, i32, i32, i32, i32));
+
+type Who5Columns = (
+    checkins::who5_1,
+    checkins::who5_2,
+    checkins::who5_3,
+    checkins::who5_4,
+    checkins::who5_5,
+);
+type OtherAnswerColumns = (
+    checkins::burnout,
+    checkins::paid_hours,
+    checkins::unpaid_hours,
+    checkins::funding_hours,
+    checkins::time_pressure,
+);
+
+/// The answer columns of a check-in (never its note), in [`AnswerRow`] order.
+pub(crate) const ANSWER_COLUMNS: (Who5Columns, OtherAnswerColumns) = (
+    (
+        checkins::who5_1,
+        checkins::who5_2,
+        checkins::who5_3,
+        checkins::who5_4,
+        checkins::who5_5,
+    ),
+    (
+        checkins::burnout,
+        checkins::paid_hours,
+        checkins::unpaid_hours,
+        checkins::funding_hours,
+        checkins::time_pressure,
+    ),
+);
+
+/// Answers from a stored row, re-checked (a corrupted row is an error, never a figure).
+pub(crate) fn answers_from_row(row: AnswerRow) -> Result<CheckinAnswers, DbError> {
+    let ((a, b, cc, d, e), (burnout, paid, unpaid, funding, tp)) = row;
+    let small = |v: i32| u8::try_from(v).map_err(|_| DbError::InvalidData(format!("{v}")));
+    CheckinAnswers::new(
+        [small(a)?, small(b)?, small(cc)?, small(d)?, small(e)?],
+        small(burnout)?,
+        small(paid)?,
+        small(unpaid)?,
+        small(funding)?,
+        small(tp)?,
+        None,
+    )
+    .map_err(|e| DbError::InvalidData(e.to_string()))
+}
 
 fn count(v: i32) -> Result<u32, DbError> {
     u32::try_from(v).map_err(|_| DbError::InvalidData(format!("negative total {v}")))
@@ -40,39 +89,10 @@ impl Db {
         let week = week.to_string();
         let rows: Vec<AnswerRow> = with_conn!(&mut conn, |c| checkins::table
             .filter(checkins::week.eq(&week))
-            .select((
-                (
-                    checkins::who5_1,
-                    checkins::who5_2,
-                    checkins::who5_3,
-                    checkins::who5_4,
-                    checkins::who5_5,
-                ),
-                (
-                    checkins::burnout,
-                    checkins::paid_hours,
-                    checkins::unpaid_hours,
-                    checkins::funding_hours,
-                    checkins::time_pressure,
-                ),
-            ))
+            .select(ANSWER_COLUMNS)
             .load(c)
             .await)?;
-        let small = |v: i32| u8::try_from(v).map_err(|_| DbError::InvalidData(format!("{v}")));
-        rows.into_iter()
-            .map(|((a, b, cc, d, e), (burnout, paid, unpaid, funding, tp))| {
-                CheckinAnswers::new(
-                    [small(a)?, small(b)?, small(cc)?, small(d)?, small(e)?],
-                    small(burnout)?,
-                    small(paid)?,
-                    small(unpaid)?,
-                    small(funding)?,
-                    small(tp)?,
-                    None,
-                )
-                .map_err(|e| DbError::InvalidData(e.to_string()))
-            })
-            .collect()
+        rows.into_iter().map(answers_from_row).collect()
     }
 
     /// How many members have checked in for `week` so far.

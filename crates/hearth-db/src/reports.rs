@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use hearth_core::IsoWeek;
 use hearth_core::report::Contribution;
 use hearth_core::sharing::{Cadence, PrivacyLevel, Rho, SharingSettings, SignalSet};
-use hearth_core::{CheckinAnswers, IsoWeek};
+
+use crate::aggregates::{ANSWER_COLUMNS, AnswerRow, answers_from_row};
 
 use crate::federation::insert_outbox;
 use crate::schema::{
@@ -617,14 +619,8 @@ impl Db {
     /// Members who withdrew consent or deleted their account are absent.
     pub async fn contributions(&self, weeks: &[IsoWeek]) -> Result<Vec<Contribution>, DbError> {
         let labels: Vec<String> = weeks.iter().map(ToString::to_string).collect();
-        type Row = (
-            i64,
-            String,
-            (i32, i32, i32, i32, i32),
-            (i32, i32, i32, i32, i32),
-        );
         let mut conn = self.conn().await?;
-        let rows: Vec<Row> = with_conn!(&mut conn, |c| checkins::table
+        let rows: Vec<(i64, String, AnswerRow)> = with_conn!(&mut conn, |c| checkins::table
             .filter(
                 checkins::account_id.eq_any(
                     network_consents::table
@@ -633,48 +629,19 @@ impl Db {
                 ),
             )
             .filter(checkins::week.eq_any(&labels))
-            .select((
-                checkins::account_id,
-                checkins::week,
-                (
-                    checkins::who5_1,
-                    checkins::who5_2,
-                    checkins::who5_3,
-                    checkins::who5_4,
-                    checkins::who5_5,
-                ),
-                (
-                    checkins::burnout,
-                    checkins::paid_hours,
-                    checkins::unpaid_hours,
-                    checkins::funding_hours,
-                    checkins::time_pressure,
-                ),
-            ))
+            .select((checkins::account_id, checkins::week, ANSWER_COLUMNS))
             .load(c)
             .await)?;
-        let small = |v: i32| u8::try_from(v).map_err(|_| DbError::InvalidData(format!("{v}")));
         rows.into_iter()
-            .map(
-                |(member, week, (a, b, cc, d, e), (burnout, paid, unpaid, funding, tp))| {
-                    Ok(Contribution {
-                        member,
-                        week: week.parse().map_err(|e: hearth_core::period::BadIsoWeek| {
-                            DbError::InvalidData(e.to_string())
-                        })?,
-                        answers: CheckinAnswers::new(
-                            [small(a)?, small(b)?, small(cc)?, small(d)?, small(e)?],
-                            small(burnout)?,
-                            small(paid)?,
-                            small(unpaid)?,
-                            small(funding)?,
-                            small(tp)?,
-                            None,
-                        )
-                        .map_err(|e| DbError::InvalidData(e.to_string()))?,
-                    })
-                },
-            )
+            .map(|(member, week, answers)| {
+                Ok(Contribution {
+                    member,
+                    week: week.parse().map_err(|e: hearth_core::period::BadIsoWeek| {
+                        DbError::InvalidData(e.to_string())
+                    })?,
+                    answers: answers_from_row(answers)?,
+                })
+            })
             .collect()
     }
 

@@ -319,45 +319,33 @@ async fn store(
     Ok(())
 }
 
-#[async_trait::async_trait]
-impl Activity for CreateReport {
-    type DataType = FedContext;
-    type Error = FedError;
-    fn id(&self) -> &Url {
-        &self.id
-    }
-    fn actor(&self) -> &Url {
-        self.actor.inner()
-    }
-    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
-        verify_report(data, self.actor.inner(), &self.to, &self.object)
-            .await
-            .map(|_| ())
-    }
-    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        store(data, self.actor.inner(), &self.to, &self.object, false).await
-    }
+/// `Create` and `Update` of a report differ only in whether the stored report is replaced.
+macro_rules! report_activity {
+    ($t:ty, $replace:expr) => {
+        #[async_trait::async_trait]
+        impl Activity for $t {
+            type DataType = FedContext;
+            type Error = FedError;
+            fn id(&self) -> &Url {
+                &self.id
+            }
+            fn actor(&self) -> &Url {
+                self.actor.inner()
+            }
+            async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+                verify_report(data, self.actor.inner(), &self.to, &self.object)
+                    .await
+                    .map(|_| ())
+            }
+            async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+                store(data, self.actor.inner(), &self.to, &self.object, $replace).await
+            }
+        }
+    };
 }
 
-#[async_trait::async_trait]
-impl Activity for UpdateReport {
-    type DataType = FedContext;
-    type Error = FedError;
-    fn id(&self) -> &Url {
-        &self.id
-    }
-    fn actor(&self) -> &Url {
-        self.actor.inner()
-    }
-    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
-        verify_report(data, self.actor.inner(), &self.to, &self.object)
-            .await
-            .map(|_| ())
-    }
-    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        store(data, self.actor.inner(), &self.to, &self.object, true).await
-    }
-}
+report_activity!(CreateReport, false);
+report_activity!(UpdateReport, true);
 
 /// The collection of a group's reports, which a `Delete` names to erase them all.
 pub fn reports_collection(actor: &Url) -> Url {

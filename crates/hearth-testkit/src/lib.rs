@@ -53,6 +53,32 @@ macro_rules! backend_tests {
     };
 }
 
+/// Emits a test module `$name` that runs `$body(Backend)` on SQLite, and on PostgreSQL when
+/// `HEARTH_TEST_POSTGRES` is set: for tests that build their own instances (networks, hubs).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body($crate::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::postgres_admin_url().is_none() {
+                    eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
+                    return;
+                }
+                $body($crate::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
 /// Wednesday 25 Nov 2026, 12:00 UTC: week 2026-W48 in Europe/London.
 pub fn default_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
