@@ -16,7 +16,7 @@ use crate::aggregates::{ANSWER_COLUMNS, AnswerRow, answers_from_row};
 use crate::federation::insert_outbox;
 use crate::schema::{
     checkins, hub_sharing, memberships, network_consents, outbox, received_report_counts,
-    received_reports, sector_rollups, shared_reports,
+    received_reports, sector_rollups, sector_version, shared_reports,
 };
 use crate::{Db, DbError, NewOutbox, from_db_time, to_db_time, with_conn};
 use diesel::upsert::excluded;
@@ -278,10 +278,27 @@ macro_rules! rollup_apply {
     }};
 }
 
-/// Drops rollup rows no report counts in any more.
+/// Drops rollup rows no report counts in any more, and bumps the rollups' version.
 macro_rules! rollup_prune {
     ($c:expr) => {{
         diesel::delete(sector_rollups::table.filter(sector_rollups::groups.le(0)))
+            .execute($c)
+            .await?;
+        rollup_bump!($c);
+    }};
+}
+
+/// Marks the rollups changed, so cached sector pictures are computed again.
+macro_rules! rollup_bump {
+    ($c:expr) => {{
+        diesel::insert_into(sector_version::table)
+            .values((
+                sector_version::id.eq(1i64),
+                sector_version::version.eq(1i64),
+            ))
+            .on_conflict(sector_version::id)
+            .do_update()
+            .set(sector_version::version.eq(sector_version::version + 1i64))
             .execute($c)
             .await?;
     }};
@@ -743,6 +760,7 @@ impl Db {
                         .await?;
                 }
                 rollup_apply!(c, &segments, &r.period, r.sigma_tenths, &r.counts, 1);
+                rollup_bump!(c);
                 Ok::<_, DbError>(outcome)
             })
             .await)

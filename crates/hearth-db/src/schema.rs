@@ -272,6 +272,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sector_version (id) {
+        id -> BigInt,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(checkins -> accounts (account_id));
 diesel::joinable!(hub_sharing -> peers (peer_id));
 diesel::joinable!(received_reports -> peers (peer_id));
@@ -307,4 +314,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     published_summaries,
     sector_summaries,
     sector_rollups,
+    sector_version,
 );

@@ -13,7 +13,7 @@ use crate::NewOutbox;
 use crate::federation::insert_outbox;
 use crate::schema::{
     alert_acks, hub_settings, memberships, outbox, peers, published_summaries, readers,
-    received_reports, sector_rollups, sector_summaries,
+    received_reports, sector_rollups, sector_summaries, sector_version,
 };
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -89,6 +89,18 @@ impl Db {
             );
         }
         Ok(out)
+    }
+
+    /// The rollups' version: it changes with every report stored, replaced or erased.
+    pub async fn sector_version(&self) -> Result<i64, DbError> {
+        let mut conn = self.conn().await?;
+        let v: Option<i64> = with_conn!(&mut conn, |c| sector_version::table
+            .find(1i64)
+            .select(sector_version::version)
+            .first(c)
+            .await
+            .optional())?;
+        Ok(v.unwrap_or(0))
     }
 
     /// How many groups have reports held at the hub.

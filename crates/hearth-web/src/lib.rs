@@ -85,6 +85,8 @@ pub struct AppState {
     /// Group instance or hub: decides which pages exist.
     pub role: InstanceRole,
     pub metrics: Arc<metrics::Metrics>,
+    /// A hub's computed sector picture, kept until its rollups change.
+    pub sector_cache: Arc<pages::sector::Cache>,
 }
 
 impl AppState {
@@ -104,6 +106,7 @@ impl AppState {
             federation,
             role,
             metrics: Arc::default(),
+            sector_cache: Arc::default(),
         }
     }
 

@@ -1,3 +1,4 @@
+DROP TABLE sector_version;
 DROP TABLE sector_rollups;
 ALTER TABLE received_reports DROP COLUMN segments;
 DROP TABLE sector_summaries;

@@ -52,3 +52,10 @@ CREATE TABLE sector_rollups (
     sigma_sq_hundredths BIGINT NOT NULL,
     PRIMARY KEY (segment, measure, period)
 );
+
+-- Bumped in the same transaction as every change to the rollups, so a hub can keep its
+-- computed sector picture until the next change.
+CREATE TABLE sector_version (
+    id BIGINT PRIMARY KEY NOT NULL CHECK (id = 1),
+    version BIGINT NOT NULL
+);

@@ -101,7 +101,7 @@ pub struct SectorQuery {
     pub done: Option<String>,
 }
 
-/// Everything the pages need, computed once per request from the stored reports.
+/// Everything the pages need, computed from the rollups.
 struct Picture {
     settings: HubSettings,
     groups: usize,
@@ -109,17 +109,34 @@ struct Picture {
     tests: Vec<Test>,
 }
 
-async fn picture(state: &AppState) -> Result<Picture, AppError> {
+/// The last picture computed, with the rollup version and settings it was computed for: the
+/// sector pages read one version number per request until a report changes the rollups.
+#[derive(Default)]
+pub struct Cache(std::sync::Mutex<Option<(i64, HubSettings, std::sync::Arc<Picture>)>>);
+
+async fn picture(state: &AppState) -> Result<std::sync::Arc<Picture>, AppError> {
     let settings = state.db.hub_settings().await?;
+    let version = state.db.sector_version().await?;
+    if let Ok(cached) = state.sector_cache.0.lock()
+        && let Some((v, s, p)) = cached.as_ref()
+        && *v == version
+        && *s == settings
+    {
+        return Ok(p.clone());
+    }
     let groups = usize::try_from(state.db.reporting_groups().await?).unwrap_or(0);
     let series = series_from_sums(&state.db.sector_sums().await?, settings.min_groups);
     let tests = detect(&series);
-    Ok(Picture {
+    let p = std::sync::Arc::new(Picture {
         settings,
         groups,
         series,
         tests,
-    })
+    });
+    if let Ok(mut cached) = state.sector_cache.0.lock() {
+        *cached = Some((version, settings, p.clone()));
+    }
+    Ok(p)
 }
 
 fn measure_views(series: &[Series], segment: &Segment) -> Vec<MeasureView> {
