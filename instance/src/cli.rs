@@ -50,6 +50,36 @@ pub enum Command {
     /// Start a whole demo network on this machine: a hub and several groups with synthetic
     /// members and months of check-ins, joined, reporting and summarised.
     Demo(DemoArgs),
+    /// Measure this build on this machine against baselines measured in the same run (an axum
+    /// hello world, raw RSA-2048), and print the ratios with their targets. Exits 2 if a
+    /// target is missed.
+    Bench(BenchArgs),
+    /// The hello-world server `bench` measures against.
+    #[command(hide = true)]
+    BenchHello {
+        #[arg(long)]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds each throughput measurement runs.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub seconds: u64,
+    /// Instead: hold `--members` signed-in members on the site at once for `--soak-seconds`,
+    /// each checking in and reading pages in turn; exits 2 on any server error.
+    #[arg(long)]
+    pub soak: bool,
+    /// Members (one connection each) for `--soak`.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub members: u64,
+    /// How long `--soak` runs, in seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub soak_seconds: u64,
 }
 
 #[derive(Debug, clap::Args)]

@@ -34,6 +34,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Invite(args) => invite(&data_dir, args).await,
         Command::Check => check(&data_dir).await,
         Command::Demo(args) => crate::demo::demo(args).await,
+        Command::Bench(args) => crate::bench::bench(args).await,
+        Command::BenchHello { listen } => crate::bench::hello(listen).await,
         Command::Healthcheck => healthcheck(&data_dir),
         Command::Backup(args) => backup(&data_dir, args).await,
         Command::Restore(args) => restore(&data_dir, args).await,
@@ -86,7 +88,7 @@ fn fed_options(config: &Config) -> hearth_federation::FedOptions {
             .iter()
             .map(|(name, addr)| (name.clone(), *addr))
             .collect(),
-        inbox_requests_per_minute: None,
+        inbox_requests_per_minute: Some(config.inbox_requests_per_minute),
     }
 }
 
@@ -99,6 +101,18 @@ fn web_config(config: &Config) -> WebConfig {
             .metrics_token
             .as_ref()
             .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned()),
+        email: config.smtp_url.is_some(),
+    }
+}
+
+/// The reminder mailer, when email is configured (checked when the configuration loaded).
+fn mailer(config: &Config) -> anyhow::Result<Option<hearth_web::mail::Mailer>> {
+    match (&config.smtp_url, &config.email_from) {
+        (Some(url), Some(from)) => Ok(Some(hearth_web::mail::Mailer::new(
+            secrecy::ExposeSecret::expose_secret(url),
+            from,
+        )?)),
+        _ => Ok(None),
     }
 }
 
@@ -238,6 +252,9 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if settings.role == hearth_core::InstanceRole::Group {
         spawn_week_closer(state.clone());
+        if let Some(mailer) = mailer(&config)? {
+            spawn_reminders(state.clone(), mailer);
+        }
     }
     let name = settings.name;
     println!(
@@ -421,6 +438,20 @@ fn spawn_housekeeping(state: AppState) {
                 Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
             }
             state.limiter.forget_idle();
+        }
+    });
+}
+
+/// Every five minutes on a group that sends email: this week's reminders, on the group's day.
+fn spawn_reminders(state: AppState, mailer: hearth_web::mail::Mailer) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = hearth_web::mail::send_due_reminders(&state, &mailer, Utc::now()).await
+            {
+                tracing::warn!(error = ?e, "reminders pass failed");
+            }
         }
     });
 }
@@ -625,6 +656,19 @@ async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
         Err(e) => report(false, "instance key", e.to_string()),
     }
     report(true, "public URL", config.public_url().to_string());
+    match mailer(&config) {
+        Ok(None) => report(true, "email", "not set up (no reminders are sent)".into()),
+        Ok(Some(m)) => match m.test_connection().await {
+            Ok(true) => report(true, "email", "the mail server answers".into()),
+            Ok(false) => report(
+                false,
+                "email",
+                "the mail server did not accept a connection".into(),
+            ),
+            Err(e) => report(false, "email", e.to_string()),
+        },
+        Err(e) => report(false, "email", e.to_string()),
+    }
     // Disk: SQLite and the logs need room to grow.
     match fs4::available_space(data_dir) {
         Ok(bytes) => {

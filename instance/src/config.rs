@@ -15,16 +15,19 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Keys that `HEARTH_*` environment variables may set. Other `HEARTH_*` names (such as the
 /// data directory, or variables of the test suite) are not configuration keys.
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 12] = [
     "listen",
     "public_url",
     "database_url",
     "behind_proxy",
     "login_attempts_per_minute",
     "federation_insecure_local",
+    "inbox_requests_per_minute",
     "delivery_retry_base_ms",
     "metrics_token",
     "log_format",
+    "smtp_url",
+    "email_from",
 ];
 
 /// How `serve` writes its log to standard error.
@@ -60,6 +63,8 @@ pub struct Config {
     /// Fixed addresses for peer host names, e.g. `{ "hub.localhost" = "127.0.0.1:8090" }`, so
     /// instances on one machine can reach each other by name without touching /etc/hosts.
     pub federation_resolve: std::collections::BTreeMap<String, SocketAddr>,
+    /// Inbox requests accepted per minute from one sending domain, and from one address.
+    pub inbox_requests_per_minute: u32,
     /// Wait before the first retry of a failed delivery, in milliseconds; it doubles each time.
     pub delivery_retry_base_ms: u64,
     /// Bearer token for `/metrics` (Prometheus). Unset: `/metrics` does not exist.
@@ -67,6 +72,12 @@ pub struct Config {
     pub metrics_token: Option<SecretString>,
     /// `text` (default) or `json`, one object per line.
     pub log_format: LogFormat,
+    /// The mail server for weekly reminders, e.g. `smtps://user:password@mail.example.org`.
+    /// Unset: no email is ever sent and reminders are not offered.
+    #[serde(serialize_with = "redacted")]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of reminders, e.g. `Our group <hearth@example.org>`; needed with `smtp_url`.
+    pub email_from: Option<String>,
 }
 
 fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -88,9 +99,12 @@ impl Default for Config {
             login_attempts_per_minute: 10,
             federation_insecure_local: false,
             federation_resolve: std::collections::BTreeMap::new(),
+            inbox_requests_per_minute: hearth_federation::inbox::REQUESTS_PER_MINUTE,
             delivery_retry_base_ms: 2000,
             metrics_token: None,
             log_format: LogFormat::Text,
+            smtp_url: None,
+            email_from: None,
         }
     }
 }
@@ -144,6 +158,21 @@ impl Config {
         if self.delivery_retry_base_ms == 0 {
             return Err(ConfigError::Invalid(
                 "delivery_retry_base_ms must be at least 1".into(),
+            ));
+        }
+        if self.smtp_url.is_some() != self.email_from.is_some() {
+            return Err(ConfigError::Invalid(
+                "smtp_url and email_from go together: set both to send reminders, or neither"
+                    .into(),
+            ));
+        }
+        if let (Some(url), Some(from)) = (&self.smtp_url, &self.email_from) {
+            hearth_web::mail::Mailer::check(url.expose_secret(), from)
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        if self.inbox_requests_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "inbox_requests_per_minute must be at least 1".into(),
             ));
         }
         if self.login_attempts_per_minute == 0 {
@@ -239,6 +268,10 @@ login_attempts_per_minute = 10
 # unless this is true: only for tests and demos that run several instances on one machine.
 federation_insecure_local = false
 
+# Inbox requests accepted per minute from one sending domain, and from one address. A hub
+# whose groups share one address (or that takes a backlog at once) may need more.
+inbox_requests_per_minute = {inbox}
+
 # Wait before the first retry of a failed delivery, in milliseconds (it doubles each time, up
 # to an hour between attempts).
 delivery_retry_base_ms = 2000
@@ -252,10 +285,18 @@ log_format = "text"
 # Without it /metrics does not exist. Prefer the HEARTH_METRICS_TOKEN environment variable.
 # metrics_token = "a-long-random-string"
 
+# Weekly email reminders (optional). Without these two, no email is ever sent and members
+# are not offered reminders. The mail server as a URL: smtps://user:password@host (TLS),
+# smtp://user:password@host:587?tls=required (STARTTLS), or smtp://localhost:25 for a relay on
+# this machine. Prefer the HEARTH_SMTP_URL environment variable, as it holds a password.
+# smtp_url = "smtps://hearth%40example.org:app-password@mail.example.org"
+# email_from = "Our group <hearth@example.org>"
+
 # Fixed addresses for peer host names (tests and demos only), for example:
 # [federation_resolve]
 # "hub.localhost" = "127.0.0.1:8090"
-"#
+"#,
+        inbox = hearth_federation::inbox::REQUESTS_PER_MINUTE,
     )
 }
 
@@ -309,6 +350,17 @@ mod tests {
             ("public_url = \"https://x.org/hearth\"", "path"),
             ("login_attempts_per_minute = 0", "at least 1"),
             ("behind_proxy = \"yes\"", "behind_proxy"),
+            ("inbox_requests_per_minute = 0", "at least 1"),
+            ("smtp_url = \"smtp://localhost:25\"", "go together"),
+            ("email_from = \"a@example.org\"", "go together"),
+            (
+                "smtp_url = \"smtp://localhost:25\"\nemail_from = \"nobody\"",
+                "email_from",
+            ),
+            (
+                "smtp_url = \"gopher://x\"\nemail_from = \"a@example.org\"",
+                "smtp_url",
+            ),
         ] {
             let d = dir_with(file);
             let e = Config::load(d.path(), &Overrides::default())

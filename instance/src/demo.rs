@@ -123,10 +123,9 @@ async fn start(
     db.store_instance_key(&keys::generate()?, created).await?;
     let public = url::Url::parse(&format!("{}/", i.base()))?;
     let web = WebConfig::for_url(public.clone());
-    let link = setup::invite_link(&db, &web, Role::Facilitator, 1, None, created).await?;
-    let token = link.rsplit('/').next().unwrap_or_default();
-    db.join_with_invite(
-        &hearth_web::tokens::hash_token(token),
+    setup::create_account(
+        &db,
+        Role::Facilitator,
         &NewAccount {
             username: LOGIN.into(),
             display_name: "Demo facilitator".into(),
@@ -171,20 +170,18 @@ async fn fill(
     let db = &state.db;
     let mut ids = Vec::new();
     for m in 0..members {
-        let link = setup::invite_link(db, &state.config, Role::Member, 1, None, Utc::now()).await?;
-        let token = link.rsplit('/').next().unwrap_or_default();
-        let account = db
-            .join_with_invite(
-                &hearth_web::tokens::hash_token(token),
-                &NewAccount {
-                    username: format!("member{m}"),
-                    display_name: format!("Member {m}"),
-                    // Synthetic members never sign in.
-                    password_hash: "!demo".into(),
-                },
-                Utc::now(),
-            )
-            .await?;
+        let account = setup::create_account(
+            db,
+            Role::Member,
+            &NewAccount {
+                username: format!("member{m}"),
+                display_name: format!("Member {m}"),
+                // Synthetic members never sign in.
+                password_hash: "!demo".into(),
+            },
+            Utc::now(),
+        )
+        .await?;
         // Most agree to share.
         if rng.gen_bool(0.9) {
             db.set_consent(account.id, true, Utc::now()).await?;

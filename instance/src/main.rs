@@ -1,6 +1,7 @@
 //! The `hearth` binary: command-line parsing, configuration and start-up. Thin by design:
 //! everything it does is a call into `hearth-web`, `hearth-db` or `hearth-core`.
 
+mod bench;
 mod cli;
 mod commands;
 mod config;

@@ -19,6 +19,7 @@ pub mod instruments;
 pub mod noise;
 pub mod period;
 pub mod profile;
+pub mod reminder;
 pub mod report;
 pub mod sharing;
 

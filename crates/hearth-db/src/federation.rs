@@ -585,6 +585,28 @@ impl Db {
         rows.into_iter().map(to_outbox).collect()
     }
 
+    /// The oldest pending delivery to each inbox (what may go next, keeping per-inbox order),
+    /// at most `limit` inboxes, oldest first.
+    pub async fn next_deliveries(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+        let mut conn = self.conn().await?;
+        // The outer query needs its own alias of the table for the subquery.
+        let head = diesel::alias!(outbox as head);
+        let heads = head
+            .filter(head.field(outbox::state).eq("pending"))
+            .group_by(head.field(outbox::inbox))
+            .select(diesel::NullableExpressionMethods::assume_not_null(
+                diesel::dsl::min(head.field(outbox::id)),
+            ));
+        let rows: Vec<OutboxTuple> = with_conn!(&mut conn, |c| outbox::table
+            .filter(outbox::id.eq_any(heads))
+            .order(outbox::id.asc())
+            .limit(limit)
+            .select(OUTBOX_COLUMNS)
+            .load(c)
+            .await)?;
+        rows.into_iter().map(to_outbox).collect()
+    }
+
     /// The newest deliveries, for facilitators and staff to see.
     pub async fn recent_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
         let mut conn = self.conn().await?;

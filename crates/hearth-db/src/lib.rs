@@ -19,6 +19,7 @@ mod invites;
 mod keys;
 mod members;
 mod pool;
+mod reminders;
 mod reports;
 pub mod schema;
 mod sector;
@@ -36,6 +37,7 @@ pub use invites::{Invite, InviteStatus};
 pub use keys::InstanceKey;
 pub use members::{Consent, MemberSummary};
 pub use pool::{Backend, Conn, Db, DbHealth, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+pub use reminders::{DEFAULT_REMINDER_WEEKDAY, ReminderEmail};
 pub use reports::{
     NewSharedReport, ReceivedReport, ReportActivity, ReportState, SharedReport, Sharing, Stored,
 };

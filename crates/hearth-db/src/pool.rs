@@ -132,8 +132,11 @@ impl Db {
                     })
                 });
                 let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+                // Connections are opened as load needs them (and closed after ten idle
+                // minutes): an idle instance holds one, which keeps its memory small.
                 let pool = Pool::builder()
                     .max_size(8)
+                    .min_idle(Some(1))
                     .connection_timeout(Duration::from_secs(10))
                     .build(manager)
                     .await

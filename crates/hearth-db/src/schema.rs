@@ -289,6 +289,25 @@ diesel::joinable!(network_consents -> accounts (account_id));
 diesel::joinable!(memberships -> peers (peer_id));
 diesel::joinable!(readers -> peers (peer_id));
 
+diesel::table! {
+    reminder_settings (id) {
+        id -> Integer,
+        weekday -> Integer,
+    }
+}
+
+diesel::table! {
+    reminder_emails (account_id) {
+        account_id -> BigInt,
+        address -> Text,
+        stop_token -> Text,
+        created_at -> Timestamp,
+        last_sent_week -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(reminder_emails -> accounts (account_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
     accounts,
@@ -315,4 +334,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sector_summaries,
     sector_rollups,
     sector_version,
+    reminder_settings,
+    reminder_emails,
 );

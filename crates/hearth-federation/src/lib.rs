@@ -21,6 +21,7 @@ pub mod keys;
 pub mod outbox;
 pub mod protocol;
 pub mod reports;
+pub mod signing;
 pub mod summaries;
 pub mod vocab;
 

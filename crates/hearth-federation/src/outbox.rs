@@ -2,7 +2,6 @@
 //! with exponential backoff. At-least-once: a crash between sending and marking means one more
 //! send, which receivers ignore by activity id.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use activitypub_federation::activity_sending::SendActivityTask;
@@ -84,12 +83,19 @@ impl Activity for Stored {
 /// Sends one stored activity to its inbox. `Ok` also covers a final refusal (4xx other than
 /// 408 and 429), which the library reports as done: retrying would not change the answer.
 pub async fn deliver(data: &Data<FedContext>, row: &OutboxRow) -> Result<(), FedError> {
+    deliver_as(data, &Peer::local(data).await?, row).await
+}
+
+async fn deliver_as(
+    data: &Data<FedContext>,
+    local: &Peer,
+    row: &OutboxRow,
+) -> Result<(), FedError> {
     let activity: Stored = serde_json::from_str(&row.payload)?;
     let inbox = Url::parse(&row.inbox).map_err(|e| FedError::Invalid(e.to_string()))?;
-    let local = Peer::local(data).await?;
     // The row was written on purpose by this instance: its inbox may be sent to.
     data.allow_domain(&inbox);
-    let tasks = SendActivityTask::prepare(&activity, &local, vec![inbox], data).await?;
+    let tasks = SendActivityTask::prepare(&activity, local, vec![inbox], data).await?;
     if tasks.is_empty() {
         // The library skips inboxes it refuses; that must not count as delivered.
         return Err(FedError::Invalid(format!(
@@ -111,19 +117,24 @@ pub async fn run_once(
 ) -> Result<usize, FedError> {
     let data = config.to_request_data();
     let now = Utc::now();
-    let mut seen = HashSet::new();
-    let mut due = Vec::new();
-    for row in data.db.pending_outbox(1000).await? {
-        // Per-inbox order: a later activity waits for the earlier one to that inbox.
-        if seen.insert(row.inbox.clone()) && row.next_attempt_at <= now {
-            due.push(row);
-        }
+    // Per-inbox order: only the oldest pending activity to each inbox may go; a later one
+    // waits for it.
+    let due: Vec<OutboxRow> = data
+        .db
+        .next_deliveries(1000)
+        .await?
+        .into_iter()
+        .filter(|row| row.next_attempt_at <= now)
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
     }
+    let local = Peer::local(&data).await?;
     let mut delivered = 0;
     // Deliveries to different inboxes run concurrently.
     let results = futures::future::join_all(due.iter().map(|row| {
-        let data = config.to_request_data();
-        async move { (row, deliver(&data, row).await) }
+        let (data, local) = (config.to_request_data(), &local);
+        async move { (row, deliver_as(&data, local, row).await) }
     }))
     .await;
     for (row, result) in results {

@@ -9,6 +9,7 @@ mod client;
 mod database;
 mod network;
 pub mod signing;
+pub mod smtp;
 
 use std::sync::Arc;
 
@@ -193,6 +194,19 @@ impl TestApp {
         self.router = hearth_web::router(self.state.clone());
     }
 
+    /// The same instance, now set up to send email (reminders are offered).
+    pub fn enable_email(&mut self) {
+        let mut config = (*self.state.config).clone();
+        config.email = true;
+        self.state = AppState::new(
+            self.db.clone(),
+            self.clock.clone(),
+            config,
+            self.state.federation.clone(),
+        );
+        self.router = hearth_web::router(self.state.clone());
+    }
+
     /// The app's current (test) time.
     pub fn now(&self) -> DateTime<Utc> {
         hearth_web::Clock::now(self.clock.as_ref())
@@ -267,21 +281,18 @@ impl TestApp {
     /// A member created straight in the database (no password hashing, no HTTP), who consents
     /// to sharing when `consent` is set: for tests that need many people quickly.
     pub async fn seed_member(&self, username: &str, consent: bool) -> i64 {
-        let path = self.invite_path(Role::Member).await;
-        let token = path.trim_start_matches("/join/");
-        let account = self
-            .db
-            .join_with_invite(
-                &hearth_web::tokens::hash_token(token),
-                &hearth_db::NewAccount {
-                    username: username.to_owned(),
-                    display_name: format!("{username} display"),
-                    password_hash: "seeded: cannot sign in".to_owned(),
-                },
-                self.now(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("seed {username}: {e}"));
+        let account = hearth_web::setup::create_account(
+            &self.db,
+            Role::Member,
+            &hearth_db::NewAccount {
+                username: username.to_owned(),
+                display_name: format!("{username} display"),
+                password_hash: "seeded: cannot sign in".to_owned(),
+            },
+            self.now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("seed {username}: {e}"));
         if consent {
             self.db
                 .set_consent(account.id, true, self.now())

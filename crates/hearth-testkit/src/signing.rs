@@ -1,13 +1,9 @@
-//! Hand-made HTTP signatures (draft-cavage, rsa-sha256), so tests can send exactly the
-//! requests an attacker would: wrong keys, stale dates, mismatched digests.
+//! Signed requests for tests, from a key's PEM (see `hearth_federation::signing`).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer};
-use sha2::{Digest, Sha256};
+
+use hearth_federation::signing::{SignedPost, sign_post};
 
 /// What to sign and how.
 pub struct Signed<'a> {
@@ -22,37 +18,26 @@ pub struct Signed<'a> {
     pub digest_of: Option<&'a [u8]>,
 }
 
-/// The headers to send: `(name, value)` pairs.
-pub fn sign(s: &Signed<'_>) -> Vec<(String, String)> {
-    let date = s.date.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    let digest = format!(
-        "SHA-256={}",
-        STANDARD.encode(Sha256::digest(s.digest_of.unwrap_or(s.body)))
-    );
-    let signing_string = format!(
-        "(request-target): post {}\nhost: {}\ndate: {}\ndigest: {}",
-        s.path, s.host, date, digest
-    );
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(s.private_key_pem)
-        .unwrap_or_else(|e| panic!("key: {e}"));
-    let signer = SigningKey::<Sha256>::new(key);
-    let signature = STANDARD.encode(signer.sign(signing_string.as_bytes()).to_bytes());
-    vec![
-        ("host".into(), s.host.into()),
-        ("date".into(), date),
-        ("digest".into(), digest),
-        ("content-type".into(), "application/activity+json".into()),
-        (
-            "signature".into(),
-            format!(
-                "keyId=\"{}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"{}\"",
-                s.key_id, signature
-            ),
-        ),
-    ]
+fn key(pem: &str) -> rsa::RsaPrivateKey {
+    rsa::RsaPrivateKey::from_pkcs8_pem(pem).unwrap_or_else(|e| panic!("key: {e}"))
 }
 
-/// Headers for a signed GET (signed fetch): `(request-target) host date`, as Mastodon sends.
+/// The headers to send: `(name, value)` pairs.
+pub fn sign(s: &Signed<'_>) -> Vec<(String, String)> {
+    sign_post(
+        &SignedPost {
+            host: s.host,
+            path: s.path,
+            body: s.body,
+            key_id: s.key_id,
+            date: s.date,
+            digest_of: s.digest_of,
+        },
+        &key(s.private_key_pem),
+    )
+}
+
+/// Headers for a signed GET (signed fetch).
 pub fn sign_get(
     host: &str,
     path: &str,
@@ -60,21 +45,5 @@ pub fn sign_get(
     private_key_pem: &str,
     date: DateTime<Utc>,
 ) -> Vec<(String, String)> {
-    let date = date.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    let signing_string = format!("(request-target): get {path}\nhost: {host}\ndate: {date}");
-    let key =
-        rsa::RsaPrivateKey::from_pkcs8_pem(private_key_pem).unwrap_or_else(|e| panic!("key: {e}"));
-    let signer = SigningKey::<Sha256>::new(key);
-    let signature = STANDARD.encode(signer.sign(signing_string.as_bytes()).to_bytes());
-    vec![
-        ("host".into(), host.into()),
-        ("date".into(), date),
-        ("accept".into(), "application/activity+json".into()),
-        (
-            "signature".into(),
-            format!(
-                "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date\",signature=\"{signature}\""
-            ),
-        ),
-    ]
+    hearth_federation::signing::sign_get(host, path, key_id, &key(private_key_pem), date)
 }

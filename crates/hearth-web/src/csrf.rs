@@ -11,7 +11,8 @@ use tower_sessions::Session;
 
 use crate::AppError;
 
-const SESSION_KEY: &str = "csrf";
+/// Session key holding the CSRF token.
+pub const SESSION_KEY: &str = "csrf";
 pub const FIELD: &str = "csrf_token";
 /// Forms are small; anything bigger is refused before it is parsed.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -34,9 +35,11 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
 
 /// Middleware: refuses any POST without the session's token, leaving state untouched.
 pub async fn guard(session: Session, req: Request, next: Next) -> Response {
-    // The inbox is for servers, authenticated by HTTP signatures rather than cookies.
+    // The inbox is for servers, authenticated by HTTP signatures rather than cookies; an
+    // unsubscribe link carries its own secret and is posted by mail programs (RFC 8058).
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || req.uri().path() == "/inbox"
+        || req.uri().path().starts_with("/reminders/stop/")
     {
         return next.run(req).await;
     }

@@ -17,6 +17,7 @@ pub mod csrf;
 pub mod csv_out;
 
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod pages;
 pub mod periods;
@@ -56,6 +57,8 @@ pub struct WebConfig {
     pub login_attempts_per_minute: u32,
     /// Bearer token a Prometheus scraper must present for `/metrics`; none: no `/metrics`.
     pub metrics_token: Option<String>,
+    /// This instance sends email (reminders are offered).
+    pub email: bool,
 }
 
 impl WebConfig {
@@ -65,6 +68,7 @@ impl WebConfig {
             behind_proxy: false,
             login_attempts_per_minute: 10,
             metrics_token: None,
+            email: false,
         }
     }
 
@@ -87,7 +91,13 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// A hub's computed sector picture, kept until its rollups change.
     pub sector_cache: Arc<pages::sector::Cache>,
+    /// The instance's settings as last read, and when: nearly every page needs them.
+    settings_cache: Arc<std::sync::RwLock<Option<(std::time::Instant, hearth_db::GroupSettings)>>>,
 }
+
+/// How long a read of the settings is reused. Changes made here forget it at once; this bounds
+/// how late a change made by another process (a second server on the same database) shows.
+const SETTINGS_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl AppState {
     pub fn new(
@@ -107,15 +117,36 @@ impl AppState {
             role,
             metrics: Arc::default(),
             sector_cache: Arc::default(),
+            settings_cache: Arc::default(),
         }
     }
 
     /// The instance's settings; every instance has them from its first start.
     pub async fn settings(&self) -> Result<hearth_db::GroupSettings, AppError> {
-        self.db
+        if let Ok(cached) = self.settings_cache.read()
+            && let Some((at, settings)) = cached.as_ref()
+            && at.elapsed() < SETTINGS_FRESH
+        {
+            return Ok(settings.clone());
+        }
+        let settings = self
+            .db
             .group_settings()
             .await?
-            .ok_or_else(|| AppError::Internal("instance not initialised".into()))
+            .ok_or_else(|| AppError::Internal("instance not initialised".into()))?;
+        if let Ok(mut cached) = self.settings_cache.write() {
+            *cached = Some((std::time::Instant::now(), settings.clone()));
+        }
+        Ok(settings)
+    }
+
+    /// Stores changed settings; the next read sees them.
+    pub async fn save_settings(&self, settings: &hearth_db::GroupSettings) -> Result<(), AppError> {
+        let saved = self.db.update_group_settings(settings).await;
+        if let Ok(mut cached) = self.settings_cache.write() {
+            *cached = None;
+        }
+        Ok(saved?)
     }
 
     /// Federation context for one request.
@@ -131,7 +162,7 @@ const SESSION_IDLE_DAYS: i64 = 14;
 pub fn router(state: AppState) -> Router {
     let secure = state.config.public_url.scheme() == "https";
     let sessions = SessionManagerLayer::new(session_store::DbSessionStore::new(state.db.clone()))
-        .with_name("hearth_session")
+        .with_name(session_store::COOKIE_NAME)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
@@ -247,6 +278,11 @@ fn common_routes() -> Router<AppState> {
 fn group_routes() -> Router<AppState> {
     Router::new()
         .route("/account/consent", post(pages::account::set_consent))
+        .route("/account/reminders", post(pages::reminders::save))
+        .route(
+            "/reminders/stop/{token}",
+            get(pages::reminders::confirm).post(pages::reminders::stop),
+        )
         .route(
             "/checkin",
             get(pages::checkin::show).post(pages::checkin::submit),

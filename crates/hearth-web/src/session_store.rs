@@ -8,6 +8,8 @@ use tower_sessions::session_store::{self, SessionStore};
 
 /// Session key holding the signed-in account's id.
 pub const ACCOUNT_KEY: &str = "account_id";
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "hearth_session";
 
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
@@ -95,6 +97,41 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(backend)
     }
+}
+
+/// A signed-in session made without a browser, for load tools such as `hearth bench`: what a
+/// client sends to act as that account.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    /// The `Cookie` header value.
+    pub cookie: String,
+    /// The CSRF token its forms carry.
+    pub csrf: String,
+}
+
+/// Stores a session signed in as `account_id`, as signing in would, valid for `days`.
+pub async fn open_session(
+    db: &Db,
+    account_id: i64,
+    days: i64,
+) -> session_store::Result<OpenedSession> {
+    let csrf = crate::tokens::new_token();
+    let mut data = std::collections::HashMap::new();
+    data.insert(ACCOUNT_KEY.to_owned(), serde_json::Value::from(account_id));
+    data.insert(
+        crate::csrf::SESSION_KEY.to_owned(),
+        serde_json::Value::from(csrf.clone()),
+    );
+    let mut record = Record {
+        id: Id::default(),
+        data,
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::days(days),
+    };
+    DbSessionStore::new(db.clone()).create(&mut record).await?;
+    Ok(OpenedSession {
+        cookie: format!("{COOKIE_NAME}={}", record.id),
+        csrf,
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use hearth_core::Role;
-use hearth_db::{Db, DbError, GroupSettings};
+use hearth_db::{Account, Db, DbError, GroupSettings, NewAccount};
 
 use crate::WebConfig;
 use crate::tokens::{hash_token, new_token};
@@ -29,6 +29,20 @@ pub async fn invite_link(
     )
     .await?;
     Ok(config.link(&format!("/join/{token}")))
+}
+
+/// Creates an account the way joining does (through a single-use invite), for tools that make
+/// accounts without a browser: the demo, the bench and the test kit.
+pub async fn create_account(
+    db: &Db,
+    role: Role,
+    account: &NewAccount,
+    now: DateTime<Utc>,
+) -> Result<Account, DbError> {
+    let token = hash_token(&new_token());
+    db.create_invite(&token, role, None, now, now + chrono::Duration::days(1))
+        .await?;
+    db.join_with_invite(&token, account, now).await
 }
 
 /// Creates the group's settings row if it is missing.

@@ -25,6 +25,8 @@ pub struct AccountPage {
     pub consent_changed: Option<String>,
     /// This year's privacy budget per hub (group instances only).
     pub budgets: Vec<super::sharing::BudgetRow>,
+    /// Email reminders, when this instance sends email (group instances only).
+    pub reminders: Option<super::reminders::AccountReminders>,
 }
 
 #[derive(Deserialize)]
@@ -55,7 +57,7 @@ pub struct DeleteForm {
     pub password: String,
 }
 
-async fn page(
+pub(super) async fn page(
     state: &AppState,
     user: &CurrentUser,
     notice: Option<&'static str>,
@@ -78,6 +80,7 @@ async fn page(
         } else {
             Vec::new()
         },
+        reminders: super::reminders::for_account(state, user.account.id).await?,
     })
 }
 
@@ -95,6 +98,10 @@ pub async fn show(
         }
         Some("consent-off") => {
             Some("Your check-ins will not count towards anything the group shares from now on.")
+        }
+        Some("reminders-on") => Some("Weekly reminders will go to that address."),
+        Some("reminders-off") => {
+            Some("No more reminders will be sent, and your address is forgotten.")
         }
         _ => None,
     };
@@ -180,6 +187,8 @@ pub struct Export {
     pub exported_at: String,
     pub account: ExportAccount,
     pub network_sharing: ExportConsent,
+    /// The address weekly reminders go to, if any.
+    pub reminder_email: Option<String>,
     pub checkins: Vec<ExportCheckin>,
 }
 
@@ -227,6 +236,11 @@ async fn export(state: &AppState, user: &CurrentUser) -> Result<Export, AppError
             granted: consent.is_some_and(|c| c.granted),
             changed_at: consent.map(|c| c.changed_at.to_rfc3339()),
         },
+        reminder_email: state
+            .db
+            .reminder_email(user.account.id)
+            .await?
+            .map(|r| r.address),
         checkins: checkins
             .into_iter()
             .map(|c| ExportCheckin {

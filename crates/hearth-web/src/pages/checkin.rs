@@ -165,8 +165,7 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         .as_ref()
         .map(|c| c.answers.to_input())
         .unwrap_or_default();
-    let mut nav = Nav::for_user(&state, &user).await?;
-    nav.due = false;
+    let nav = Nav::on_checkin_form(&state, &user);
     render(&CheckinPage::new(
         nav,
         csrf::token(&user.session).await?,
@@ -196,8 +195,7 @@ pub async fn submit(
         }
         Err(errors) => {
             let existing = state.db.own_checkin(user.account.id, week).await?;
-            let mut nav = Nav::for_user(&state, &user).await?;
-            nav.due = false;
+            let nav = Nav::on_checkin_form(&state, &user);
             let page = CheckinPage::new(
                 nav,
                 csrf::token(&user.session).await?,

@@ -160,7 +160,7 @@ pub async fn settings(
         "no" => false,
         _ => return Err(AppError::BadRequest("Choose yes or no.".into())),
     };
-    state.db.update_group_settings(&settings).await?;
+    state.save_settings(&settings).await?;
     tracing::info!(
         by = f.0.account.id,
         auto_accept = settings.hub_auto_accept,

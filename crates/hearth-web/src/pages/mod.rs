@@ -14,6 +14,7 @@ pub mod invites;
 pub mod join;
 pub mod login;
 pub mod members;
+pub mod reminders;
 pub mod sector;
 pub mod settings;
 pub mod sharing;
@@ -65,6 +66,16 @@ impl Nav {
 
     pub async fn for_user(state: &AppState, u: &CurrentUser) -> Result<Self, AppError> {
         Self::for_account(state, Some(&u.account)).await
+    }
+
+    /// For the check-in form itself, which never shows the reminder (no query needed).
+    pub fn on_checkin_form(state: &AppState, u: &CurrentUser) -> Self {
+        Self {
+            signed_in: true,
+            facilitator: u.account.role == Role::Facilitator,
+            due: false,
+            hub: state.role == hearth_core::InstanceRole::Hub,
+        }
     }
 }
 

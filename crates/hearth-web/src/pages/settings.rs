@@ -37,6 +37,9 @@ pub struct SettingsPage {
     pub regions: Vec<Choice>,
     pub focuses: Vec<Choice>,
     pub sizes: Vec<Choice>,
+    pub reminder_days: Vec<Choice>,
+    /// Whether this instance is set up to send email.
+    pub email: bool,
 }
 
 /// What the form holds, as typed.
@@ -51,6 +54,8 @@ pub struct SettingsInput {
     pub region: String,
     pub size_band: String,
     pub focus: Vec<String>,
+    /// ISO weekday number for email reminders.
+    pub reminder_weekday: String,
 }
 
 impl SettingsInput {
@@ -65,6 +70,7 @@ impl SettingsInput {
             region: s.profile.region.unwrap_or("").to_owned(),
             size_band: s.profile.size_band.unwrap_or("").to_owned(),
             focus: s.profile.focuses.iter().map(|f| (*f).to_owned()).collect(),
+            reminder_weekday: String::new(),
         }
     }
 
@@ -82,6 +88,7 @@ impl SettingsInput {
                 "region" => input.region = v,
                 "size_band" => input.size_band = v,
                 "focus" => input.focus.push(v),
+                "reminder_weekday" => input.reminder_weekday = v,
                 _ => {}
             }
         }
@@ -143,7 +150,7 @@ impl SettingsInput {
     }
 }
 
-const WEEKDAYS: [&str; 7] = [
+pub(super) const WEEKDAYS: [&str; 7] = [
     "Monday",
     "Tuesday",
     "Wednesday",
@@ -225,6 +232,8 @@ async fn page(
         regions: choices(&REGIONS, &[input.region.trim()], Some("Not chosen")),
         focuses: choices(&FOCUSES, &focus_refs, None),
         sizes: choices(&SIZE_BANDS, &[input.size_band.trim()], Some("Not chosen")),
+        reminder_days: owned_choices(as_refs(&weekdays), input.reminder_weekday.trim()),
+        email: state.config.email,
     })
 }
 
@@ -234,7 +243,8 @@ pub async fn show(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let settings = state.settings().await?;
-    let input = SettingsInput::from_settings(&settings);
+    let mut input = SettingsInput::from_settings(&settings);
+    input.reminder_weekday = state.db.reminder_weekday().await?.to_string();
     render(&page(&state, &f, &input, q.contains_key("saved"), Vec::new()).await?)
 }
 
@@ -245,9 +255,30 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let input = SettingsInput::from_form(&body);
     let current = state.settings().await?;
-    match input.parse(&current) {
-        Ok(settings) => {
-            state.db.update_group_settings(&settings).await?;
+    let reminder_day = match input.reminder_weekday.trim() {
+        // A form without the field (an older page) keeps the day.
+        "" => Ok(None),
+        d => d
+            .parse::<u8>()
+            .ok()
+            .filter(|d| (1..=7).contains(d))
+            .map(Some)
+            .ok_or(("reminder_weekday", "Choose a day of the week".to_owned())),
+    };
+    let parsed = match (input.parse(&current), reminder_day) {
+        (Ok(s), Ok(d)) => Ok((s, d)),
+        (Err(mut errors), day) => {
+            errors.extend(day.err());
+            Err(errors)
+        }
+        (Ok(_), Err(e)) => Err(vec![e]),
+    };
+    match parsed {
+        Ok((settings, reminder_day)) => {
+            state.save_settings(&settings).await?;
+            if let Some(d) = reminder_day {
+                state.db.set_reminder_weekday(d).await?;
+            }
             tracing::info!(by = f.0.account.id, "group settings changed");
             Ok(Redirect::to("/settings?saved=1").into_response())
         }

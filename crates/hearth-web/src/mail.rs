@@ -1,0 +1,205 @@
+//! Sending the weekly reminders over SMTP (lettre). Each reminder holds the group's name, the
+//! check-in link and the member's own unsubscribe link; never anything about answers.
+
+use chrono::{DateTime, Utc};
+use hearth_core::reminder::{due_week, reminder_text};
+use lettre::message::Mailbox;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::{AppError, AppState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("smtp_url is not usable: {0}")]
+    BadUrl(String),
+    #[error("email_from is not an address: {0}")]
+    BadFrom(String),
+    #[error("could not build the email: {0}")]
+    Build(String),
+    #[error("the mail server refused or could not be reached: {0}")]
+    Send(String),
+}
+
+/// An SMTP connection pool and the sender address.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mailer(from {})", self.from)
+    }
+}
+
+impl Mailer {
+    /// `url` as lettre reads it: `smtps://user:pass@host` (TLS), `smtp://host:587?tls=required`
+    /// (STARTTLS), or `smtp://localhost:25` (plain, for a relay on the same machine).
+    /// Needs a tokio runtime (the connection pool runs on it).
+    pub fn new(url: &str, from: &str) -> Result<Mailer, MailError> {
+        // lettre's rustls uses whichever crypto provider is installed; Hearth's is ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (builder, from) = Self::parse(url, from)?;
+        Ok(Mailer {
+            transport: builder.build(),
+            from,
+        })
+    }
+
+    /// Checks the settings without connecting (for configuration loading).
+    pub fn check(url: &str, from: &str) -> Result<(), MailError> {
+        Self::parse(url, from).map(drop)
+    }
+
+    fn parse(
+        url: &str,
+        from: &str,
+    ) -> Result<(lettre::transport::smtp::AsyncSmtpTransportBuilder, Mailbox), MailError> {
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::BadUrl(e.to_string()))?;
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| MailError::BadFrom(e.to_string()))?;
+        Ok((builder, from))
+    }
+
+    /// Checks that the mail server answers (for `hearth check`).
+    pub async fn test_connection(&self) -> Result<bool, MailError> {
+        self.transport
+            .test_connection()
+            .await
+            .map_err(|e| MailError::Send(e.to_string()))
+    }
+
+    async fn send(&self, message: Message) -> Result<(), MailError> {
+        self.transport
+            .send(message)
+            .await
+            .map(drop)
+            .map_err(|e| MailError::Send(e.to_string()))
+    }
+}
+
+/// One header of our own, for the RFC 8058 unsubscribe headers lettre does not name.
+#[derive(Clone)]
+struct RawHeader(&'static str, String);
+
+/// Builds one reminder.
+fn reminder(
+    from: &Mailbox,
+    to: &str,
+    group: &str,
+    checkin_link: &str,
+    stop_link: &str,
+) -> Result<Message, MailError> {
+    let to = to
+        .parse::<Mailbox>()
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    let text = reminder_text(group, checkin_link, stop_link);
+    let mut message = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(text.subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(text.body)
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    // One-click unsubscribe (RFC 8058): mail programs offer a button that POSTs to the link.
+    for RawHeader(name, value) in [
+        RawHeader("List-Unsubscribe", format!("<{stop_link}>")),
+        RawHeader(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".to_owned(),
+        ),
+    ] {
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str(name),
+            value,
+        ));
+    }
+    Ok(message)
+}
+
+/// Sends this week's reminders if today is the group's day and they have not gone yet.
+/// Returns how many were sent. One address that fails is logged and tried again on the next
+/// pass; the others still go.
+pub async fn send_due_reminders(
+    state: &AppState,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let settings = state.settings().await?;
+    let Some(week) = due_week(now, settings.timezone, state.db.reminder_weekday().await?) else {
+        return Ok(0);
+    };
+    let week = week.to_string();
+    let checkin_link = state.config.link("/checkin");
+    let mut sent = 0;
+    for r in state.db.reminders_due(&week).await? {
+        let stop_link = state
+            .config
+            .link(&format!("/reminders/stop/{}", r.stop_token));
+        let result = match reminder(
+            &mailer.from,
+            &r.address,
+            &settings.name,
+            &checkin_link,
+            &stop_link,
+        ) {
+            Ok(m) => mailer.send(m).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                state.db.mark_reminded(r.account_id, &week).await?;
+                sent += 1;
+            }
+            // The account id, never the address, goes to the log.
+            Err(e) => tracing::warn!(account_id = r.account_id, error = %e, "reminder not sent"),
+        }
+    }
+    if sent > 0 {
+        tracing::info!(sent, %week, "reminders sent");
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reminder_has_one_click_unsubscribe_headers() {
+        let from: Mailbox = "Hearth <hearth@example.org>".parse().unwrap();
+        let m = reminder(
+            &from,
+            "sam@example.org",
+            "Circle",
+            "https://h.example/checkin",
+            "https://h.example/reminders/stop/t0k",
+        )
+        .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(
+            raw.contains("List-Unsubscribe: <https://h.example/reminders/stop/t0k>"),
+            "{raw}"
+        );
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains("To: sam@example.org"));
+        assert!(reminder(&from, "not an address", "C", "a", "b").is_err());
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        assert!(matches!(
+            Mailer::check("ftp://x", "a@b.org"),
+            Err(MailError::BadUrl(_))
+        ));
+        assert!(matches!(
+            Mailer::check("smtp://localhost:25", "nobody"),
+            Err(MailError::BadFrom(_))
+        ));
+        assert!(Mailer::check("smtps://u:p@mail.example.org", "Group <g@example.org>").is_ok());
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE reminder_emails;
+DROP TABLE reminder_settings;
