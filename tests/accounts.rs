@@ -12,6 +12,19 @@ async fn sign_in(app: &TestApp, username: &str, password: &str) -> hearth_testki
     c
 }
 
+/// SQL for "now plus `a` days" and "now plus `b` days" in UTC, as each backend writes it.
+fn in_days(app: &TestApp, a: u32, b: u32) -> (String, String) {
+    let at = |d: u32| match app.backend() {
+        hearth_testkit::Backend::Sqlite => {
+            format!("strftime('%Y-%m-%d %H:%M:%f', 'now', '+{d} days')")
+        }
+        hearth_testkit::Backend::Postgres => {
+            format!("((now() AT TIME ZONE 'UTC') + INTERVAL '{d} days')")
+        }
+    };
+    (at(a), at(b))
+}
+
 backend_tests! {
     async fn sign_in_and_out_work_and_wrong_passwords_are_refused(app) {
         app.join(Role::Member, "robin").await;
@@ -50,6 +63,30 @@ backend_tests! {
             .await
             .assert_status(429)
             .assert_contains("Too many attempts");
+    }
+
+    async fn a_session_in_use_stays_signed_in_and_costs_one_write_a_day(app) {
+        let c = app.join(Role::Member, "daily").await;
+        c.get("/checkin").await.assert_status(200);
+        let (one_day_left, long_left) = in_days(&app, 1, 13);
+        // As if signed in almost two weeks ago and last seen on another day: a day left.
+        let aged = format!(
+            "UPDATE sessions SET expires_at = {one_day_left}, \
+             data = REPLACE(data, '\"seen\":\"', '\"seen\":\"1999') \
+             WHERE account_id IS NOT NULL"
+        );
+        assert_eq!(app.execute(&aged).await, 1);
+        let fresh = format!("SELECT COUNT(*) AS n FROM sessions WHERE expires_at > {long_left}");
+        assert_eq!(app.count(&fresh).await, 0);
+        // The first request of the day moves the expiry to fourteen days from now.
+        c.get("/checkin").await.assert_status(200);
+        assert_eq!(app.count(&fresh).await, 1);
+        // Later requests the same day do not write the session again.
+        app.execute(&format!("UPDATE sessions SET expires_at = {one_day_left}"))
+            .await;
+        c.get("/checkin").await.assert_status(200);
+        c.get("/history").await.assert_status(200);
+        assert_eq!(app.count(&fresh).await, 0);
     }
 
     async fn changing_a_password_signs_out_other_sessions(app) {

@@ -1,10 +1,72 @@
 //! Key rotation over loopback: a group stores a new key, restarts and announces its actor; the
 //! hub, still holding the old key, fetches the actor again, takes the Update, and accepts what
-//! the group signs with the new key from then on.
+//! the group signs with the new key from then on. What the group signed with its old key still
+//! verifies for the grace period, and not after.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::Utc;
+use hearth_core::report::{Outcome, TrueCounts, make_report_with_noise};
+use hearth_federation::reports::{CreateReport, WellbeingReport};
+use url::Url;
 
 use hearth_core::{InstanceRole, Role};
 use hearth_db::{DeliveryState, MembershipState};
-use hearth_testkit::{Backend, network, wait_for};
+use hearth_testkit::{Backend, Node, network, wait_for};
+
+/// A report from the group for `period`, signed by hand with `private_pem`, sent to the hub's
+/// inbox; returns the status.
+async fn send_report(hub: &Node, group_actor: &str, period: &str, private_pem: &str) -> u16 {
+    let settings = hearth_core::sharing::SharingSettings::default();
+    let truth = TrueCounts {
+        respondents: 9,
+        ..TrueCounts::default()
+    };
+    let Outcome::Report(r) =
+        make_report_with_noise(period.parse().unwrap(), &settings, truth, &mut || 0)
+    else {
+        panic!("9 respondents without noise pass the threshold");
+    };
+    let actor = Url::parse(group_actor).unwrap();
+    let hub_actor = Url::parse(&format!("{}/actor", hub.base())).unwrap();
+    let id = actor.join(&format!("/activities/create/{period}")).unwrap();
+    let create = CreateReport {
+        id: id.clone(),
+        kind: Default::default(),
+        actor: actor.clone().into(),
+        to: vec![hub_actor.clone()],
+        object: WellbeingReport::from_report(
+            actor.join(&format!("/reports/{period}")).unwrap(),
+            actor,
+            hub_actor,
+            &r,
+        ),
+    };
+    let inbox = Url::parse(&format!("{}/inbox", hub.base())).unwrap();
+    let body = hearth_federation::activities::outbox_item(&create, &id, "Create", &inbox)
+        .unwrap()
+        .payload;
+    let key_id = format!("{group_actor}#main-key");
+    let mut req = Request::post("/inbox");
+    for (k, v) in hearth_testkit::signing::sign(&hearth_testkit::signing::Signed {
+        host: &hub.host(),
+        path: "/inbox",
+        body: body.as_bytes(),
+        key_id: &key_id,
+        private_key_pem: private_pem,
+        date: Utc::now(),
+        digest_of: None,
+    }) {
+        req = req.header(k, v);
+    }
+    hub.app
+        .client()
+        .send(req.body(Body::from(body)).unwrap())
+        .await
+        .status
+        .as_u16()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_key_reaches_the_hub_and_signs_from_then_on() {
@@ -47,6 +109,15 @@ async fn a_rotated_key_reaches_the_hub_and_signs_from_then_on() {
         .unwrap()
         .public_key_pem;
 
+    let old_private = nodes[1]
+        .app
+        .db
+        .instance_key()
+        .await
+        .unwrap()
+        .unwrap()
+        .private_pem;
+
     // Rotate: stop, store a new key, restart, announce.
     nodes[1].stop();
     let new_key = hearth_testkit::new_key();
@@ -86,6 +157,36 @@ async fn a_rotated_key_reaches_the_hub_and_signs_from_then_on() {
             .any(|r| r.activity_type == "Update" && r.state == DeliveryState::Delivered)
     })
     .await;
+    // A report the group signed with its old key (before it rotated) still verifies...
+    assert_eq!(
+        send_report(hub, &group_actor, "2026-09", &old_private).await,
+        202
+    );
+    assert_eq!(
+        hub.app
+            .count("SELECT COUNT(*) AS n FROM received_reports")
+            .await,
+        1
+    );
+    // ...until the grace period is over; a stranger's key never does.
+    hub.app
+        .execute("UPDATE peer_old_keys SET replaced_at = '2026-01-01 00:00:00'")
+        .await;
+    assert_ne!(
+        send_report(hub, &group_actor, "2026-08", &old_private).await,
+        202
+    );
+    let stranger = hearth_testkit::new_key().private_pem;
+    assert_ne!(
+        send_report(hub, &group_actor, "2026-07", &stranger).await,
+        202
+    );
+    assert_eq!(
+        hub.app
+            .count("SELECT COUNT(*) AS n FROM received_reports")
+            .await,
+        1
+    );
     // What the group signs now is accepted: it leaves, and the hub takes the Undo.
     let peer = group
         .app

@@ -65,7 +65,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<Account, DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let row = with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let role: Option<String> = diesel::update(invites::table)
@@ -135,7 +135,7 @@ impl Db {
     }
 
     pub async fn set_password_hash(&self, id: i64, hash: &str) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let n = with_conn!(&mut conn, |c| diesel::update(accounts::table.find(id))
             .set(accounts::password_hash.eq(hash))
             .execute(c)
@@ -148,7 +148,7 @@ impl Db {
     }
 
     pub async fn record_login(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::update(accounts::table.find(id))
             .set(accounts::last_login_at.eq(Some(to_db_time(now))))
             .execute(c)

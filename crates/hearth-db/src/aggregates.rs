@@ -114,7 +114,7 @@ impl Db {
         totals: &WeekTotals,
         closed_at: DateTime<Utc>,
     ) -> Result<bool, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let week = week.to_string();
         let values = (
             week_aggregates::week.eq(&week),

@@ -119,7 +119,7 @@ impl Db {
             checkins::updated_at.eq(now),
         );
         let note = answers.note().map(str::to_owned);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 // Upsert first: the write lock is taken by the first statement, so SQLite never

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use crate::schema::{memberships, outbox, peers, readers, received_activities};
+use crate::schema::{memberships, outbox, peer_old_keys, peers, readers, received_activities};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
 /// A remote actor as stored.
@@ -247,10 +247,36 @@ const OUTBOX_COLUMNS: (
 );
 
 /// Upserts a peer; used inside the transactions below.
+/// Stores a peer as fetched. A changed key keeps the previous one in `peer_old_keys` (written
+/// first, while the row still holds it), so requests signed with it verify for a while yet.
 macro_rules! upsert_peer {
     ($c:expr, $p:expr) => {{
         let p: &NewPeer = $p;
         let fetched = to_db_time(p.fetched_at);
+        diesel::insert_into(peer_old_keys::table)
+            .values(
+                peers::table
+                    .filter(peers::actor_url.eq(&p.actor_url))
+                    .filter(peers::public_key_pem.ne(&p.public_key_pem))
+                    .select((
+                        peers::id,
+                        peers::public_key_pem,
+                        diesel::IntoSql::into_sql::<diesel::sql_types::Timestamp>(fetched),
+                    )),
+            )
+            .into_columns((
+                peer_old_keys::peer_id,
+                peer_old_keys::public_key_pem,
+                peer_old_keys::replaced_at,
+            ))
+            // A key that comes back and goes again starts its grace period again.
+            .on_conflict((peer_old_keys::peer_id, peer_old_keys::public_key_pem))
+            .do_update()
+            .set(
+                peer_old_keys::replaced_at.eq(diesel::upsert::excluded(peer_old_keys::replaced_at)),
+            )
+            .execute($c)
+            .await?;
         diesel::insert_into(peers::table)
             .values((
                 peers::actor_url.eq(&p.actor_url),
@@ -319,9 +345,27 @@ impl Db {
         if self.peer_by_url(&p.actor_url).await?.is_none() {
             return Ok(None);
         }
-        let mut conn = self.conn().await?;
-        let row = with_conn!(&mut conn, |c| upsert_peer!(c, p))?;
+        let mut conn = self.write_conn().await?;
+        let row = with_conn!(&mut conn, |c| c
+            .transaction(async |c| Ok::<_, DbError>(upsert_peer!(c, p)?))
+            .await)?;
         Ok(Some(to_peer(row)))
+    }
+
+    /// Keys `actor_url` used before its current one that were replaced after `since`.
+    pub async fn recent_old_keys(
+        &self,
+        actor_url: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, DbError> {
+        let mut conn = self.conn().await?;
+        Ok(with_conn!(&mut conn, |c| peer_old_keys::table
+            .inner_join(peers::table)
+            .filter(peers::actor_url.eq(actor_url))
+            .filter(peer_old_keys::replaced_at.gt(to_db_time(since)))
+            .select(peer_old_keys::public_key_pem)
+            .load(c)
+            .await)?)
     }
 
     /// Every peer's domain, for the federation allow-list.
@@ -383,7 +427,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<Membership, DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let row: MembershipTuple = with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let p = upsert_peer!(c, peer)?;
@@ -427,7 +471,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
         let follow_id = follow_id.map(str::to_owned);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let mut q = diesel::update(memberships::table)
@@ -461,7 +505,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let n = diesel::delete(memberships::table.filter(memberships::peer_id.eq(peer_id)))
@@ -496,7 +540,7 @@ impl Db {
     /// Queues activities that no other change goes with.
     pub async fn enqueue(&self, send: &[NewOutbox], now: DateTime<Utc>) -> Result<(), DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 insert_outbox!(c, send, now);
@@ -515,7 +559,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let p = upsert_peer!(c, peer)?;
@@ -555,7 +599,7 @@ impl Db {
         let Some(peer) = self.peer_by_url(actor_url).await? else {
             return Ok(false);
         };
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let n = with_conn!(&mut conn, |c| diesel::delete(
             readers::table.filter(readers::peer_id.eq(peer.id))
         )
@@ -620,16 +664,26 @@ impl Db {
     }
 
     pub async fn mark_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
-        with_conn!(&mut conn, |c| diesel::update(outbox::table.find(id))
-            .set((
-                outbox::state.eq("delivered"),
-                outbox::attempts.eq(outbox::attempts + 1),
-                outbox::delivered_at.eq(Some(to_db_time(now))),
-                outbox::last_error.eq(None::<String>),
-            ))
-            .execute(c)
-            .await)?;
+        self.mark_all_delivered(&[id], now).await
+    }
+
+    /// Marks several deliveries done in one statement (a worker pass's successes).
+    pub async fn mark_all_delivered(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), DbError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.write_conn().await?;
+        with_conn!(&mut conn, |c| diesel::update(
+            outbox::table.filter(outbox::id.eq_any(ids))
+        )
+        .set((
+            outbox::state.eq("delivered"),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::delivered_at.eq(Some(to_db_time(now))),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(c)
+        .await)?;
         Ok(())
     }
 
@@ -640,7 +694,7 @@ impl Db {
         error: &str,
         next: Option<DateTime<Utc>>,
     ) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let error: String = error.chars().take(500).collect();
         match next {
             Some(next) => with_conn!(&mut conn, |c| diesel::update(outbox::table.find(id))
@@ -689,7 +743,7 @@ impl Db {
         activity_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let n = with_conn!(&mut conn, |c| diesel::insert_into(
             received_activities::table
         )

@@ -74,7 +74,7 @@ impl Db {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<i64, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let id = with_conn!(&mut conn, |c| diesel::insert_into(invites::table)
             .values((
                 invites::token_hash.eq(token_hash),
@@ -118,7 +118,7 @@ impl Db {
 
     /// Revokes an unused invite by deleting it. A used invite is history and stays.
     pub async fn revoke_invite(&self, id: i64) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let n = with_conn!(&mut conn, |c| diesel::delete(
             invites::table
                 .filter(invites::id.eq(id))

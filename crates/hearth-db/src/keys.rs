@@ -42,7 +42,7 @@ impl Db {
         key: &InstanceKey,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::insert_into(instance_keys::table)
             .values((
                 instance_keys::public_pem.eq(&key.public_pem),

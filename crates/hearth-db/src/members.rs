@@ -68,7 +68,7 @@ impl Db {
     /// Changes a role. Refused (`Conflict`) when it would leave the group without a
     /// facilitator; one statement, so two facilitators demoting each other cannot both win.
     pub async fn set_role(&self, id: i64, role: Role) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let another_facilitator = diesel::dsl::exists(
             others
                 .filter(others.field(accounts::role).eq(Role::Facilitator.as_str()))
@@ -104,7 +104,7 @@ impl Db {
     /// sessions, consent, and invites they made. Refused (`Conflict`) for the last facilitator
     /// while anyone else has an account.
     pub async fn delete_account(&self, id: i64) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let another_facilitator = diesel::dsl::exists(
             others
                 .filter(others.field(accounts::role).eq(Role::Facilitator.as_str()))
@@ -150,7 +150,7 @@ impl Db {
         granted: bool,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let now = to_db_time(now);
         with_conn!(&mut conn, |c| diesel::insert_into(network_consents::table)
             .values((

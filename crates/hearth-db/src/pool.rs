@@ -32,8 +32,17 @@ pub enum Backend {
 /// A pool of connections to one database of either kind. Cheap to clone.
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(SqlitePools),
     Postgres(Pool<AsyncPgConnection>),
+}
+
+/// SQLite takes one writer at a time. Writers in this process queue for the single write
+/// connection instead of meeting SQLite's lock, whose busy handler sleeps 1 to 100 ms between
+/// tries; reads run beside them on their own connections (WAL).
+#[derive(Clone)]
+pub struct SqlitePools {
+    read: Pool<SqliteConn>,
+    write: Pool<SqliteConn>,
 }
 
 impl std::fmt::Debug for Db {
@@ -118,30 +127,35 @@ impl Db {
                 })
                 .await
                 .map_err(|e| DbError::Connect(e.to_string()))??;
-                let mut config = ManagerConfig::<SqliteConn>::default();
-                config.recycling_method = RecyclingMethod::Fast;
-                config.custom_setup = Box::new(|url| {
-                    let url = url.to_owned();
-                    Box::pin(async move {
-                        let mut c =
-                            <SqliteConn as diesel_async::AsyncConnection>::establish(&url).await?;
-                        c.batch_execute(SQLITE_SETUP)
-                            .await
-                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                        Ok(c)
-                    })
-                });
-                let manager = AsyncDieselConnectionManager::new_with_config(path, config);
                 // Connections are opened as load needs them (and closed after ten idle
-                // minutes): an idle instance holds one, which keeps its memory small.
-                let pool = Pool::builder()
-                    .max_size(8)
-                    .min_idle(Some(1))
-                    .connection_timeout(Duration::from_secs(10))
-                    .build(manager)
-                    .await
-                    .map_err(|e| DbError::Connect(e.to_string()))?;
-                Ok(Db::Sqlite(pool))
+                // minutes): an idle instance holds one of each, which keeps its memory small.
+                let pool = |size: u32| {
+                    let mut config = ManagerConfig::<SqliteConn>::default();
+                    config.recycling_method = RecyclingMethod::Fast;
+                    config.custom_setup = Box::new(|url| {
+                        let url = url.to_owned();
+                        Box::pin(async move {
+                            let mut c =
+                                <SqliteConn as diesel_async::AsyncConnection>::establish(&url)
+                                    .await?;
+                            c.batch_execute(SQLITE_SETUP)
+                                .await
+                                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                            Ok(c)
+                        })
+                    });
+                    Pool::builder()
+                        .max_size(size)
+                        .min_idle(Some(1))
+                        .connection_timeout(Duration::from_secs(30))
+                        .build(AsyncDieselConnectionManager::new_with_config(
+                            path.clone(),
+                            config,
+                        ))
+                };
+                let read = pool(8).await.map_err(|e| DbError::Connect(e.to_string()))?;
+                let write = pool(1).await.map_err(|e| DbError::Connect(e.to_string()))?;
+                Ok(Db::Sqlite(SqlitePools { read, write }))
             }
             Target::Postgres(url) => {
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
@@ -178,9 +192,29 @@ impl Db {
         }
     }
 
+    /// A connection for reading (or for a write whose caller knows it is alone).
     pub async fn conn(&self) -> Result<Conn, DbError> {
         match self {
             Db::Sqlite(p) => p
+                .read
+                .get_owned()
+                .await
+                .map(Conn::Sqlite)
+                .map_err(|e| DbError::Pool(e.to_string())),
+            Db::Postgres(p) => p
+                .get_owned()
+                .await
+                .map(Conn::Postgres)
+                .map_err(|e| DbError::Pool(e.to_string())),
+        }
+    }
+
+    /// A connection for a query that writes: SQLite's one write connection (so writers queue
+    /// here, not in SQLite's busy handler); any pooled connection on PostgreSQL.
+    pub async fn write_conn(&self) -> Result<Conn, DbError> {
+        match self {
+            Db::Sqlite(p) => p
+                .write
                 .get_owned()
                 .await
                 .map(Conn::Sqlite)

@@ -66,7 +66,7 @@ impl Db {
                 "weekday {weekday} is not 1 to 7"
             )));
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::insert_into(reminder_settings::table)
             .values((
                 reminder_settings::id.eq(1),
@@ -101,7 +101,7 @@ impl Db {
         new_token: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         // Create if absent, then change only a different address (a write first, so SQLite
         // never upgrades a read lock).
         with_conn!(&mut conn, |c| diesel::insert_into(reminder_emails::table)
@@ -133,7 +133,7 @@ impl Db {
 
     /// Forgets the account's address; `true` if it had one.
     pub async fn remove_reminder_email(&self, account_id: i64) -> Result<bool, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let n = with_conn!(&mut conn, |c| diesel::delete(
             reminder_emails::table.filter(reminder_emails::account_id.eq(account_id))
         )
@@ -156,7 +156,7 @@ impl Db {
 
     /// Unsubscribes by token (the address is forgotten); `true` if the token was current.
     pub async fn stop_reminders_by_token(&self, token: &str) -> Result<bool, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let n = with_conn!(&mut conn, |c| diesel::delete(
             reminder_emails::table.filter(reminder_emails::stop_token.eq(token))
         )
@@ -183,7 +183,7 @@ impl Db {
 
     /// Records that `account_id` was reminded for `week`.
     pub async fn mark_reminded(&self, account_id: i64, week: &str) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::update(
             reminder_emails::table.filter(reminder_emails::account_id.eq(account_id))
         )

@@ -365,7 +365,7 @@ impl Db {
             hub_sharing::enabled_at.eq(enabled_at),
             hub_sharing::updated_at.eq(now),
         );
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let n = with_conn!(&mut conn, |c| diesel::insert_into(hub_sharing::table)
             .values((hub_sharing::peer_id.eq(peer_id), values.clone()))
             .on_conflict(hub_sharing::peer_id)
@@ -423,7 +423,7 @@ impl Db {
         let rho = nanos(r.rho)?;
         let decided = (r.state != ReportState::AwaitingApproval).then_some(now);
         let send: Vec<NewOutbox> = send.cloned().into_iter().collect();
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let n = diesel::insert_into(shared_reports::table)
@@ -531,7 +531,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
         let send: Vec<NewOutbox> = send.cloned().into_iter().collect();
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let n = diesel::update(
@@ -564,7 +564,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
         let send = [send.clone()];
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 diesel::update(
@@ -593,7 +593,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let n = diesel::delete(memberships::table.filter(memberships::peer_id.eq(peer_id)))
@@ -675,7 +675,7 @@ impl Db {
         let now = to_db_time(now);
         let rho = nanos(r.rho)?;
         let segments = r.segments.join(",");
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 // Writes come first so SQLite takes its write lock before any read (a read
@@ -769,7 +769,7 @@ impl Db {
     /// Erases every report a group sent this hub (its counts go with them) and takes them out
     /// of the sector rollups, in one transaction; returns how many.
     pub async fn erase_received_reports(&self, peer_id: i64) -> Result<usize, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let old: Vec<OldReport> = diesel::update(

@@ -306,7 +306,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    peer_old_keys (peer_id, public_key_pem) {
+        peer_id -> BigInt,
+        public_key_pem -> Text,
+        replaced_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(reminder_emails -> accounts (account_id));
+diesel::joinable!(peer_old_keys -> peers (peer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
@@ -336,4 +345,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sector_version,
     reminder_settings,
     reminder_emails,
+    peer_old_keys,
 );

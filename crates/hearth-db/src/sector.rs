@@ -33,6 +33,13 @@ pub struct AlertAck {
 }
 
 /// The coarse profile a group's actor carried, from the stored JSON.
+impl crate::PeerRow {
+    /// The coarse profile a group actor carries, as the sector reads it.
+    pub fn group_profile(&self) -> GroupProfile {
+        profile(&self.profile)
+    }
+}
+
 fn profile(json: &str) -> GroupProfile {
     let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
     let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
@@ -144,7 +151,7 @@ impl Db {
 
     pub async fn set_hub_settings(&self, s: &HubSettings) -> Result<(), DbError> {
         let m = i32::try_from(s.min_groups.get()).unwrap_or(i32::MAX);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::insert_into(hub_settings::table)
             .values((
                 hub_settings::id.eq(1i64),
@@ -200,7 +207,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::insert_into(alert_acks::table)
             .values((
                 alert_acks::segment.eq(segment),
@@ -255,7 +262,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let n = diesel::insert_into(published_summaries::table)
@@ -287,7 +294,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::insert_into(sector_summaries::table)
             .values((
                 sector_summaries::hub_actor.eq(hub_actor),

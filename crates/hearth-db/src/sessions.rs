@@ -17,7 +17,7 @@ pub struct SessionRow {
 
 impl Db {
     pub async fn save_session(&self, s: &SessionRow) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let expires = to_db_time(s.expires_at);
         with_conn!(&mut conn, |c| diesel::insert_into(sessions::table)
             .values((
@@ -40,7 +40,7 @@ impl Db {
 
     /// Inserts a new session; `false` if the id is already taken (the caller picks another).
     pub async fn create_session(&self, s: &SessionRow) -> Result<bool, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let n = with_conn!(&mut conn, |c| diesel::insert_into(sessions::table)
             .values((
                 sessions::id.eq(&s.id),
@@ -84,7 +84,7 @@ impl Db {
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::delete(
             sessions::table.filter(sessions::id.eq(id))
         )
@@ -99,7 +99,7 @@ impl Db {
         account_id: i64,
         keep: Option<&str>,
     ) -> Result<usize, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         let keep = keep.unwrap_or("").to_owned();
         Ok(with_conn!(&mut conn, |c| diesel::delete(
             sessions::table
@@ -111,7 +111,7 @@ impl Db {
     }
 
     pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<usize, DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         Ok(with_conn!(&mut conn, |c| diesel::delete(
             sessions::table.filter(sessions::expires_at.le(to_db_time(now)))
         )

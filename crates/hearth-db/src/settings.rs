@@ -152,7 +152,7 @@ impl Db {
         settings: &GroupSettings,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| diesel::insert_into(group_settings::table)
             .values((
                 group_settings::id.eq(1i64),
@@ -170,7 +170,7 @@ impl Db {
 
     /// Replaces every setting and the profile in one transaction.
     pub async fn update_group_settings(&self, s: &GroupSettings) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let n = diesel::update(group_settings::table.filter(group_settings::id.eq(1)))

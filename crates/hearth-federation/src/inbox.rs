@@ -8,6 +8,7 @@ use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::context::WithContext;
+use activitypub_federation::traits::Activity;
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, FromRequest};
 use axum::http::{Request, StatusCode, header};
@@ -25,6 +26,9 @@ use crate::{FedContext, FedError};
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Requests per minute accepted from one sending domain, and from one address.
 pub const REQUESTS_PER_MINUTE: u32 = 120;
+/// How long after a peer's key changes a request signed with its previous key still verifies:
+/// a sender may have signed requests before it rotated that arrive (or are retried) after.
+pub const OLD_KEY_GRACE: chrono::Duration = chrono::Duration::days(2);
 
 pub struct PeerLimiter(DefaultKeyedRateLimiter<String>);
 
@@ -79,6 +83,22 @@ fn envelope(body: &[u8]) -> Result<Envelope, FedError> {
     })
 }
 
+/// The checks a body must pass that need nothing but the body and the date: its envelope,
+/// the typed activity, and a report's or summary's own rules. The inbox makes the same checks
+/// on the way in (with the sender's signature and membership between them); this is them in
+/// one pure function, which the fuzz targets drive with arbitrary bytes.
+pub fn check_body(body: &[u8], today: chrono::NaiveDate) -> Result<(), FedError> {
+    envelope(body)?;
+    let activity: activitypub_federation::protocol::context::WithContext<Inbound> =
+        serde_json::from_slice(body)?;
+    match activity.inner() {
+        Inbound::CreateReport(c) => c.object.validate(today).map(drop),
+        Inbound::UpdateReport(u) => u.object.validate(today).map(drop),
+        Inbound::CreateSummary(s) => s.object.check(s.actor.inner()),
+        _ => Ok(()),
+    }
+}
+
 /// `POST /inbox`.
 pub async fn post_inbox(data: Data<FedContext>, request: Request<Body>) -> Response {
     match handle(&data, request).await {
@@ -131,26 +151,76 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
     let first = receive(data, Request::from_parts(parts, Body::from(bytes.clone()))).await;
     match first {
         // A known peer whose signature fails may have rotated its key: fetch its actor again
-        // (which refreshes the stored key) and check once more.
+        // (which refreshes the stored key) and check once more. If that fails too (or the
+        // peer cannot be reached), a signature by a key it replaced within the grace period
+        // still counts.
         Err(FedError::Federation(
             activitypub_federation::error::Error::ActivitySignatureInvalid,
         )) if data.db.peer_by_url(env.actor.as_str()).await?.is_some() => {
-            ObjectId::<Peer>::from(env.actor.clone())
-                .dereference_forced(data)
-                .await?;
-            let mut retry = Request::builder().method(method).uri(uri);
+            let path = uri
+                .path_and_query()
+                .map_or("/inbox", |p| p.as_str())
+                .to_owned();
+            let mut retry = Request::builder().method(method.clone()).uri(uri);
             if let Some(h) = retry.headers_mut() {
-                *h = headers;
+                h.clone_from(&headers);
             }
             let retry = retry
-                .body(Body::from(bytes))
+                .body(Body::from(bytes.clone()))
                 .map_err(|e| FedError::Invalid(e.to_string()))?;
-            receive(data, retry).await?;
+            let again = match ObjectId::<Peer>::from(env.actor.clone())
+                .dereference_forced(data)
+                .await
+            {
+                Ok(_) => receive(data, retry).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = again
+                && !receive_with_old_key(data, &env, method.as_str(), &path, &headers, &bytes)
+                    .await?
+            {
+                return Err(e);
+            }
         }
         other => other?,
     }
     data.db.record_received(env.id.as_str(), Utc::now()).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// The library verifies against the actor's current key only. A request signed with one of
+/// the sender's keys replaced within [`OLD_KEY_GRACE`] is checked here instead (digest,
+/// signature, domains) and then handed to the activity exactly as the library would. `false`:
+/// no such key signed it.
+async fn receive_with_old_key(
+    data: &Data<FedContext>,
+    env: &Envelope,
+    method: &str,
+    path_and_query: &str,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<bool, FedError> {
+    let since = Utc::now() - OLD_KEY_GRACE;
+    let keys = data.db.recent_old_keys(env.actor.as_str(), since).await?;
+    if keys.is_empty() || !crate::signing::digest_matches(headers, body) {
+        return Ok(false);
+    }
+    let signed = keys.iter().any(|pem| {
+        crate::signing::verify_request(method, path_and_query, headers, env.actor.as_str(), pem)
+            .is_ok()
+    });
+    if !signed {
+        return Ok(false);
+    }
+    let activity: WithContext<Inbound> = serde_json::from_slice(body)?;
+    activitypub_federation::protocol::verification::verify_domains_match(
+        activity.id(),
+        activity.actor(),
+    )?;
+    tracing::info!(actor = %env.actor, "accepted a request signed with the sender's previous key");
+    activity.verify(data).await?;
+    activity.receive(data).await?;
+    Ok(true)
 }
 
 async fn receive(data: &Data<FedContext>, request: Request<Body>) -> Result<(), FedError> {
@@ -203,5 +273,53 @@ mod tests {
         let ok =
             br#"{"id":"https://a.example/1","type":"Follow","actor":"https://a.example/actor"}"#;
         assert_eq!(envelope(ok).unwrap().kind, "Follow");
+    }
+
+    #[test]
+    fn bodies_are_checked_down_to_a_report_s_rules() {
+        use hearth_core::report::{Outcome, TrueCounts, make_report_with_noise};
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let settings = hearth_core::sharing::SharingSettings::default();
+        let truth = TrueCounts {
+            respondents: 10,
+            ..TrueCounts::default()
+        };
+        let Outcome::Report(r) =
+            make_report_with_noise("2026-10".parse().unwrap(), &settings, truth, &mut || 0)
+        else {
+            panic!("10 respondents without noise pass the threshold");
+        };
+        let actor = Url::parse("https://g.example/actor").unwrap();
+        let hub = Url::parse("https://hub.example/actor").unwrap();
+        let create = crate::reports::CreateReport {
+            id: Url::parse("https://g.example/activities/create/1").unwrap(),
+            kind: Default::default(),
+            actor: actor.clone().into(),
+            to: vec![hub.clone()],
+            object: crate::reports::WellbeingReport::from_report(
+                Url::parse("https://g.example/reports/1").unwrap(),
+                actor,
+                hub,
+                &r,
+            ),
+        };
+        let body = |c: &crate::reports::CreateReport| {
+            serde_json::to_vec(
+                &activitypub_federation::protocol::context::WithContext::new(
+                    c,
+                    crate::vocab::context(),
+                ),
+            )
+            .unwrap()
+        };
+        assert!(check_body(&body(&create), today).is_ok());
+        let mut future = create.clone();
+        future.object.period = "2027-01".into();
+        assert!(check_body(&body(&future), today).is_err());
+        let mut odd = create;
+        odd.object.schema_version = 99;
+        assert!(check_body(&body(&odd), today).is_err());
+        assert!(check_body(b"\xff\x00", today).is_err());
+        assert!(check_body(br#"{"type":"Create","id":"https://a.example/1","actor":"https://a.example/actor","object":3}"#, today).is_err());
     }
 }

@@ -137,10 +137,11 @@ pub async fn run_once(
         async move { (row, deliver_as(&data, local, row).await) }
     }))
     .await;
+    let mut done = Vec::new();
     for (row, result) in results {
         match result {
             Ok(()) => {
-                data.db.mark_delivered(row.id, Utc::now()).await?;
+                done.push(row.id);
                 delivered += 1;
                 tracing::info!(activity = %row.activity_id, inbox = %row.inbox, "delivered");
             }
@@ -156,6 +157,7 @@ pub async fn run_once(
             }
         }
     }
+    data.db.mark_all_delivered(&done, Utc::now()).await?;
     Ok(delivered)
 }
 

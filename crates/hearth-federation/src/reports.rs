@@ -4,8 +4,7 @@
 //! report again (replacing what the hub holds), and `Delete` of the group's reports collection
 //! asks the hub to erase every report from the group.
 
-use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
+use std::collections::HashSet;
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
@@ -13,7 +12,6 @@ use activitypub_federation::kinds::activity::{CreateType, DeleteType, UndoType, 
 use activitypub_federation::traits::Activity;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use hearth_core::report::{
     NoisyReport, Outcome, ReportPeriod, SCHEMA_VERSION, SUPPRESSION_THRESHOLD, make_report,
@@ -272,7 +270,7 @@ async fn verify_report(
     actor: &Url,
     to: &[Url],
     object: &WellbeingReport,
-) -> Result<i64, FedError> {
+) -> Result<hearth_db::PeerRow, FedError> {
     require_hub(data, "A report")?;
     let hub = data.actor_url();
     if !to.contains(&hub) || !object.to.contains(&hub) {
@@ -286,7 +284,7 @@ async fn verify_report(
         ));
     }
     match data.db.membership_by_actor(actor.as_str()).await? {
-        Some(m) if m.state == MembershipState::Accepted => Ok(m.peer.id),
+        Some(m) if m.state == MembershipState::Accepted => Ok(m.peer),
         _ => Err(FedError::NotAllowed(
             "only member groups may send reports".into(),
         )),
@@ -303,17 +301,15 @@ async fn store(
     let peer = verify_report(data, actor, to, object).await?;
     let mut received = object.validate(Utc::now().date_naive())?;
     // The report counts in the segments the group is in now, for good.
-    received.segments = data
-        .db
-        .peer_profile(peer)
-        .await?
+    received.segments = peer
+        .group_profile()
         .segments()
         .iter()
         .map(hearth_core::sector::Segment::key)
         .collect();
     let outcome = data
         .db
-        .store_received_report(peer, &received, replace, Utc::now())
+        .store_received_report(peer.id, &received, replace, Utc::now())
         .await?;
     tracing::info!(group = %actor, period = %received.period, ?outcome, "report received");
     Ok(())
@@ -665,9 +661,6 @@ pub async fn leave(ctx: &FedContext, peer_id: i64, erase: bool) -> Result<(), Fe
     Ok(())
 }
 
-/// How long a signed fetch's signature stays valid.
-const SIGNATURE_LIFETIME: Duration = Duration::from_secs(3600);
-
 /// `GET /reports/{id}`: a sent report, for the hub it was sent to alone, proven by an HTTP
 /// signature with that hub's key. Anyone else gets 401 (unsigned) or 404.
 pub async fn fetch_report(ctx: &FedContext, path_and_query: &str, headers: &HeaderMap) -> Response {
@@ -707,7 +700,13 @@ async fn signed_report(
         .peer_by_url(&r.hub_actor)
         .await?
         .ok_or(FedError::Db(DbError::NotFound))?;
-    verify_get_signature(path_and_query, headers, &r.hub_actor, &hub.public_key_pem)?;
+    crate::signing::verify_request(
+        "GET",
+        path_and_query,
+        headers,
+        &r.hub_actor,
+        &hub.public_key_pem,
+    )?;
     let activity: serde_json::Value = serde_json::from_str(r.activity.as_deref().unwrap_or("{}"))?;
     let mut object = activity
         .get("object")
@@ -717,53 +716,6 @@ async fn signed_report(
         o.insert("@context".into(), crate::vocab::context());
     }
     Ok(serde_json::to_string(&object)?)
-}
-
-/// Verifies a draft-cavage signature on a GET: `(request-target)`, `host` and `date` signed
-/// with the key of `actor`.
-fn verify_get_signature(
-    path_and_query: &str,
-    headers: &HeaderMap,
-    actor: &str,
-    public_key_pem: &str,
-) -> Result<(), FedError> {
-    use rsa::pkcs8::DecodePublicKey;
-    if !headers.contains_key("signature") {
-        return Err(FedError::Unsigned);
-    }
-    let map: BTreeMap<String, String> = headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
-        .collect();
-    let config = http_signature_normalization::Config::new()
-        .mastodon_compat()
-        .set_expiration(SIGNATURE_LIFETIME);
-    let unverified = config
-        .begin_verify("GET", path_and_query, map)
-        .map_err(|e| FedError::NotAllowed(e.to_string()))?;
-    let signer = unverified.key_id().split('#').next().unwrap_or_default();
-    if signer != actor {
-        return Err(FedError::NotAllowed("signed by someone else".into()));
-    }
-    let key = rsa::RsaPublicKey::from_public_key_pem(public_key_pem)
-        .map_err(|e| FedError::Invalid(e.to_string()))?;
-    let ok = unverified.verify(|signature, signing_string| {
-        let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(signature) else {
-            return false;
-        };
-        use sha2::Digest;
-        key.verify(
-            rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-            &sha2::Sha256::digest(signing_string.as_bytes()),
-            &sig,
-        )
-        .is_ok()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(FedError::NotAllowed("bad signature".into()))
-    }
 }
 
 #[cfg(test)]

@@ -256,7 +256,7 @@ pub async fn publish_due(ctx: &FedContext, now: DateTime<Utc>) -> Result<Option<
 }
 
 impl SectorSummary {
-    fn check(&self, actor: &Url) -> Result<(), FedError> {
+    pub(crate) fn check(&self, actor: &Url) -> Result<(), FedError> {
         if self.attributed_to != *actor || self.id.host_str() != actor.host_str() {
             return Err(FedError::Invalid(
                 "a hub can only send its own summary".into(),

@@ -278,6 +278,16 @@ impl TestApp {
             .unwrap_or_else(|| panic!("{sql}: no row"))
     }
 
+    /// Runs one SQL statement (to put the database in a state no request can, such as an
+    /// old timestamp); returns the rows it changed.
+    pub async fn execute(&self, sql: &str) -> usize {
+        let mut conn = self.db.write_conn().await.unwrap_or_else(|e| panic!("{e}"));
+        hearth_db::with_conn!(&mut conn, |c| {
+            diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), c).await
+        })
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// A member created straight in the database (no password hashing, no HTTP), who consents
     /// to sharing when `consent` is set: for tests that need many people quickly.
     pub async fn seed_member(&self, username: &str, consent: bool) -> i64 {

@@ -157,13 +157,27 @@ where
     }
 }
 
+/// Session key holding the day the session was last used (UTC).
+const SEEN_KEY: &str = "seen";
+
 /// The signed-in account, if any. A session whose account is gone is treated as signed out.
+///
+/// A session is saved only when it changes, and saving is what moves its expiry; so the first
+/// use each day records the day, which saves it: a session in use stays signed in, one unused
+/// for the idle period expires, and reading pages costs at most one write a day.
 pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<Account>, AppError> {
     let Some(id) = session.get::<i64>(ACCOUNT_KEY).await? else {
         return Ok(None);
     };
     match state.db.account(id).await {
-        Ok(a) => Ok(Some(a)),
+        Ok(a) => {
+            // Real time, like the session's own expiry (not the app clock).
+            let today = chrono::Utc::now().date_naive().to_string();
+            if session.get::<String>(SEEN_KEY).await?.as_deref() != Some(today.as_str()) {
+                session.insert(SEEN_KEY, today).await?;
+            }
+            Ok(Some(a))
+        }
         Err(hearth_db::DbError::NotFound) => {
             session.flush().await?;
             Ok(None)

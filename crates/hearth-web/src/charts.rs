@@ -69,6 +69,21 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+/// Where the `i`th of `n` points sits across the plot.
+fn x_position(i: usize, n: usize) -> f64 {
+    if n <= 1 {
+        (LEFT + RIGHT) / 2.0
+    } else {
+        round1(LEFT + 10.0 + (RIGHT - LEFT - 20.0) * i as f64 / (n - 1) as f64)
+    }
+}
+
+/// Where value `v` sits up the plot (clamped to the axis).
+fn y_position(v: f64, y: &YAxis<'_>) -> f64 {
+    let span = (y.max - y.min).max(f64::EPSILON);
+    round1(BOTTOM - (BOTTOM - TOP) * (v.clamp(y.min, y.max) - y.min) / span)
+}
+
 /// Lays out a line chart. `series` values line up with `x_labels`; `None` is a missing week.
 pub fn line_chart(
     id: &str,
@@ -80,15 +95,8 @@ pub fn line_chart(
     reference: Option<(f64, String)>,
 ) -> Chart {
     let n = x_labels.len();
-    let span = (y.max - y.min).max(f64::EPSILON);
-    let x_at = |i: usize| {
-        if n <= 1 {
-            (LEFT + RIGHT) / 2.0
-        } else {
-            round1(LEFT + 10.0 + (RIGHT - LEFT - 20.0) * i as f64 / (n - 1) as f64)
-        }
-    };
-    let y_at = |v: f64| round1(BOTTOM - (BOTTOM - TOP) * (v.clamp(y.min, y.max) - y.min) / span);
+    let x_at = |i: usize| x_position(i, n);
+    let y_at = |v: f64| y_position(v, &y);
     let step = n.div_ceil(MAX_X_LABELS).max(1);
     let x_labels = x_labels
         .iter()
@@ -164,7 +172,11 @@ pub fn interval_chart(
     values: &[Option<(f64, f64, f64)>],
     y: YAxis<'_>,
 ) -> Chart {
-    let (min, max) = (y.min, y.max);
+    let axis = YAxis {
+        min: y.min,
+        max: y.max,
+        ticks: &[],
+    };
     let mut chart = line_chart(
         id,
         title,
@@ -175,15 +187,8 @@ pub fn interval_chart(
         None,
     );
     let n = x_labels.len();
-    let span = (max - min).max(f64::EPSILON);
-    let x_at = |i: usize| {
-        if n <= 1 {
-            (LEFT + RIGHT) / 2.0
-        } else {
-            round1(LEFT + 10.0 + (RIGHT - LEFT - 20.0) * i as f64 / (n - 1) as f64)
-        }
-    };
-    let y_at = |v: f64| round1(BOTTOM - (BOTTOM - TOP) * (v.clamp(min, max) - min) / span);
+    let x_at = |i: usize| x_position(i, n);
+    let y_at = |v: f64| y_position(v, &axis);
     // One closed shape per unbroken run of shown periods: highs left to right, lows back.
     let mut band = String::new();
     let mut run: Vec<(usize, f64, f64)> = Vec::new();

@@ -75,7 +75,8 @@ impl Server {
         let child = Command::new(std::env::current_exe()?)
             .args(args)
             .envs(env.iter().copied())
-            .env("RUST_LOG", "warn")
+            // The default log level of `serve`: every request is logged, as in production.
+            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -1,0 +1,1 @@
+DROP TABLE peer_old_keys;
