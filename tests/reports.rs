@@ -408,6 +408,34 @@ async fn automatic_sending_send_again_and_erasure_without_leaving(backend: Backe
         "sending again costs nothing"
     );
 
+    // A hub that no longer counts the group refuses what it sends (403): the delivery is
+    // given up at once with the hub's answer, never shown as delivered, never retried.
+    hub.app
+        .execute("UPDATE memberships SET state = 'rejected'")
+        .await;
+    fac.get("/shared").await;
+    fac.post_form(&format!("/shared/{}/again", report.id), &[("x", "y")])
+        .await
+        .assert_redirect("/shared?done=again");
+    wait_for("the refused Update is given up", 30, || async {
+        let rows = group.app.db.recent_outbox(50).await.unwrap();
+        rows.iter().any(|r| {
+            r.activity_type == "Update"
+                && r.state == hearth_db::DeliveryState::Failed
+                && r.attempts == 1
+                && r.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("HTTP 403"))
+        })
+    })
+    .await;
+    fac.get("/hubs")
+        .await
+        .assert_contains("Refused by the receiving server (HTTP 403)");
+    hub.app
+        .execute("UPDATE memberships SET state = 'accepted'")
+        .await;
+
     // Erasure without leaving: the hub drops the reports, the group stays a member.
     fac.get(&format!("/hubs/{peer}/sharing")).await;
     fac.post_form(&format!("/hubs/{peer}/erase"), &[("x", "y")])

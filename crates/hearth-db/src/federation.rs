@@ -186,6 +186,15 @@ type OutboxTuple = (
     Option<chrono::NaiveDateTime>,
 );
 
+pub(crate) fn parse_delivery_state(s: &str) -> Result<DeliveryState, DbError> {
+    match s {
+        "pending" => Ok(DeliveryState::Pending),
+        "delivered" => Ok(DeliveryState::Delivered),
+        "failed" => Ok(DeliveryState::Failed),
+        other => Err(DbError::InvalidData(format!("delivery state {other:?}"))),
+    }
+}
+
 fn to_outbox(t: OutboxTuple) -> Result<OutboxRow, DbError> {
     let (
         id,
@@ -206,12 +215,7 @@ fn to_outbox(t: OutboxTuple) -> Result<OutboxRow, DbError> {
         activity_type,
         inbox,
         payload,
-        state: match state.as_str() {
-            "pending" => DeliveryState::Pending,
-            "delivered" => DeliveryState::Delivered,
-            "failed" => DeliveryState::Failed,
-            other => return Err(DbError::InvalidData(format!("delivery state {other:?}"))),
-        },
+        state: parse_delivery_state(&state)?,
         attempts,
         next_attempt_at: from_db_time(next),
         last_error,

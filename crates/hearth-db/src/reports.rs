@@ -89,8 +89,9 @@ pub struct SharedReport {
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub erasure_requested_at: Option<DateTime<Utc>>,
-    /// Whether the hub's inbox has acknowledged it (only for sent reports).
-    pub delivered: bool,
+    /// How its delivery stands: one that arrived wins, then one still being tried, then one
+    /// given up (or refused by the hub); `None` while nothing was queued.
+    pub delivery: Option<crate::DeliveryState>,
 }
 
 type SharedTuple = (
@@ -136,7 +137,10 @@ const SHARED_COLUMNS: (
     shared_reports::erasure_requested_at,
 );
 
-fn to_shared(t: SharedTuple, delivered: bool) -> Result<SharedReport, DbError> {
+fn to_shared(
+    t: SharedTuple,
+    delivery: Option<crate::DeliveryState>,
+) -> Result<SharedReport, DbError> {
     let (id, hub_actor, hub_name, period, budget_year, state, rho, object_id, activity, c, d, e) =
         t;
     Ok(SharedReport {
@@ -152,7 +156,7 @@ fn to_shared(t: SharedTuple, delivered: bool) -> Result<SharedReport, DbError> {
         created_at: from_db_time(c),
         decided_at: d.map(from_db_time),
         erasure_requested_at: e.map(from_db_time),
-        delivered,
+        delivery,
     })
 }
 
@@ -460,20 +464,33 @@ impl Db {
             .select(SHARED_COLUMNS)
             .load(c)
             .await)?;
-        let delivered: Vec<String> = with_conn!(&mut conn, |c| outbox::table
+        let sent: Vec<(String, String)> = with_conn!(&mut conn, |c| outbox::table
             .filter(outbox::activity_type.eq_any(["Create", "Update"]))
-            .filter(outbox::state.eq("delivered"))
-            .select(outbox::activity_id)
+            .select((outbox::activity_id, outbox::state))
             .load(c)
             .await)?;
-        let delivered: std::collections::HashSet<String> = delivered.into_iter().collect();
+        // Per activity, the best state any of its deliveries (first send, sent again) reached.
+        let rank = |s: crate::DeliveryState| match s {
+            crate::DeliveryState::Delivered => 3,
+            crate::DeliveryState::Pending => 2,
+            crate::DeliveryState::Failed => 1,
+        };
+        let mut best: std::collections::HashMap<String, crate::DeliveryState> =
+            std::collections::HashMap::new();
+        for (id, state) in sent {
+            let state = crate::federation::parse_delivery_state(&state)?;
+            let e = best.entry(id).or_insert(state);
+            if rank(state) > rank(*e) {
+                *e = state;
+            }
+        }
         rows.into_iter()
             .map(|t| {
-                let done =
+                let delivery =
                     t.8.as_deref()
                         .and_then(activity_id)
-                        .is_some_and(|id| delivered.contains(&id));
-                to_shared(t, done)
+                        .and_then(|id| best.get(&id).copied());
+                to_shared(t, delivery)
             })
             .collect()
     }
@@ -486,7 +503,7 @@ impl Db {
             .first(c)
             .await
             .optional())?;
-        row.map(|t| to_shared(t, false)).transpose()
+        row.map(|t| to_shared(t, None)).transpose()
     }
 
     pub async fn shared_report_by_object(
@@ -500,7 +517,7 @@ impl Db {
             .first(c)
             .await
             .optional())?;
-        row.map(|t| to_shared(t, false)).transpose()
+        row.map(|t| to_shared(t, None)).transpose()
     }
 
     /// A facilitator approves a report awaiting approval: it is marked sent and its activity

@@ -19,6 +19,9 @@ pub enum FedError {
     RateLimited,
     #[error("missing or malformed signature")]
     Unsigned,
+    /// A delivery the receiving inbox answered with a final 4xx: sending again would not help.
+    #[error("refused by the receiving server (HTTP {0})")]
+    Refused(u16),
 }
 
 impl From<serde_json::Error> for FedError {
@@ -64,6 +67,8 @@ impl FedError {
             FedError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             FedError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             FedError::Unsigned => StatusCode::UNAUTHORIZED,
+            // Only an outgoing delivery meets this; never an answer to a request.
+            FedError::Refused(_) => StatusCode::BAD_GATEWAY,
         }
     }
 }

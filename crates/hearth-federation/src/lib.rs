@@ -129,6 +129,34 @@ pub struct FedOptions {
     pub inbox_requests_per_minute: Option<u32>,
 }
 
+tokio::task_local! {
+    /// The status of the last response the federation client received, while an outbox
+    /// delivery is being sent (see [`RecordStatus`]).
+    pub(crate) static DELIVERY_STATUS: std::cell::Cell<Option<u16>>;
+}
+
+/// Notes each response's status for the delivery in progress: the library reports a final
+/// refusal (a 4xx other than 408 and 429) as success, which Hearth must not count as delivered.
+struct RecordStatus;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for RecordStatus {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut axum::http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let response = next.run(req, extensions).await;
+        if let Ok(r) = &response {
+            let status = r.status().as_u16();
+            // Outside a delivery (actor fetches) there is nothing to note it in.
+            let _ = DELIVERY_STATUS.try_with(|s| s.set(Some(status)));
+        }
+        response
+    }
+}
+
 /// The HTTP client every federation request goes through. It speaks https (rustls with the
 /// ring provider: the library's own reqwest has no TLS), follows no redirects and times out.
 pub fn http_client(options: &FedOptions) -> Result<reqwest::Client, FedError> {
@@ -184,7 +212,11 @@ pub async fn config(
     FederationConfig::builder()
         .domain(domain)
         .app_data(ctx)
-        .client(reqwest_middleware::ClientWithMiddleware::from(client))
+        .client(
+            reqwest_middleware::ClientBuilder::new(client)
+                .with(RecordStatus)
+                .build(),
+        )
         .url_verifier(Box::new(allow))
         .http_signature_compat(true)
         .debug(options.insecure_local)

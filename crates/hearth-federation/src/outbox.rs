@@ -104,7 +104,15 @@ async fn deliver_as(
         )));
     }
     for task in tasks {
-        task.sign_and_send(data).await?;
+        let status = crate::DELIVERY_STATUS
+            .scope(std::cell::Cell::new(None), async {
+                task.sign_and_send(data).await?;
+                Ok::<_, FedError>(crate::DELIVERY_STATUS.with(std::cell::Cell::get))
+            })
+            .await?;
+        if let Some(s) = status.filter(|s| (400..500).contains(s)) {
+            return Err(FedError::Refused(s));
+        }
     }
     Ok(())
 }
@@ -147,7 +155,9 @@ pub async fn run_once(
             }
             Err(e) => {
                 let tries = row.attempts + 1;
-                let next = (tries < policy.max_attempts).then(|| {
+                // A refusal is final: the receiver has said no.
+                let retry = tries < policy.max_attempts && !matches!(e, FedError::Refused(_));
+                let next = retry.then(|| {
                     Utc::now() + chrono::Duration::from_std(policy.delay(tries)).unwrap_or_default()
                 });
                 tracing::warn!(activity = %row.activity_id, inbox = %row.inbox, attempt = tries, error = %e, "delivery failed");

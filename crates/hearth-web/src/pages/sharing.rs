@@ -13,7 +13,7 @@ use hearth_core::sharing::{
     Cadence, DELTA, PRIVACY_LEVELS, PrivacyLevel, Rho, SIGNALS, SharingSettings, Signal, SignalSet,
     YEARLY_CAP,
 };
-use hearth_db::{MembershipState, ReportState, SharedReport};
+use hearth_db::{DeliveryState, MembershipState, ReportState, SharedReport};
 use hearth_federation::reports;
 use serde::Deserialize;
 
@@ -428,7 +428,7 @@ fn figures(activity: &str) -> Vec<(&'static str, String)> {
     out
 }
 
-fn status(r: &SharedReport) -> String {
+pub(crate) fn status(r: &SharedReport) -> String {
     let resume = r
         .period
         .parse::<ReportPeriod>()
@@ -436,8 +436,13 @@ fn status(r: &SharedReport) -> String {
         .unwrap_or_default();
     match r.state {
         ReportState::AwaitingApproval => "Waiting for a facilitator’s approval".into(),
-        ReportState::Sent if r.delivered => "Sent and delivered".into(),
-        ReportState::Sent => "Sent; delivery in progress".into(),
+        ReportState::Sent => match r.delivery {
+            Some(DeliveryState::Delivered) => "Sent and delivered".into(),
+            Some(DeliveryState::Failed) => {
+                "Sent, but the hub did not take it (see the Hubs page)".into()
+            }
+            _ => "Sent; delivery in progress".into(),
+        },
         ReportState::Declined => "Declined by a facilitator: never sent".into(),
         ReportState::Suppressed => {
             "Not sent: too few answers this period (after noise, fewer than 5)".into()
@@ -540,4 +545,33 @@ pub async fn fetch(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     reports::fetch_report(&state.fed(), &path, &headers).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_says_how_a_sent_report_s_delivery_stands() {
+        let mut r = SharedReport {
+            id: 1,
+            hub_actor: "https://hub.example/actor".into(),
+            hub_name: "Hub".into(),
+            period: "2026-10".into(),
+            budget_year: 2026,
+            state: ReportState::Sent,
+            rho: hearth_core::sharing::Rho(1),
+            object_id: None,
+            activity: None,
+            created_at: chrono::Utc::now(),
+            decided_at: None,
+            erasure_requested_at: None,
+            delivery: Some(DeliveryState::Delivered),
+        };
+        assert_eq!(status(&r), "Sent and delivered");
+        r.delivery = Some(DeliveryState::Failed);
+        assert!(status(&r).contains("did not take it"));
+        r.delivery = Some(DeliveryState::Pending);
+        assert_eq!(status(&r), "Sent; delivery in progress");
+    }
 }
