@@ -459,3 +459,35 @@ fn rotate_keys_keeps_the_old_key_and_refuses_while_serving() {
     );
     assert_eq!(count(&db), 2);
 }
+
+/// `hearth bench --soak`, small: the bench's servers, signed-in members, check-in forms and load
+/// generator work end to end, and a run with no server error exits 0 with its JSON figures.
+#[test]
+fn a_small_soak_runs_clean() {
+    let o = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args([
+            "bench",
+            "--soak",
+            "--members",
+            "6",
+            "--soak-seconds",
+            "2",
+            "--json",
+        ])
+        // The bench's instances take their settings from their own files, not from these.
+        .env("HEARTH_LISTEN", "127.0.0.1:1")
+        .env("HEARTH_DATA_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["members"], 6);
+    assert_eq!(v["5xx"], 0);
+    assert_eq!(v["4xx"], 0);
+    assert_eq!(v["no_answer"], 0);
+    assert!(
+        v["2xx"].as_u64().unwrap() > 0 && v["3xx"].as_u64().unwrap() > 0,
+        "{v}"
+    );
+}

@@ -72,7 +72,7 @@ impl Server {
 
     fn spawn_with(args: &[&str], log: &Path, env: &[(&str, &str)]) -> anyhow::Result<Server> {
         let log = std::fs::File::create(log)?;
-        let child = Command::new(std::env::current_exe()?)
+        let child = this_binary()?
             .args(args)
             .envs(env.iter().copied())
             // The default log level of `serve`: every request is logged, as in production.
@@ -146,11 +146,23 @@ fn say(line: &str) {
     let _ = writeln!(err, "{line}");
 }
 
+/// This binary, with none of the caller's `HEARTH_*` settings: each bench instance is
+/// configured by its own file alone.
+fn this_binary() -> anyhow::Result<Command> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("HEARTH_") {
+            cmd.env_remove(key);
+        }
+    }
+    Ok(cmd)
+}
+
 /// Runs `hearth init` for a new instance in `dir` whose configuration is `config` (TOML).
 fn init(dir: &Path, config: &str, hub: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join(CONFIG_FILE), config)?;
-    let mut cmd = Command::new(std::env::current_exe()?);
+    let mut cmd = this_binary()?;
     cmd.arg("--data-dir").arg(dir).arg("init");
     if hub {
         cmd.arg("--hub");
