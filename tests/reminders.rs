@@ -50,6 +50,10 @@ async fn reminders_flow(backend: Backend) {
         .assert_status(400)
         .assert_contains("like name@example.org")
         .assert_contains("value=\"sam at example\"");
+    // An address of the right shape that the mail library cannot send to is refused too.
+    sam.post_form("/account/reminders", &[("email", "sam..x@example.org")])
+        .await
+        .assert_status(400);
     assert_eq!(
         app.count("SELECT COUNT(*) AS n FROM reminder_emails").await,
         0

@@ -681,23 +681,29 @@ async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
         }
         Err(e) => report(false, "disk space", e.to_string()),
     }
-    // Deliveries: a backlog that has waited a day, or any that gave up, needs a look.
-    match (db.outbox_counts().await, db.pending_outbox(1).await) {
-        (Ok((pending, delivered, failed)), Ok(oldest)) => {
+    // Deliveries: a backlog that has waited a day, or any given up this past week, needs a
+    // look (an old refusal, already seen, does not keep `check` failing for ever).
+    let week_ago = Utc::now() - chrono::Duration::days(7);
+    match (
+        db.outbox_counts().await,
+        db.pending_outbox(1).await,
+        db.failed_since(week_ago).await,
+    ) {
+        (Ok((pending, delivered, failed)), Ok(oldest), Ok(recent)) => {
             let stuck = oldest
                 .first()
                 .is_some_and(|r| Utc::now() - r.created_at > chrono::Duration::days(1));
             report(
-                failed == 0 && !stuck,
+                recent == 0 && !stuck,
                 "deliveries",
                 format!(
-                    "{pending} waiting{}, {delivered} delivered, {failed} given up{}",
+                    "{pending} waiting{}, {delivered} delivered, {failed} given up ({recent} this past week){}",
                     if stuck {
                         " (the oldest for over a day)"
                     } else {
                         ""
                     },
-                    if failed > 0 {
+                    if recent > 0 {
                         ": see the Hubs or Groups page"
                     } else {
                         ""
@@ -705,7 +711,9 @@ async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
                 ),
             );
         }
-        (Err(e), _) | (_, Err(e)) => report(false, "deliveries", e.to_string()),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            report(false, "deliveries", e.to_string())
+        }
     }
     // Peers: can this machine reach the instances it federates with?
     if let Ok(memberships) = db.memberships().await {

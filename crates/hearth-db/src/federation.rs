@@ -541,6 +541,17 @@ impl Db {
         Ok((get("pending"), get("delivered"), get("failed")))
     }
 
+    /// Deliveries given up (or refused) among the activities queued since `since`.
+    pub async fn failed_since(&self, since: DateTime<Utc>) -> Result<i64, DbError> {
+        let mut conn = self.conn().await?;
+        Ok(with_conn!(&mut conn, |c| outbox::table
+            .filter(outbox::state.eq("failed"))
+            .filter(outbox::created_at.gt(to_db_time(since)))
+            .count()
+            .get_result(c)
+            .await)?)
+    }
+
     /// Queues activities that no other change goes with.
     pub async fn enqueue(&self, send: &[NewOutbox], now: DateTime<Utc>) -> Result<(), DbError> {
         let now = to_db_time(now);
@@ -633,9 +644,13 @@ impl Db {
         rows.into_iter().map(to_outbox).collect()
     }
 
-    /// The oldest pending delivery to each inbox (what may go next, keeping per-inbox order),
-    /// at most `limit` inboxes, oldest first.
-    pub async fn next_deliveries(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+    /// The oldest pending delivery to each inbox (what may go next, keeping per-inbox order)
+    /// that is due by `now`, at most `limit` of them, oldest first.
+    pub async fn next_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, DbError> {
         let mut conn = self.conn().await?;
         // The outer query needs its own alias of the table for the subquery.
         let head = diesel::alias!(outbox as head);
@@ -647,6 +662,7 @@ impl Db {
             ));
         let rows: Vec<OutboxTuple> = with_conn!(&mut conn, |c| outbox::table
             .filter(outbox::id.eq_any(heads))
+            .filter(outbox::next_attempt_at.le(to_db_time(now)))
             .order(outbox::id.asc())
             .limit(limit)
             .select(OUTBOX_COLUMNS)

@@ -20,9 +20,12 @@ pub enum FedError {
     #[error("missing or malformed signature")]
     Unsigned,
     /// A delivery the receiving inbox answered with a final 4xx: sending again would not help.
-    #[error("refused by the receiving server (HTTP {0})")]
+    #[error("{REFUSED} (HTTP {0})")]
     Refused(u16),
 }
+
+/// How a refused delivery's stored error begins (see [`FedError::Refused`]).
+pub const REFUSED: &str = "refused by the receiving server";
 
 impl From<serde_json::Error> for FedError {
     fn from(e: serde_json::Error) -> Self {

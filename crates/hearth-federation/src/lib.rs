@@ -35,7 +35,7 @@ use hearth_core::InstanceRole;
 use hearth_db::Db;
 use url::Url;
 
-pub use error::FedError;
+pub use error::{FedError, REFUSED};
 
 /// What federation code needs from the instance: the database, where it lives and what it is.
 #[derive(Clone)]

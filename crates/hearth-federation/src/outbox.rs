@@ -127,13 +127,7 @@ pub async fn run_once(
     let now = Utc::now();
     // Per-inbox order: only the oldest pending activity to each inbox may go; a later one
     // waits for it.
-    let due: Vec<OutboxRow> = data
-        .db
-        .next_deliveries(1000)
-        .await?
-        .into_iter()
-        .filter(|row| row.next_attempt_at <= now)
-        .collect();
+    let due = data.db.next_deliveries(now, 1000).await?;
     if due.is_empty() {
         return Ok(0);
     }

@@ -113,9 +113,14 @@ pub fn verify_request(
         .iter()
         .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
         .collect();
-    let config = http_signature_normalization::Config::new()
+    let mut config = http_signature_normalization::Config::new()
         .mastodon_compat()
+        .require_header("(request-target)")
         .set_expiration(SIGNATURE_LIFETIME);
+    if method.eq_ignore_ascii_case("POST") {
+        // Only a signed digest ties the body to the signature.
+        config = config.require_digest();
+    }
     let unverified = config
         .begin_verify(method, path_and_query, map)
         .map_err(|e| FedError::NotAllowed(e.to_string()))?;

@@ -17,8 +17,22 @@ pub enum MailError {
     BadFrom(String),
     #[error("could not build the email: {0}")]
     Build(String),
-    #[error("the mail server refused or could not be reached: {0}")]
+    #[error("the mail server could not be reached: {0}")]
     Send(String),
+    /// A reply the server gave: only its code, since its words often quote the recipient.
+    #[error("the mail server answered {code}")]
+    Answered { code: String, permanent: bool },
+}
+
+/// A sending error, without the server's words.
+fn send_error(e: &lettre::transport::smtp::Error) -> MailError {
+    match e.status() {
+        Some(code) => MailError::Answered {
+            code: code.to_string(),
+            permanent: e.is_permanent(),
+        },
+        None => MailError::Send(e.to_string()),
+    }
 }
 
 /// An SMTP connection pool and the sender address.
@@ -70,7 +84,7 @@ impl Mailer {
         self.transport
             .test_connection()
             .await
-            .map_err(|e| MailError::Send(e.to_string()))
+            .map_err(|e| send_error(&e))
     }
 
     async fn send(&self, message: Message) -> Result<(), MailError> {
@@ -78,13 +92,9 @@ impl Mailer {
             .send(message)
             .await
             .map(drop)
-            .map_err(|e| MailError::Send(e.to_string()))
+            .map_err(|e| send_error(&e))
     }
 }
-
-/// One header of our own, for the RFC 8058 unsubscribe headers lettre does not name.
-#[derive(Clone)]
-struct RawHeader(&'static str, String);
 
 /// Builds one reminder.
 fn reminder(
@@ -106,9 +116,10 @@ fn reminder(
         .body(text.body)
         .map_err(|e| MailError::Build(e.to_string()))?;
     // One-click unsubscribe (RFC 8058): mail programs offer a button that POSTs to the link.
-    for RawHeader(name, value) in [
-        RawHeader("List-Unsubscribe", format!("<{stop_link}>")),
-        RawHeader(
+    // lettre has no typed headers for these, so they go in raw.
+    for (name, value) in [
+        ("List-Unsubscribe", format!("<{stop_link}>")),
+        (
             "List-Unsubscribe-Post",
             "List-Unsubscribe=One-Click".to_owned(),
         ),
@@ -123,7 +134,7 @@ fn reminder(
 
 /// Sends this week's reminders if today is the group's day and they have not gone yet.
 /// Returns how many were sent. One address that fails is logged and tried again on the next
-/// pass; the others still go.
+/// pass (unless the server refused it for good); the others still go.
 pub async fn send_due_reminders(
     state: &AppState,
     mailer: &Mailer,
@@ -156,7 +167,19 @@ pub async fn send_due_reminders(
                 sent += 1;
             }
             // The account id, never the address, goes to the log.
-            Err(e) => tracing::warn!(account_id = r.account_id, error = %e, "reminder not sent"),
+            Err(e) => {
+                tracing::warn!(account_id = r.account_id, error = %e, "reminder not sent");
+                // Asking again every pass would only repeat the refusal.
+                if matches!(
+                    e,
+                    MailError::Answered {
+                        permanent: true,
+                        ..
+                    }
+                ) {
+                    state.db.mark_reminded(r.account_id, &week).await?;
+                }
+            }
         }
     }
     if sent > 0 {

@@ -27,6 +27,11 @@ pub struct Tally {
     pub first_error: Option<(StatusCode, String)>,
 }
 
+/// The index of a status's class in [`Tally::classes`].
+fn class(status: StatusCode) -> usize {
+    usize::from(status.as_u16() / 100).saturating_sub(2).min(3)
+}
+
 impl Tally {
     pub fn answered(&self) -> u64 {
         self.classes.iter().sum()
@@ -34,18 +39,12 @@ impl Tally {
 
     /// Answers of the expected class per second.
     pub fn rate(&self, expected: StatusCode) -> f64 {
-        let class = usize::from(expected.as_u16() / 100)
-            .saturating_sub(2)
-            .min(3);
-        self.classes[class] as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        self.classes[class(expected)] as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
     /// Whether every request got an answer of `expected`'s class.
     pub fn all(&self, expected: StatusCode) -> bool {
-        let class = usize::from(expected.as_u16() / 100)
-            .saturating_sub(2)
-            .min(3);
-        self.failed == 0 && self.classes[class] == self.answered()
+        self.failed == 0 && self.classes[class(expected)] == self.answered()
     }
 
     /// The latency at quantile `q` (0..=1), in milliseconds.
@@ -116,8 +115,7 @@ pub async fn drive(
                             let text = String::from_utf8_lossy(&body.to_bytes()).into_owned();
                             t.first_error = Some((status, text.chars().take(300).collect()));
                         }
-                        let class = usize::from(status.as_u16() / 100).saturating_sub(2).min(3);
-                        t.classes[class] += 1;
+                        t.classes[class(status)] += 1;
                         t.latencies_us
                             .push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
                     }

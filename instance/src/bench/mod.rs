@@ -266,6 +266,16 @@ impl Group {
     }
 }
 
+/// A second of the same load first (connections, caches), then the measured run.
+async fn warm_then_drive(
+    addr: SocketAddr,
+    limit: Duration,
+    next: http::NextRequest,
+) -> anyhow::Result<Tally> {
+    drive(addr, CONNECTIONS, Duration::from_secs(1), next.clone()).await?;
+    drive(addr, CONNECTIONS, limit, next).await
+}
+
 fn check_all(what: &str, t: &Tally, expected: StatusCode) -> anyhow::Result<()> {
     if !t.all(expected) {
         bail!(
@@ -299,17 +309,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     )?;
     wait_ok(hello_addr, "/", Duration::from_secs(10)).await?;
     let host = format!("localhost:{}", hello_addr.port());
-    let _ = drive(
+    let hello_t = warm_then_drive(
         hello_addr,
-        CONNECTIONS,
-        Duration::from_secs(1),
-        Arc::new(move |_| Some(get(&host, "/", None))),
-    )
-    .await?;
-    let host = format!("localhost:{}", hello_addr.port());
-    let hello_t = drive(
-        hello_addr,
-        CONNECTIONS,
         secs,
         Arc::new(move |_| Some(get(&host, "/", None))),
     )
@@ -336,14 +337,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_mib = memory_mib(server.pid(), "VmRSS")?;
-    let _ = drive(
-        group.addr,
-        CONNECTIONS,
-        Duration::from_secs(1),
-        group.checkin_page(),
-    )
-    .await?;
-    let p1_t = drive(group.addr, CONNECTIONS, secs, group.checkin_page()).await?;
+    let p1_t = warm_then_drive(group.addr, secs, group.checkin_page()).await?;
     check_all("check-in page", &p1_t, StatusCode::OK)?;
     let p1_rps = p1_t.rate(StatusCode::OK);
     say(&format!("  check-in page GET: {p1_rps:.0}/s"));
@@ -361,13 +355,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // P7: process start to the first 200, five times.
     let mut starts = Vec::new();
     for _ in 0..5 {
-        let dir_arg = group.dir.to_string_lossy().into_owned();
         let t0 = Instant::now();
-        let s = Server::spawn(
-            &["--data-dir", &dir_arg, "serve"],
-            &group.dir.join("serve.log"),
-        )?;
-        wait_ok(group.addr, "/healthz", Duration::from_secs(20)).await?;
+        let s = group.start().await?;
         starts.push(t0.elapsed().as_secs_f64() * 1000.0);
         s.stop();
     }
@@ -547,7 +536,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
             now,
         )
         .await?;
-        groups.push((actor, key));
+        groups.push((origin, actor, key));
     }
     drop(db);
     // Weekly reports going back in time: distinct periods, so each is a new report.
@@ -566,7 +555,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
         v
     };
     let mut bodies = Vec::new();
-    for (g, (actor, _)) in groups.iter().enumerate() {
+    for (g, (origin, actor, _)) in groups.iter().enumerate() {
         for (w, week) in weeks.iter().enumerate() {
             let truth = TrueCounts {
                 respondents: 12 + (g as i64 % 5),
@@ -578,14 +567,13 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
                 hours_bands: [2, 4, 3, 2, 1],
             };
             let Outcome::Report(report) = make_report_with_noise(
-                format!("{}-W{:02}", week.year(), week.week()).parse()?,
+                hearth_core::report::ReportPeriod::Week(*week),
                 &settings,
                 truth,
                 &mut || 0,
             ) else {
                 bail!("a report of 12 respondents is never suppressed without noise");
             };
-            let origin = format!("https://localhost/g{g}");
             let id = Url::parse(&format!("{origin}/activities/create/{w}"))?;
             let object = WellbeingReport::from_report(
                 Url::parse(&format!("{origin}/reports/{w}"))?,
@@ -619,7 +607,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
                 chunk
                     .into_iter()
                     .map(|(g, body)| {
-                        let key_id = format!("{}#main-key", groups[g].0);
+                        let key_id = format!("{}#main-key", groups[g].1);
                         let headers = hearth_federation::signing::sign_post(
                             &hearth_federation::signing::SignedPost {
                                 host: &host,
@@ -629,7 +617,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
                                 date: Utc::now(),
                                 digest_of: None,
                             },
-                            &groups[g].1,
+                            &groups[g].2,
                         );
                         (headers, body)
                     })

@@ -72,14 +72,13 @@ pub fn delivery_rows(rows: Vec<OutboxRow>, tz: hearth_core::Tz) -> Vec<DeliveryR
                 .unwrap_or(r.inbox.clone()),
             state: match r.state {
                 DeliveryState::Delivered => "Delivered".to_owned(),
-                DeliveryState::Failed => match r.last_error.as_deref() {
-                    Some(e) if e.starts_with("refused") => {
-                        format!(
-                            "Refused by the receiving server{}",
-                            e.trim_start_matches("refused by the receiving server")
-                        )
-                    }
-                    _ => format!("Gave up after {} attempts", r.attempts),
+                DeliveryState::Failed => match r
+                    .last_error
+                    .as_deref()
+                    .and_then(|e| e.strip_prefix(hearth_federation::REFUSED))
+                {
+                    Some(status) => format!("Refused by the receiving server{status}"),
+                    None => format!("Gave up after {} attempts", r.attempts),
                 },
                 DeliveryState::Pending if r.attempts == 0 => "Sending".to_owned(),
                 DeliveryState::Pending => format!(

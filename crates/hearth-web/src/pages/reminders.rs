@@ -74,7 +74,14 @@ pub async fn save(
         tracing::info!(account_id = id, "email reminders stopped");
         return Ok(Redirect::to("/account?done=reminders-off").into_response());
     }
-    match parse_address(&form.email) {
+    // The mail library's own parser is stricter than the shape check; an address it refuses
+    // could never be sent to.
+    let parsed = parse_address(&form.email).and_then(|a| {
+        a.parse::<lettre::Address>().map(|_| a).map_err(|_| {
+            hearth_core::reminder::BadAddress("Enter an email address like name@example.org")
+        })
+    });
+    match parsed {
         Ok(address) => {
             state
                 .db
