@@ -60,6 +60,15 @@ fn init_logging(serving: bool, json: bool) {
     };
 }
 
+/// Where this machine reaches the configured listen address (loopback for "every address").
+fn local_addr(config: &Config) -> SocketAddr {
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
+    }
+    addr
+}
+
 fn parse_timezone(s: &str) -> anyhow::Result<Tz> {
     s.parse::<Tz>().map_err(|_| {
         anyhow::anyhow!("unknown time zone {s:?}: use an IANA name such as Europe/London")
@@ -298,10 +307,7 @@ async fn backup(data_dir: &Path, args: crate::cli::BackupArgs) -> anyhow::Result
 async fn rotate_keys(data_dir: &Path) -> anyhow::Result<ExitCode> {
     let (config, db) = open_existing(data_dir).await?;
     // A running instance keeps signing with the key it loaded: it must restart to use a new one.
-    let mut probe = config.listen;
-    if probe.ip().is_unspecified() {
-        probe.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
-    }
+    let probe = local_addr(&config);
     if std::net::TcpStream::connect_timeout(&probe, Duration::from_millis(500)).is_ok() {
         bail!("the instance is running on {probe}: stop it, rotate the keys, then start it again");
     }
@@ -406,10 +412,7 @@ async fn restore(data_dir: &Path, args: crate::cli::RestoreArgs) -> anyhow::Resu
 fn healthcheck(data_dir: &Path) -> anyhow::Result<ExitCode> {
     use std::io::{Read, Write};
     let config = Config::load(data_dir, &Overrides::default())?;
-    let mut addr = config.listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
-    }
+    let addr = local_addr(&config);
     let timeout = Duration::from_secs(3);
     let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)
         .with_context(|| format!("nothing answers on {addr}"))?;

@@ -250,8 +250,7 @@ const OUTBOX_COLUMNS: (
     outbox::delivered_at,
 );
 
-/// Upserts a peer; used inside the transactions below.
-/// Stores a peer as fetched. A changed key keeps the previous one in `peer_old_keys` (written
+/// Stores a peer as fetched, inside the caller's transaction. A changed key keeps the previous one in `peer_old_keys` (written
 /// first, while the row still holds it), so requests signed with it verify for a while yet.
 macro_rules! upsert_peer {
     ($c:expr, $p:expr) => {{
@@ -681,10 +680,6 @@ impl Db {
             .load(c)
             .await)?;
         rows.into_iter().map(to_outbox).collect()
-    }
-
-    pub async fn mark_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
-        self.mark_all_delivered(&[id], now).await
     }
 
     /// Marks several deliveries done in one statement (a worker pass's successes).

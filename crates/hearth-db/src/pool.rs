@@ -194,27 +194,18 @@ impl Db {
 
     /// A connection for reading (or for a write whose caller knows it is alone).
     pub async fn conn(&self) -> Result<Conn, DbError> {
-        match self {
-            Db::Sqlite(p) => p
-                .read
-                .get_owned()
-                .await
-                .map(Conn::Sqlite)
-                .map_err(|e| DbError::Pool(e.to_string())),
-            Db::Postgres(p) => p
-                .get_owned()
-                .await
-                .map(Conn::Postgres)
-                .map_err(|e| DbError::Pool(e.to_string())),
-        }
+        self.pooled(|p| &p.read).await
     }
 
     /// A connection for a query that writes: SQLite's one write connection (so writers queue
     /// here, not in SQLite's busy handler); any pooled connection on PostgreSQL.
     pub async fn write_conn(&self) -> Result<Conn, DbError> {
+        self.pooled(|p| &p.write).await
+    }
+
+    async fn pooled(&self, sqlite: fn(&SqlitePools) -> &Pool<SqliteConn>) -> Result<Conn, DbError> {
         match self {
-            Db::Sqlite(p) => p
-                .write
+            Db::Sqlite(p) => sqlite(p)
                 .get_owned()
                 .await
                 .map(Conn::Sqlite)

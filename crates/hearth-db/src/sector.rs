@@ -32,7 +32,6 @@ pub struct AlertAck {
     pub at: DateTime<Utc>,
 }
 
-/// The coarse profile a group's actor carried, from the stored JSON.
 impl crate::PeerRow {
     /// The coarse profile a group actor carries, as the sector reads it.
     pub fn group_profile(&self) -> GroupProfile {
@@ -40,6 +39,7 @@ impl crate::PeerRow {
     }
 }
 
+/// The coarse profile a group's actor carried, from the stored JSON.
 fn profile(json: &str) -> GroupProfile {
     let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
     let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);

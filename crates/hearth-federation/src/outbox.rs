@@ -80,17 +80,9 @@ impl Activity for Stored {
     }
 }
 
-/// Sends one stored activity to its inbox. `Ok` also covers a final refusal (4xx other than
-/// 408 and 429), which the library reports as done: retrying would not change the answer.
-pub async fn deliver(data: &Data<FedContext>, row: &OutboxRow) -> Result<(), FedError> {
-    deliver_as(data, &Peer::local(data).await?, row).await
-}
-
-async fn deliver_as(
-    data: &Data<FedContext>,
-    local: &Peer,
-    row: &OutboxRow,
-) -> Result<(), FedError> {
+/// Sends one stored activity to its inbox as `local`. A final refusal (4xx other than 408 and
+/// 429), which the library reports as done, comes back as [`FedError::Refused`].
+async fn deliver(data: &Data<FedContext>, local: &Peer, row: &OutboxRow) -> Result<(), FedError> {
     let activity: Stored = serde_json::from_str(&row.payload)?;
     let inbox = Url::parse(&row.inbox).map_err(|e| FedError::Invalid(e.to_string()))?;
     // The row was written on purpose by this instance: its inbox may be sent to.
@@ -136,7 +128,7 @@ pub async fn run_once(
     // Deliveries to different inboxes run concurrently.
     let results = futures::future::join_all(due.iter().map(|row| {
         let (data, local) = (config.to_request_data(), &local);
-        async move { (row, deliver_as(&data, local, row).await) }
+        async move { (row, deliver(&data, local, row).await) }
     }))
     .await;
     let mut done = Vec::new();

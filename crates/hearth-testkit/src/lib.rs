@@ -190,21 +190,27 @@ impl TestApp {
         )
         .await
         .unwrap_or_else(|e| panic!("federation: {e}"));
-        self.state = AppState::new(self.db.clone(), self.clock.clone(), config, federation);
-        self.router = hearth_web::router(self.state.clone());
+        self.install(AppState::new(
+            self.db.clone(),
+            self.clock.clone(),
+            config,
+            federation,
+        ));
+    }
+
+    /// Serves `state` from now on.
+    fn install(&mut self, state: AppState) {
+        self.router = hearth_web::router(state.clone());
+        self.state = state;
     }
 
     /// The same instance, now set up to send email (reminders are offered).
     pub fn enable_email(&mut self) {
         let mut config = (*self.state.config).clone();
         config.email = true;
-        self.state = AppState::new(
-            self.db.clone(),
-            self.clock.clone(),
-            config,
-            self.state.federation.clone(),
-        );
-        self.router = hearth_web::router(self.state.clone());
+        let mut state = self.state.clone();
+        state.config = Arc::new(config);
+        self.install(state);
     }
 
     /// The app's current (test) time.

@@ -59,6 +59,7 @@ pub struct Chart {
 }
 
 /// The y axis: range and tick values.
+#[derive(Clone, Copy)]
 pub struct YAxis<'a> {
     pub min: f64,
     pub max: f64,
@@ -172,11 +173,6 @@ pub fn interval_chart(
     values: &[Option<(f64, f64, f64)>],
     y: YAxis<'_>,
 ) -> Chart {
-    let axis = YAxis {
-        min: y.min,
-        max: y.max,
-        ticks: &[],
-    };
     let mut chart = line_chart(
         id,
         title,
@@ -188,7 +184,7 @@ pub fn interval_chart(
     );
     let n = x_labels.len();
     let x_at = |i: usize| x_position(i, n);
-    let y_at = |v: f64| y_position(v, &axis);
+    let y_at = |v: f64| y_position(v, &y);
     // One closed shape per unbroken run of shown periods: highs left to right, lows back.
     let mut band = String::new();
     let mut run: Vec<(usize, f64, f64)> = Vec::new();
