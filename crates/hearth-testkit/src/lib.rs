@@ -208,8 +208,7 @@ impl TestApp {
     pub fn enable_email(&mut self) {
         let mut config = (*self.state.config).clone();
         config.email = true;
-        let mut state = self.state.clone();
-        state.config = Arc::new(config);
+        let state = self.state.with_config(config);
         self.install(state);
     }
 

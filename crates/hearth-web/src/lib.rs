@@ -78,9 +78,19 @@ impl WebConfig {
     }
 }
 
-/// Shared state handed to every handler.
+/// Shared state handed to every handler. Extractors clone it for every request, so it is one
+/// reference-counted pointer; the fields are read through it (`state.db`).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+pub struct AppStateInner {
     pub db: hearth_db::Db,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
@@ -108,7 +118,7 @@ impl AppState {
     ) -> Self {
         let limiter = Arc::new(auth::AttemptLimiter::new(config.login_attempts_per_minute));
         let role = federation.to_request_data().role;
-        Self {
+        Self(Arc::new(AppStateInner {
             db,
             clock,
             config: Arc::new(config),
@@ -118,7 +128,23 @@ impl AppState {
             metrics: Arc::default(),
             sector_cache: Arc::default(),
             settings_cache: Arc::default(),
-        }
+        }))
+    }
+
+    /// The same state (database, caches, counters) under another configuration.
+    pub fn with_config(&self, config: WebConfig) -> Self {
+        let s = &self.0;
+        Self(Arc::new(AppStateInner {
+            db: s.db.clone(),
+            clock: s.clock.clone(),
+            config: Arc::new(config),
+            limiter: s.limiter.clone(),
+            federation: s.federation.clone(),
+            role: s.role,
+            metrics: s.metrics.clone(),
+            sector_cache: s.sector_cache.clone(),
+            settings_cache: s.settings_cache.clone(),
+        }))
     }
 
     /// The instance's settings; every instance has them from its first start.

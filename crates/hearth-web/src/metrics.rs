@@ -3,9 +3,9 @@
 //! week's check-ins — counts only, never anything about a person. Served only to a scraper that
 //! presents the configured bearer token; without one configured, `/metrics` does not exist.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -20,10 +20,19 @@ use crate::{AppError, AppState};
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
+/// Methods counted apart; any other is counted as `OTHER`.
+const METHODS: [&str; 5] = ["GET", "POST", "HEAD", "DELETE", "OTHER"];
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// One route template's requests by method and status class.
+type RouteCounts = [[AtomicU64; CLASSES.len()]; METHODS.len()];
+
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route template, status class) → requests.
-    requests: Mutex<BTreeMap<(String, String, &'static str), u64>>,
+    /// Route template → requests by method and status class. Looked up by `&str` under a read
+    /// lock, so counting a request allocates nothing and threads do not wait on each other; the
+    /// write lock is taken once per route template.
+    requests: RwLock<HashMap<String, RouteCounts>>,
     /// Cumulative counts per bucket, then +Inf.
     buckets: [AtomicU64; BUCKETS.len() + 1],
     /// Sum of latencies in microseconds.
@@ -33,15 +42,27 @@ pub struct Metrics {
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: StatusCode, seconds: f64) {
         let class = match status.as_u16() {
-            100..=199 => "1xx",
-            200..=299 => "2xx",
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
+            100..=199 => 0,
+            200..=299 => 1,
+            300..=399 => 2,
+            400..=499 => 3,
+            _ => 4,
         };
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_owned(), route.to_owned(), class))
-                .or_default() += 1;
+        let m = METHODS
+            .iter()
+            .position(|x| *x == method)
+            .unwrap_or(METHODS.len() - 1);
+        let counted = self
+            .requests
+            .read()
+            .ok()
+            .and_then(|r| {
+                r.get(route)
+                    .map(|c| c[m][class].fetch_add(1, Ordering::Relaxed))
+            })
+            .is_some();
+        if !counted && let Ok(mut w) = self.requests.write() {
+            w.entry(route.to_owned()).or_default()[m][class].fetch_add(1, Ordering::Relaxed);
         }
         for (i, b) in BUCKETS.iter().enumerate() {
             if seconds <= *b {
@@ -58,16 +79,12 @@ impl Metrics {
 /// id itself) and times it.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     state.metrics.observe(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status(),
         start.elapsed().as_secs_f64(),
     );
@@ -101,14 +118,22 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         "# HELP hearth_http_requests_total HTTP requests by route template and status class."
     );
     let _ = writeln!(out, "# TYPE hearth_http_requests_total counter");
-    if let Ok(m) = state.metrics.requests.lock() {
-        for ((method, route, class), n) in m.iter() {
-            let _ = writeln!(
-                out,
-                "hearth_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{class}\"}} {n}",
-                escape(method),
-                escape(route)
-            );
+    if let Ok(m) = state.metrics.requests.read() {
+        let mut routes: Vec<_> = m.iter().collect();
+        routes.sort_by_key(|(route, _)| *route);
+        for (route, counts) in routes {
+            for (method, by_class) in METHODS.iter().zip(counts) {
+                for (class, n) in CLASSES.iter().zip(by_class) {
+                    let n = n.load(Ordering::Relaxed);
+                    if n > 0 {
+                        let _ = writeln!(
+                            out,
+                            "hearth_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{class}\"}} {n}",
+                            escape(route)
+                        );
+                    }
+                }
+            }
         }
     }
     let _ = writeln!(
