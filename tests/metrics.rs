@@ -2,19 +2,15 @@
 //! names; this week's check-ins only from k upward.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::Request;
 use hearth_core::Role;
 use hearth_testkit::{Backend, TestApp, TestClient, checkin_form};
 
 fn with_token(app: &TestApp, token: &str) -> TestClient {
-    let mut state = app.state.clone();
-    let mut config = (*state.config).clone();
+    let mut config = (*app.state.config).clone();
     config.metrics_token = Some(token.to_owned());
-    state.config = Arc::new(config);
-    TestClient::new(hearth_web::router(state))
+    TestClient::new(hearth_web::router(app.state.with_config(config)))
 }
 
 async fn scrape(c: &TestClient, auth: Option<&str>) -> (u16, String) {

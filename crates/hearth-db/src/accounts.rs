@@ -104,13 +104,19 @@ impl Db {
     }
 
     pub async fn account(&self, id: i64) -> Result<Account, DbError> {
+        if let Some(a) = self.cache.accounts.get(&id) {
+            return Ok(a);
+        }
+        let start = self.cache.accounts.start_read();
         let mut conn = self.conn().await?;
         let row: AccountRow = with_conn!(&mut conn, |c| accounts::table
             .find(id)
             .select(ACCOUNT_COLUMNS)
             .first(c)
             .await)?;
-        to_account(row)
+        let account = to_account(row)?;
+        self.cache.accounts.keep(start, id, account.clone());
+        Ok(account)
     }
 
     /// The account and its password hash, for logging in.

@@ -12,6 +12,7 @@
 
 mod accounts;
 mod aggregates;
+mod cache;
 mod checkins;
 mod error;
 mod federation;

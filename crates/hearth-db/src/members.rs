@@ -92,7 +92,7 @@ impl Db {
             .execute(c)
             .await)?,
         };
-
+        self.cache.accounts.forget(&id);
         if n == 1 {
             return Ok(());
         }
@@ -121,6 +121,11 @@ impl Db {
         )
         .execute(c)
         .await)?;
+        // The delete cascaded to the account's sessions.
+        self.cache.accounts.forget(&id);
+        self.cache
+            .sessions
+            .forget_where(|s| s.account_id == Some(id));
         if n == 1 {
             return Ok(());
         }

@@ -43,9 +43,36 @@ impl SpawnBlocking for Inline {
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
-/// Per-connection settings for SQLite. WAL is set once per file in [`Db::connect`].
-const SQLITE_SETUP: &str =
-    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+/// Per-connection settings for SQLite. WAL is set once per file in [`Db::connect`]. No
+/// connection checkpoints on commit: [`checkpoints`] does it on its own thread.
+const SQLITE_SETUP: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+     PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
+
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies the write-ahead log into the database file every [`CHECKPOINT_EVERY`] until `stop`'s
+/// sender is dropped (the last clone of the [`Db`]). Left to SQLite, the commit that fills the
+/// log does this, with its `fsync`s, while a request waits on it; here it runs beside them.
+/// `PASSIVE` never waits for readers or writers, so it holds nobody up.
+fn checkpoints(path: std::sync::Arc<str>, stop: std::sync::mpsc::Receiver<()>) {
+    let mut conn: Option<SqliteConnection> = None;
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY)
+    {
+        if conn.is_none() {
+            conn = SqliteConnection::establish(&path).ok();
+        }
+        if let Some(c) = conn.as_mut()
+            && let Err(e) = diesel::connection::SimpleConnection::batch_execute(
+                c,
+                "PRAGMA busy_timeout = 5000; PRAGMA wal_checkpoint(PASSIVE);",
+            )
+        {
+            tracing::warn!(error = %e, "checkpointing the SQLite log failed; trying again");
+            conn = None;
+        }
+    }
+}
 
 /// Which database a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +81,16 @@ pub enum Backend {
     Postgres,
 }
 
-/// A pool of connections to one database of either kind. Cheap to clone.
+/// A pool of connections to one database of either kind, and what is kept of it in memory.
+/// Cheap to clone.
 #[derive(Clone)]
-pub enum Db {
+pub struct Db {
+    pools: Pools,
+    pub(crate) cache: std::sync::Arc<crate::cache::Cache>,
+}
+
+#[derive(Clone)]
+enum Pools {
     Sqlite(SqlitePools),
     Postgres(Pool<AsyncPgConnection>),
 }
@@ -70,6 +104,8 @@ pub struct SqlitePools {
     write: Pool<SqliteConn>,
     /// The file, for work that opens its own connection.
     path: std::sync::Arc<str>,
+    /// Dropped with the last clone, which stops the checkpointing thread.
+    _checkpoints: std::sync::Arc<std::sync::mpsc::Sender<()>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -137,6 +173,13 @@ fn migration_err(e: impl std::fmt::Display) -> DbError {
 }
 
 impl Db {
+    fn new(pools: Pools) -> Db {
+        Db {
+            pools,
+            cache: std::sync::Arc::default(),
+        }
+    }
+
     /// Opens a pool, creating the SQLite file if needed. Does not run migrations.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
         match parse_url(url)? {
@@ -182,11 +225,19 @@ impl Db {
                 };
                 let read = pool(8).await.map_err(|e| DbError::Connect(e.to_string()))?;
                 let write = pool(1).await.map_err(|e| DbError::Connect(e.to_string()))?;
-                Ok(Db::Sqlite(SqlitePools {
+                let path: std::sync::Arc<str> = path.into();
+                let (stop, stopped) = std::sync::mpsc::channel();
+                let for_thread = path.clone();
+                std::thread::Builder::new()
+                    .name("sqlite-checkpoint".into())
+                    .spawn(move || checkpoints(for_thread, stopped))
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                Ok(Db::new(Pools::Sqlite(SqlitePools {
                     read,
                     write,
-                    path: path.into(),
-                }))
+                    path,
+                    _checkpoints: std::sync::Arc::new(stop),
+                })))
             }
             Target::Postgres(url) => {
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
@@ -204,7 +255,7 @@ impl Db {
                         .await
                         .map_err(|e| DbError::Connect(e.to_string()))?,
                 );
-                Ok(Db::Postgres(pool))
+                Ok(Db::new(Pools::Postgres(pool)))
             }
         }
     }
@@ -217,9 +268,9 @@ impl Db {
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+        match self.pools {
+            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -235,13 +286,13 @@ impl Db {
     }
 
     async fn pooled(&self, sqlite: fn(&SqlitePools) -> &Pool<SqliteConn>) -> Result<Conn, DbError> {
-        match self {
-            Db::Sqlite(p) => sqlite(p)
+        match &self.pools {
+            Pools::Sqlite(p) => sqlite(p)
                 .get_owned()
                 .await
                 .map(Conn::Sqlite)
                 .map_err(|e| DbError::Pool(e.to_string())),
-            Db::Postgres(p) => p
+            Pools::Postgres(p) => p
                 .get_owned()
                 .await
                 .map(Conn::Postgres)
@@ -278,7 +329,7 @@ impl Db {
     /// keeps serving: `VACUUM INTO` reads one snapshot inside a read transaction, so writers
     /// are not blocked and the copy is a valid, compacted database. PostgreSQL: use `pg_dump`.
     pub async fn backup_to(&self, to: &std::path::Path) -> Result<(), DbError> {
-        let Db::Sqlite(pools) = self else {
+        let Pools::Sqlite(pools) = &self.pools else {
             return Err(DbError::NotSupported(
                 "back up a PostgreSQL database with pg_dump (see deploy/README.md)",
             ));

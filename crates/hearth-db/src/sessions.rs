@@ -35,6 +35,7 @@ impl Db {
             ))
             .execute(c)
             .await)?;
+        self.cache.sessions.forget(s.id.as_str());
         Ok(())
     }
 
@@ -61,6 +62,10 @@ impl Db {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRow>, DbError> {
+        if let Some(row) = self.cache.sessions.get(id) {
+            return Ok((row.expires_at > now).then_some(row));
+        }
+        let start = self.cache.sessions.start_read();
         let mut conn = self.conn().await?;
         let row: Option<(String, Option<i64>, String, chrono::NaiveDateTime)> =
             with_conn!(&mut conn, |c| sessions::table
@@ -75,12 +80,16 @@ impl Db {
                 .first(c)
                 .await
                 .optional())?;
-        Ok(row.map(|(id, account_id, data, expires_at)| SessionRow {
+        let row = row.map(|(id, account_id, data, expires_at)| SessionRow {
             id,
             account_id,
             data,
             expires_at: from_db_time(expires_at),
-        }))
+        });
+        if let Some(r) = &row {
+            self.cache.sessions.keep(start, r.id.clone(), r.clone());
+        }
+        Ok(row)
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<(), DbError> {
@@ -90,6 +99,7 @@ impl Db {
         )
         .execute(c)
         .await)?;
+        self.cache.sessions.forget(id);
         Ok(())
     }
 
@@ -101,21 +111,27 @@ impl Db {
     ) -> Result<usize, DbError> {
         let mut conn = self.write_conn().await?;
         let keep = keep.unwrap_or("").to_owned();
-        Ok(with_conn!(&mut conn, |c| diesel::delete(
+        let n = with_conn!(&mut conn, |c| diesel::delete(
             sessions::table
                 .filter(sessions::account_id.eq(account_id))
                 .filter(sessions::id.ne(&keep))
         )
         .execute(c)
-        .await)?)
+        .await)?;
+        self.cache
+            .sessions
+            .forget_where(|s| s.account_id == Some(account_id) && s.id != keep);
+        Ok(n)
     }
 
     pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<usize, DbError> {
         let mut conn = self.write_conn().await?;
-        Ok(with_conn!(&mut conn, |c| diesel::delete(
+        let n = with_conn!(&mut conn, |c| diesel::delete(
             sessions::table.filter(sessions::expires_at.le(to_db_time(now)))
         )
         .execute(c)
-        .await)?)
+        .await)?;
+        self.cache.sessions.forget_where(|s| s.expires_at <= now);
+        Ok(n)
     }
 }

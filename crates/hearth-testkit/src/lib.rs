@@ -287,10 +287,12 @@ impl TestApp {
     /// old timestamp); returns the rows it changed.
     pub async fn execute(&self, sql: &str) -> usize {
         let mut conn = self.db.write_conn().await.unwrap_or_else(|e| panic!("{e}"));
-        hearth_db::with_conn!(&mut conn, |c| {
+        let n = hearth_db::with_conn!(&mut conn, |c| {
             diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), c).await
         })
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.db.forget_cached();
+        n
     }
 
     /// A member created straight in the database (no password hashing, no HTTP), who consents

@@ -199,8 +199,13 @@ pub fn router(state: AppState) -> Router {
         InstanceRole::Group => group_routes(),
         InstanceRole::Hub => hub_routes(),
     };
+    // Only the federation endpoints read the federation context from the request; giving it to
+    // every page would clone it for every request.
+    let federation =
+        federation_routes().route_layer(FederationMiddleware::new(state.federation.clone()));
     common_routes()
         .merge(by_role)
+        .merge(federation)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -229,7 +234,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(csrf::guard))
         .layer(sessions)
-        .layer(FederationMiddleware::new(state.federation.clone()))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(SetResponseHeaderLayer::overriding(
@@ -286,7 +290,11 @@ fn common_routes() -> Router<AppState> {
             get(pages::invites::list).post(pages::invites::create),
         )
         .route("/invites/{id}/revoke", post(pages::invites::revoke))
-        // Federation: discovery, the actor, the context document, the inbox.
+}
+
+/// Federation: discovery, the actor, the context document, the inbox.
+fn federation_routes() -> Router<AppState> {
+    Router::new()
         .route("/.well-known/webfinger", get(discovery::webfinger))
         .route("/.well-known/nodeinfo", get(discovery::nodeinfo_links))
         .route("/nodeinfo/2.1", get(discovery::nodeinfo))
