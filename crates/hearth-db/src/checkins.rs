@@ -3,6 +3,7 @@ use diesel::{ExpressionMethods, NullableExpressionMethods, OptionalExtension, Qu
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::{CheckinAnswers, IsoWeek};
 
+use crate::prepared::Reuse;
 use crate::schema::{checkin_notes, checkins};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -124,23 +125,30 @@ impl Db {
             .transaction(async |c| {
                 // Upsert first: the write lock is taken by the first statement, so SQLite never
                 // has to upgrade a read lock under concurrency.
-                let id: i64 = diesel::insert_into(checkins::table)
-                    .values(values)
-                    .on_conflict((checkins::account_id, checkins::week))
-                    .do_update()
-                    .set(changes)
-                    .returning(checkins::id)
-                    .get_result(c)
-                    .await?;
+                let id: i64 = Reuse(
+                    diesel::insert_into(checkins::table)
+                        .values(values)
+                        .on_conflict((checkins::account_id, checkins::week))
+                        .do_update()
+                        .set(changes)
+                        .returning(checkins::id),
+                )
+                .get_result(c)
+                .await?;
                 match &note {
                     Some(n) => {
-                        diesel::insert_into(checkin_notes::table)
-                            .values((checkin_notes::checkin_id.eq(id), checkin_notes::note.eq(n)))
-                            .on_conflict(checkin_notes::checkin_id)
-                            .do_update()
-                            .set(checkin_notes::note.eq(n))
-                            .execute(c)
-                            .await?;
+                        Reuse(
+                            diesel::insert_into(checkin_notes::table)
+                                .values((
+                                    checkin_notes::checkin_id.eq(id),
+                                    checkin_notes::note.eq(n),
+                                ))
+                                .on_conflict(checkin_notes::checkin_id)
+                                .do_update()
+                                .set(checkin_notes::note.eq(n)),
+                        )
+                        .execute(c)
+                        .await?;
                     }
                     None => {
                         diesel::delete(checkin_notes::table.find(id))

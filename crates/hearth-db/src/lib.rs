@@ -20,6 +20,7 @@ mod invites;
 mod keys;
 mod members;
 mod pool;
+mod prepared;
 mod reminders;
 mod reports;
 pub mod schema;

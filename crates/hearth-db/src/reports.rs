@@ -14,6 +14,7 @@ use hearth_core::sharing::{Cadence, PrivacyLevel, Rho, SharingSettings, SignalSe
 use crate::aggregates::{ANSWER_COLUMNS, AnswerRow, answers_from_row};
 
 use crate::federation::insert_outbox;
+use crate::prepared::Reuse;
 use crate::schema::{
     checkins, hub_sharing, memberships, network_consents, outbox, received_report_counts,
     received_reports, sector_rollups, sector_version, shared_reports,
@@ -245,24 +246,25 @@ macro_rules! rollup_apply {
                 .iter()
                 .filter(|(s, _)| ROLLUP_MEASURES.contains(&s.as_str()))
             {
-                diesel::insert_into(sector_rollups::table)
-                    .values((
-                        sector_rollups::segment.eq(segment),
-                        sector_rollups::measure.eq(measure),
-                        sector_rollups::period.eq($period),
-                        sector_rollups::groups.eq(sign as i32),
-                        sector_rollups::respondents.eq(sign * respondents),
-                        sector_rollups::total.eq(sign * *value),
-                        sector_rollups::sigma_sq_hundredths.eq(sign * sigma_sq),
-                    ))
-                    .on_conflict((
-                        sector_rollups::segment,
-                        sector_rollups::measure,
-                        sector_rollups::period,
-                    ))
-                    .do_update()
-                    .set(
-                        (
+                // One statement shape for every segment and measure: prepared once.
+                Reuse(
+                    diesel::insert_into(sector_rollups::table)
+                        .values((
+                            sector_rollups::segment.eq(segment),
+                            sector_rollups::measure.eq(measure),
+                            sector_rollups::period.eq($period),
+                            sector_rollups::groups.eq(sign as i32),
+                            sector_rollups::respondents.eq(sign * respondents),
+                            sector_rollups::total.eq(sign * *value),
+                            sector_rollups::sigma_sq_hundredths.eq(sign * sigma_sq),
+                        ))
+                        .on_conflict((
+                            sector_rollups::segment,
+                            sector_rollups::measure,
+                            sector_rollups::period,
+                        ))
+                        .do_update()
+                        .set((
                             sector_rollups::groups
                                 .eq(sector_rollups::groups + excluded(sector_rollups::groups)),
                             sector_rollups::respondents
@@ -273,10 +275,10 @@ macro_rules! rollup_apply {
                             sector_rollups::sigma_sq_hundredths
                                 .eq(sector_rollups::sigma_sq_hundredths
                                     + excluded(sector_rollups::sigma_sq_hundredths)),
-                        ),
-                    )
-                    .execute($c)
-                    .await?;
+                        )),
+                )
+                .execute($c)
+                .await?;
             }
         }
     }};
@@ -295,16 +297,18 @@ macro_rules! rollup_prune {
 /// Marks the rollups changed, so cached sector pictures are computed again.
 macro_rules! rollup_bump {
     ($c:expr) => {{
-        diesel::insert_into(sector_version::table)
-            .values((
-                sector_version::id.eq(1i64),
-                sector_version::version.eq(1i64),
-            ))
-            .on_conflict(sector_version::id)
-            .do_update()
-            .set(sector_version::version.eq(sector_version::version + 1i64))
-            .execute($c)
-            .await?;
+        Reuse(
+            diesel::insert_into(sector_version::table)
+                .values((
+                    sector_version::id.eq(1i64),
+                    sector_version::version.eq(1i64),
+                ))
+                .on_conflict(sector_version::id)
+                .do_update()
+                .set(sector_version::version.eq(sector_version::version + 1i64)),
+        )
+        .execute($c)
+        .await?;
     }};
 }
 

@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl;
 
+use crate::prepared::Reuse;
 use crate::schema::sessions;
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -19,22 +20,24 @@ impl Db {
     pub async fn save_session(&self, s: &SessionRow) -> Result<(), DbError> {
         let mut conn = self.write_conn().await?;
         let expires = to_db_time(s.expires_at);
-        with_conn!(&mut conn, |c| diesel::insert_into(sessions::table)
-            .values((
-                sessions::id.eq(&s.id),
-                sessions::account_id.eq(s.account_id),
-                sessions::data.eq(&s.data),
-                sessions::expires_at.eq(expires),
-            ))
-            .on_conflict(sessions::id)
-            .do_update()
-            .set((
-                sessions::account_id.eq(s.account_id),
-                sessions::data.eq(&s.data),
-                sessions::expires_at.eq(expires),
-            ))
-            .execute(c)
-            .await)?;
+        with_conn!(&mut conn, |c| Reuse(
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(&s.id),
+                    sessions::account_id.eq(s.account_id),
+                    sessions::data.eq(&s.data),
+                    sessions::expires_at.eq(expires),
+                ))
+                .on_conflict(sessions::id)
+                .do_update()
+                .set((
+                    sessions::account_id.eq(s.account_id),
+                    sessions::data.eq(&s.data),
+                    sessions::expires_at.eq(expires),
+                ))
+        )
+        .execute(c)
+        .await)?;
         self.cache.sessions.forget(s.id.as_str());
         Ok(())
     }
