@@ -1,5 +1,6 @@
 //! What the data layer keeps in memory: sessions and the accounts they are signed in as, which
-//! nearly every request reads and few change.
+//! nearly every request reads and few change, and each person's own check-in for a week (the
+//! check-in form shows it), which only its author's saves change.
 //!
 //! Every write made through a [`Db`](crate::Db) forgets what it changes, once it is stored.
 //! Entries are also trusted only for [`FRESH`], which bounds how late a change made by another
@@ -14,7 +15,9 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::{Account, SessionRow};
+use hearth_core::IsoWeek;
+
+use crate::{Account, SessionRow, StoredCheckin};
 
 /// How long an entry is trusted without being read again.
 pub(crate) const FRESH: Duration = Duration::from_secs(5);
@@ -93,11 +96,11 @@ impl<K: Hash + Eq, V: Clone> Table<K, V> {
         }
     }
 
-    /// Forgets every entry whose value matches.
-    pub(crate) fn forget_where(&self, matches: impl Fn(&V) -> bool) {
+    /// Forgets every entry that matches.
+    pub(crate) fn forget_where(&self, matches: impl Fn(&K, &V) -> bool) {
         if let Ok(mut map) = self.map.write() {
             self.generation.fetch_add(1, Ordering::AcqRel);
-            map.retain(|_, e| !matches(&e.value));
+            map.retain(|k, e| !matches(k, &e.value));
         }
     }
 }
@@ -108,14 +111,17 @@ pub(crate) struct Cache {
     pub(crate) sessions: Table<String, SessionRow>,
     /// Account id → the account.
     pub(crate) accounts: Table<i64, Account>,
+    /// (account id, week) → that person's check-in for the week, or none yet.
+    pub(crate) checkins: Table<(i64, IsoWeek), Option<StoredCheckin>>,
 }
 
 impl crate::Db {
     /// Forgets everything kept in memory: for whoever changes the database by other means than
     /// this `Db` (a test's raw SQL) and needs the change seen at once.
     pub fn forget_cached(&self) {
-        self.cache.sessions.forget_where(|_| true);
-        self.cache.accounts.forget_where(|_| true);
+        self.cache.sessions.forget_where(|_, _| true);
+        self.cache.accounts.forget_where(|_, _| true);
+        self.cache.checkins.forget_where(|_, _| true);
     }
 }
 
@@ -134,7 +140,7 @@ mod tests {
         let start = t.start_read();
         t.keep(start, 1, "new");
         assert_eq!(t.get(&1), Some("new"));
-        t.forget_where(|v| *v == "new");
+        t.forget_where(|_, v| *v == "new");
         assert_eq!(t.get(&1), None);
     }
 

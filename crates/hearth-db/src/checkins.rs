@@ -88,6 +88,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
+        let week_key = week;
         let week = week.to_string();
         let w = answers.who5().map(i32::from);
         let values = (
@@ -159,6 +160,7 @@ impl Db {
                 Ok::<_, DbError>(())
             })
             .await)?;
+        self.cache.checkins.forget(&(account_id, week_key));
         Ok(())
     }
 
@@ -168,17 +170,25 @@ impl Db {
         account_id: i64,
         week: IsoWeek,
     ) -> Result<Option<StoredCheckin>, DbError> {
+        if let Some(kept) = self.cache.checkins.get(&(account_id, week)) {
+            return Ok(kept);
+        }
+        let start = self.cache.checkins.start_read();
         let mut conn = self.conn().await?;
-        let week = week.to_string();
+        let label = week.to_string();
         let row: Option<CheckinRow> = with_conn!(&mut conn, |c| checkins::table
             .left_join(checkin_notes::table)
             .filter(checkins::account_id.eq(account_id))
-            .filter(checkins::week.eq(&week))
+            .filter(checkins::week.eq(&label))
             .select(checkin_select!())
             .first(c)
             .await
             .optional())?;
-        row.map(to_checkin).transpose()
+        let checkin = row.map(to_checkin).transpose()?;
+        self.cache
+            .checkins
+            .keep(start, (account_id, week), checkin.clone());
+        Ok(checkin)
     }
 
     /// All of `account_id`'s own check-ins, oldest first.

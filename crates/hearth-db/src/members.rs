@@ -125,7 +125,10 @@ impl Db {
         self.cache.accounts.forget(&id);
         self.cache
             .sessions
-            .forget_where(|s| s.account_id == Some(id));
+            .forget_where(|_, s| s.account_id == Some(id));
+        self.cache
+            .checkins
+            .forget_where(|(account, _), _| *account == id);
         if n == 1 {
             return Ok(());
         }

@@ -123,7 +123,7 @@ impl Db {
         .await)?;
         self.cache
             .sessions
-            .forget_where(|s| s.account_id == Some(account_id) && s.id != keep);
+            .forget_where(|_, s| s.account_id == Some(account_id) && s.id != keep);
         Ok(n)
     }
 
@@ -134,7 +134,7 @@ impl Db {
         )
         .execute(c)
         .await)?;
-        self.cache.sessions.forget_where(|s| s.expires_at <= now);
+        self.cache.sessions.forget_where(|_, s| s.expires_at <= now);
         Ok(n)
     }
 }
