@@ -44,28 +44,43 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migra
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// Per-connection settings for SQLite. WAL is set once per file in [`Db::connect`]. No
-/// connection checkpoints on commit: [`checkpoints`] does it on its own thread.
+/// connection checkpoints on commit: [`checkpoints`] does it on its own thread. A log that
+/// grew under load is cut back to 16 MiB when it starts over, so it does not stay large (a
+/// restart after a crash reads all of it).
 const SQLITE_SETUP: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-     PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
+     PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
+     PRAGMA journal_size_limit = 16777216;";
 
-/// How often the write-ahead log is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// How often the write-ahead log is copied back into the database file: often enough that
+/// the log stays a few MiB even under a benchmark's write load.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// Copies the write-ahead log into the database file every [`CHECKPOINT_EVERY`] until `stop`'s
 /// sender is dropped (the last clone of the [`Db`]). Left to SQLite, the commit that fills the
 /// log does this, with its `fsync`s, while a request waits on it; here it runs beside them.
 /// `PASSIVE` never waits for readers or writers, so it holds nobody up.
 fn checkpoints(path: std::sync::Arc<str>, stop: std::sync::mpsc::Receiver<()>) {
+    let wal = format!("{path}-wal");
     let mut conn: Option<SqliteConnection> = None;
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY)
     {
         if conn.is_none() {
             conn = SqliteConnection::establish(&path).ok();
         }
+        // Under unbroken load some reader always holds the log, so a passive checkpoint
+        // can copy it but never let it start over, and it grows without end (hundreds of MiB
+        // in a benchmark). Past a bound, wait for the readers once and start it over; that
+        // holds writers back for the moment it takes.
+        let restart = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
+        let sql = if restart {
+            "PRAGMA wal_checkpoint(RESTART);"
+        } else {
+            "PRAGMA wal_checkpoint(PASSIVE);"
+        };
         if let Some(c) = conn.as_mut()
             && let Err(e) = diesel::connection::SimpleConnection::batch_execute(
                 c,
-                "PRAGMA busy_timeout = 5000; PRAGMA wal_checkpoint(PASSIVE);",
+                &format!("PRAGMA busy_timeout = 5000; PRAGMA journal_size_limit = 16777216; {sql}"),
             )
         {
             tracing::warn!(error = %e, "checkpointing the SQLite log failed; trying again");
@@ -73,6 +88,9 @@ fn checkpoints(path: std::sync::Arc<str>, stop: std::sync::mpsc::Receiver<()>) {
         }
     }
 }
+
+/// The log size past which [`checkpoints`] waits for readers to start the log over.
+const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Which database a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
