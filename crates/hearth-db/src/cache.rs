@@ -45,9 +45,10 @@ impl<K, V> Default for Table<K, V> {
     }
 }
 
-/// Where a read from the database started, for [`Table::keep`].
+/// Where a read from the database started, for [`Table::keep`]: the generation, and when (an
+/// entry is as old as the read that made it, however long it waited for a connection).
 #[derive(Clone, Copy)]
-pub(crate) struct ReadStart(u64);
+pub(crate) struct ReadStart(u64, Instant);
 
 impl<K: Hash + Eq, V: Clone> Table<K, V> {
     /// The value kept under `key`, if still fresh.
@@ -63,7 +64,7 @@ impl<K: Hash + Eq, V: Clone> Table<K, V> {
 
     /// Call before reading from the database what may then be kept.
     pub(crate) fn start_read(&self) -> ReadStart {
-        ReadStart(self.generation.load(Ordering::Acquire))
+        ReadStart(self.generation.load(Ordering::Acquire), Instant::now())
     }
 
     /// Keeps a value read from the database, unless a write forgot anything since `start`.
@@ -74,13 +75,7 @@ impl<K: Hash + Eq, V: Clone> Table<K, V> {
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
-            map.insert(
-                key,
-                Entry {
-                    at: Instant::now(),
-                    value,
-                },
-            );
+            map.insert(key, Entry { at: start.1, value });
         }
     }
 

@@ -70,7 +70,8 @@ fn checkpoints(path: std::sync::Arc<str>, stop: std::sync::mpsc::Receiver<()>) {
         // Under unbroken load some reader always holds the log, so a passive checkpoint
         // can copy it but never let it start over, and it grows without end (hundreds of MiB
         // in a benchmark). Past a bound, wait for the readers once and start it over; that
-        // holds writers back for the moment it takes.
+        // holds writers back while it runs, so it waits at most 50 ms for them and otherwise
+        // tries again next time.
         let restart = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
         let sql = if restart {
             "PRAGMA wal_checkpoint(RESTART);"
@@ -123,7 +124,23 @@ pub struct SqlitePools {
     /// The file, for work that opens its own connection.
     path: std::sync::Arc<str>,
     /// Dropped with the last clone, which stops the checkpointing thread.
-    _checkpoints: std::sync::Arc<std::sync::mpsc::Sender<()>>,
+    _checkpoints: std::sync::Arc<Checkpointer>,
+}
+
+/// The checkpointing thread: dropping this stops it and waits for it, so once the last clone
+/// of a [`Db`] is gone nothing has the file open any more (`restore` copies it next).
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -246,7 +263,7 @@ impl Db {
                 let path: std::sync::Arc<str> = path.into();
                 let (stop, stopped) = std::sync::mpsc::channel();
                 let for_thread = path.clone();
-                std::thread::Builder::new()
+                let thread = std::thread::Builder::new()
                     .name("sqlite-checkpoint".into())
                     .spawn(move || checkpoints(for_thread, stopped))
                     .map_err(|e| DbError::Connect(e.to_string()))?;
@@ -254,7 +271,10 @@ impl Db {
                     read,
                     write,
                     path,
-                    _checkpoints: std::sync::Arc::new(stop),
+                    _checkpoints: std::sync::Arc::new(Checkpointer {
+                        stop: Some(stop),
+                        thread: Some(thread),
+                    }),
                 })))
             }
             Target::Postgres(url) => {
