@@ -20,7 +20,7 @@ use hearth_core::IsoWeek;
 use crate::{Account, SessionRow, StoredCheckin};
 
 /// How long an entry is trusted without being read again.
-pub(crate) const FRESH: Duration = Duration::from_secs(5);
+const FRESH: Duration = Duration::from_secs(5);
 
 /// Entries a table holds at most; past this it starts again. An instance has far fewer people
 /// signed in; the bound only stops a flood of sign-ins from growing memory.

@@ -65,7 +65,11 @@ fn checkpoints(path: std::sync::Arc<str>, stop: std::sync::mpsc::Receiver<()>) {
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY)
     {
         if conn.is_none() {
-            conn = SqliteConnection::establish(&path).ok();
+            conn = SqliteConnection::establish(&path).ok().and_then(|mut c| {
+                diesel::connection::SimpleConnection::batch_execute(&mut c, CHECKPOINTER_SETUP)
+                    .ok()
+                    .map(|()| c)
+            });
         }
         // Under unbroken load some reader always holds the log, so a passive checkpoint
         // can copy it but never let it start over, and it grows without end (hundreds of MiB
@@ -79,16 +83,17 @@ fn checkpoints(path: std::sync::Arc<str>, stop: std::sync::mpsc::Receiver<()>) {
             "PRAGMA wal_checkpoint(PASSIVE);"
         };
         if let Some(c) = conn.as_mut()
-            && let Err(e) = diesel::connection::SimpleConnection::batch_execute(
-                c,
-                &format!("PRAGMA busy_timeout = 5000; PRAGMA journal_size_limit = 16777216; {sql}"),
-            )
+            && let Err(e) = diesel::connection::SimpleConnection::batch_execute(c, sql)
         {
             tracing::warn!(error = %e, "checkpointing the SQLite log failed; trying again");
             conn = None;
         }
     }
 }
+
+/// The checkpointing connection's settings: it gives up on busy readers after 50 ms (a
+/// restart holds writers back while it waits), and cuts a log it starts over back to 16 MiB.
+const CHECKPOINTER_SETUP: &str = "PRAGMA busy_timeout = 50; PRAGMA journal_size_limit = 16777216;";
 
 /// The log size past which [`checkpoints`] waits for readers to start the log over.
 const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
@@ -379,6 +384,10 @@ impl Db {
         tokio::task::spawn_blocking(move || -> Result<(), DbError> {
             let mut c =
                 SqliteConnection::establish(&path).map_err(|e| DbError::Connect(e.to_string()))?;
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut c,
+                "PRAGMA busy_timeout = 5000;",
+            )?;
             diesel::RunQueryDsl::execute(
                 diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(&target),
                 &mut c,

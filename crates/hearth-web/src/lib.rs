@@ -90,6 +90,7 @@ impl std::ops::Deref for AppState {
     }
 }
 
+#[derive(Clone)]
 pub struct AppStateInner {
     pub db: hearth_db::Db,
     pub clock: Arc<dyn Clock>,
@@ -133,18 +134,9 @@ impl AppState {
 
     /// The same state (database, caches, counters) under another configuration.
     pub fn with_config(&self, config: WebConfig) -> Self {
-        let s = &self.0;
-        Self(Arc::new(AppStateInner {
-            db: s.db.clone(),
-            clock: s.clock.clone(),
-            config: Arc::new(config),
-            limiter: s.limiter.clone(),
-            federation: s.federation.clone(),
-            role: s.role,
-            metrics: s.metrics.clone(),
-            sector_cache: s.sector_cache.clone(),
-            settings_cache: s.settings_cache.clone(),
-        }))
+        let mut inner = (*self.0).clone();
+        inner.config = Arc::new(config);
+        Self(Arc::new(inner))
     }
 
     /// The instance's settings; every instance has them from its first start.
