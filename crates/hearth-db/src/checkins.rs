@@ -77,6 +77,87 @@ macro_rules! checkin_select {
     };
 }
 
+/// A check-in as written.
+struct NewCheckin {
+    account_id: i64,
+    week: String,
+    who5: [i32; 5],
+    burnout: i32,
+    paid_hours: i32,
+    unpaid_hours: i32,
+    funding_hours: i32,
+    time_pressure: i32,
+    now: chrono::NaiveDateTime,
+    note: Option<String>,
+}
+
+/// Writes a [`NewCheckin`] on connection `$c` (either backend), inside the caller's transaction.
+/// The upsert comes first: the write lock is taken by the first statement, so SQLite never has
+/// to upgrade a read lock under concurrency.
+macro_rules! write_checkin {
+    ($c:expr, $row:expr) => {{
+        let c = $c;
+        let r = &$row;
+        let w = r.who5;
+        let id: i64 = Reuse(
+            diesel::insert_into(checkins::table)
+                .values((
+                    checkins::account_id.eq(r.account_id),
+                    checkins::week.eq(&r.week),
+                    checkins::who5_1.eq(w[0]),
+                    checkins::who5_2.eq(w[1]),
+                    checkins::who5_3.eq(w[2]),
+                    checkins::who5_4.eq(w[3]),
+                    checkins::who5_5.eq(w[4]),
+                    checkins::burnout.eq(r.burnout),
+                    checkins::paid_hours.eq(r.paid_hours),
+                    checkins::unpaid_hours.eq(r.unpaid_hours),
+                    checkins::funding_hours.eq(r.funding_hours),
+                    checkins::time_pressure.eq(r.time_pressure),
+                    checkins::created_at.eq(r.now),
+                    checkins::updated_at.eq(r.now),
+                ))
+                .on_conflict((checkins::account_id, checkins::week))
+                .do_update()
+                .set((
+                    checkins::who5_1.eq(w[0]),
+                    checkins::who5_2.eq(w[1]),
+                    checkins::who5_3.eq(w[2]),
+                    checkins::who5_4.eq(w[3]),
+                    checkins::who5_5.eq(w[4]),
+                    checkins::burnout.eq(r.burnout),
+                    checkins::paid_hours.eq(r.paid_hours),
+                    checkins::unpaid_hours.eq(r.unpaid_hours),
+                    checkins::funding_hours.eq(r.funding_hours),
+                    checkins::time_pressure.eq(r.time_pressure),
+                    checkins::updated_at.eq(r.now),
+                ))
+                .returning(checkins::id),
+        )
+        .get_result(&mut *c)
+        .await?;
+        match &r.note {
+            Some(n) => {
+                Reuse(
+                    diesel::insert_into(checkin_notes::table)
+                        .values((checkin_notes::checkin_id.eq(id), checkin_notes::note.eq(n)))
+                        .on_conflict(checkin_notes::checkin_id)
+                        .do_update()
+                        .set(checkin_notes::note.eq(n)),
+                )
+                .execute(&mut *c)
+                .await?;
+            }
+            None => {
+                diesel::delete(checkin_notes::table.find(id))
+                    .execute(&mut *c)
+                    .await?;
+            }
+        }
+        Ok::<_, DbError>(())
+    }};
+}
+
 impl Db {
     /// Saves `answers` as `account_id`'s check-in for `week`: the first submission creates it,
     /// later ones in the same week replace it. Which week may be written is the caller's rule.
@@ -87,80 +168,35 @@ impl Db {
         answers: &CheckinAnswers,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        let now = to_db_time(now);
-        let week_key = week;
-        let week = week.to_string();
-        let w = answers.who5().map(i32::from);
-        let values = (
-            checkins::account_id.eq(account_id),
-            checkins::week.eq(&week),
-            checkins::who5_1.eq(w[0]),
-            checkins::who5_2.eq(w[1]),
-            checkins::who5_3.eq(w[2]),
-            checkins::who5_4.eq(w[3]),
-            checkins::who5_5.eq(w[4]),
-            checkins::burnout.eq(i32::from(answers.burnout())),
-            checkins::paid_hours.eq(i32::from(answers.paid_hours())),
-            checkins::unpaid_hours.eq(i32::from(answers.unpaid_hours())),
-            checkins::funding_hours.eq(i32::from(answers.funding_hours())),
-            checkins::time_pressure.eq(i32::from(answers.time_pressure())),
-            checkins::created_at.eq(now),
-            checkins::updated_at.eq(now),
-        );
-        let changes = (
-            checkins::who5_1.eq(w[0]),
-            checkins::who5_2.eq(w[1]),
-            checkins::who5_3.eq(w[2]),
-            checkins::who5_4.eq(w[3]),
-            checkins::who5_5.eq(w[4]),
-            checkins::burnout.eq(i32::from(answers.burnout())),
-            checkins::paid_hours.eq(i32::from(answers.paid_hours())),
-            checkins::unpaid_hours.eq(i32::from(answers.unpaid_hours())),
-            checkins::funding_hours.eq(i32::from(answers.funding_hours())),
-            checkins::time_pressure.eq(i32::from(answers.time_pressure())),
-            checkins::updated_at.eq(now),
-        );
-        let note = answers.note().map(str::to_owned);
+        let row = NewCheckin {
+            account_id,
+            week: week.to_string(),
+            who5: answers.who5().map(i32::from),
+            burnout: i32::from(answers.burnout()),
+            paid_hours: i32::from(answers.paid_hours()),
+            unpaid_hours: i32::from(answers.unpaid_hours()),
+            funding_hours: i32::from(answers.funding_hours()),
+            time_pressure: i32::from(answers.time_pressure()),
+            now: to_db_time(now),
+            note: answers.note().map(str::to_owned),
+        };
+        if self.backend() == crate::Backend::Sqlite {
+            // Check-ins arrive many at once: queued and committed together.
+            let cache = self.cache.clone();
+            return self
+                .queued
+                .run(
+                    self,
+                    Box::new(move |c| Box::pin(async move { write_checkin!(c, row) })),
+                    Box::new(move || cache.checkins.forget(&(account_id, week))),
+                )
+                .await;
+        }
         let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
-            .transaction(async |c| {
-                // Upsert first: the write lock is taken by the first statement, so SQLite never
-                // has to upgrade a read lock under concurrency.
-                let id: i64 = Reuse(
-                    diesel::insert_into(checkins::table)
-                        .values(values)
-                        .on_conflict((checkins::account_id, checkins::week))
-                        .do_update()
-                        .set(changes)
-                        .returning(checkins::id),
-                )
-                .get_result(c)
-                .await?;
-                match &note {
-                    Some(n) => {
-                        Reuse(
-                            diesel::insert_into(checkin_notes::table)
-                                .values((
-                                    checkin_notes::checkin_id.eq(id),
-                                    checkin_notes::note.eq(n),
-                                ))
-                                .on_conflict(checkin_notes::checkin_id)
-                                .do_update()
-                                .set(checkin_notes::note.eq(n)),
-                        )
-                        .execute(c)
-                        .await?;
-                    }
-                    None => {
-                        diesel::delete(checkin_notes::table.find(id))
-                            .execute(c)
-                            .await?;
-                    }
-                }
-                Ok::<_, DbError>(())
-            })
+            .transaction(async |c| write_checkin!(c, row))
             .await)?;
-        self.cache.checkins.forget(&(account_id, week_key));
+        self.cache.checkins.forget(&(account_id, week));
         Ok(())
     }
 

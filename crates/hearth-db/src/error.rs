@@ -20,6 +20,9 @@ pub enum DbError {
     InvalidData(String),
     #[error("database error: {0}")]
     Query(diesel::result::Error),
+    /// A batch of writes could not be committed; none of them was saved.
+    #[error("the database could not save: {0}")]
+    Commit(String),
     /// The operation exists for one backend only; the string says what to use instead.
     #[error("{0}")]
     NotSupported(&'static str),

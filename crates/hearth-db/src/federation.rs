@@ -758,18 +758,34 @@ impl Db {
         activity_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
-        let mut conn = self.write_conn().await?;
-        let n = with_conn!(&mut conn, |c| diesel::insert_into(
-            received_activities::table
-        )
-        .values((
-            received_activities::activity_id.eq(activity_id),
-            received_activities::received_at.eq(to_db_time(now)),
-        ))
-        .on_conflict(received_activities::activity_id)
-        .do_nothing()
-        .execute(c)
-        .await)?;
+        macro_rules! record {
+            ($c:expr, $id:expr, $now:expr) => {
+                diesel::insert_into(received_activities::table)
+                    .values((
+                        received_activities::activity_id.eq($id),
+                        received_activities::received_at.eq($now),
+                    ))
+                    .on_conflict(received_activities::activity_id)
+                    .do_nothing()
+                    .execute($c)
+                    .await
+            };
+        }
+        let now = to_db_time(now);
+        let n = if self.backend() == crate::Backend::Sqlite {
+            // One per activity received: queued and committed with the writes beside it.
+            let id = activity_id.to_owned();
+            self.queued
+                .run(
+                    self,
+                    Box::new(move |c| Box::pin(async move { Ok(record!(c, &id, now)?) })),
+                    Box::new(|| {}),
+                )
+                .await?
+        } else {
+            let mut conn = self.write_conn().await?;
+            with_conn!(&mut conn, |c| record!(c, activity_id, now))?
+        };
         Ok(n == 1)
     }
 }

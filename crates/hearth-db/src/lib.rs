@@ -16,6 +16,7 @@ mod cache;
 mod checkins;
 mod error;
 mod federation;
+mod group_commit;
 mod invites;
 mod keys;
 mod members;

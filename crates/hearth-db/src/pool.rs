@@ -111,6 +111,9 @@ pub enum Backend {
 pub struct Db {
     pools: Pools,
     pub(crate) cache: std::sync::Arc<crate::cache::Cache>,
+    /// SQLite's writes that arrive many at a time (check-ins, received reports), committed
+    /// in batches.
+    pub(crate) queued: std::sync::Arc<crate::group_commit::GroupCommit>,
 }
 
 #[derive(Clone)]
@@ -217,6 +220,7 @@ impl Db {
         Db {
             pools,
             cache: std::sync::Arc::default(),
+            queued: std::sync::Arc::default(),
         }
     }
 

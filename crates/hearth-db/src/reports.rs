@@ -312,6 +312,100 @@ macro_rules! rollup_bump {
     }};
 }
 
+/// Stores a received report on connection `$c` (either backend), inside the caller's
+/// transaction: see [`Db::store_received_report`].
+macro_rules! store_report {
+    ($c:expr, $peer_id:expr, $r:expr, $replace:expr, $now:expr, $rho:expr, $segments:expr) => {{
+        let c = $c;
+        let r = &$r;
+        let (peer_id, replace, now, rho, segments) = ($peer_id, $replace, $now, $rho, &$segments);
+        // Writes come first so SQLite takes its write lock before any read (a read
+        // then a write in one transaction fails under concurrent writers).
+        let old: Vec<OldReport> = if replace {
+            diesel::update(
+                received_reports::table.filter(
+                    received_reports::peer_id
+                        .eq(peer_id)
+                        .and(received_reports::period.eq(&r.period))
+                        .or(received_reports::object_id.eq(&r.object_id)),
+                ),
+            )
+            .set(received_reports::updated_at.eq(received_reports::updated_at))
+            .returning(OLD_COLUMNS)
+            .get_results(c)
+            .await?
+        } else {
+            Vec::new()
+        };
+        for o in &old {
+            let counts: Vec<(String, i64)> = received_report_counts::table
+                .filter(received_report_counts::report_id.eq(o.0))
+                .select((
+                    received_report_counts::signal,
+                    received_report_counts::value,
+                ))
+                .load(c)
+                .await?;
+            rollup_apply!(c, &o.3, &o.1, o.2, &counts, -1);
+            diesel::delete(received_reports::table.find(o.0))
+                .execute(c)
+                .await?;
+        }
+        if !old.is_empty() {
+            rollup_prune!(c);
+        }
+        let id: Option<i64> = diesel::insert_into(received_reports::table)
+            .values((
+                received_reports::peer_id.eq(peer_id),
+                received_reports::object_id.eq(&r.object_id),
+                received_reports::period.eq(&r.period),
+                received_reports::schema_version.eq(r.schema_version),
+                received_reports::sigma_tenths.eq(r.sigma_tenths),
+                received_reports::rho_nanos.eq(rho),
+                received_reports::received_at.eq(now),
+                received_reports::updated_at.eq(now),
+                received_reports::segments.eq(&segments),
+            ))
+            .on_conflict_do_nothing()
+            .returning(received_reports::id)
+            .get_result(c)
+            .await
+            .optional()?;
+        let Some(id) = id else {
+            let same: Option<i64> = received_reports::table
+                .filter(received_reports::object_id.eq(&r.object_id))
+                .filter(received_reports::peer_id.eq(peer_id))
+                .filter(received_reports::period.eq(&r.period))
+                .select(received_reports::id)
+                .first(c)
+                .await
+                .optional()?;
+            return match same {
+                Some(_) => Ok(Stored::Unchanged),
+                None => Err(DbError::Conflict("A report for this period")),
+            };
+        };
+        let outcome = if old.is_empty() {
+            Stored::New
+        } else {
+            Stored::Replaced
+        };
+        for (signal, value) in &r.counts {
+            diesel::insert_into(received_report_counts::table)
+                .values((
+                    received_report_counts::report_id.eq(id),
+                    received_report_counts::signal.eq(signal),
+                    received_report_counts::value.eq(*value),
+                ))
+                .execute(c)
+                .await?;
+        }
+        rollup_apply!(c, segments, &r.period, r.sigma_tenths, &r.counts, 1);
+        rollup_bump!(c);
+        Ok::<_, DbError>(outcome)
+    }};
+}
+
 impl Db {
     /// The sharing settings for a hub; defaults (off) when never set.
     pub async fn sharing(&self, peer_id: i64) -> Result<Sharing, DbError> {
@@ -696,94 +790,25 @@ impl Db {
         let now = to_db_time(now);
         let rho = nanos(r.rho)?;
         let segments = r.segments.join(",");
+        if self.backend() == crate::Backend::Sqlite {
+            // Reports arrive many at once: queued and committed together.
+            let r = r.clone();
+            return self
+                .queued
+                .run(
+                    self,
+                    Box::new(move |c| {
+                        Box::pin(async move {
+                            store_report!(c, peer_id, r, replace, now, rho, segments)
+                        })
+                    }),
+                    Box::new(|| {}),
+                )
+                .await;
+        }
         let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
-            .transaction(async |c| {
-                // Writes come first so SQLite takes its write lock before any read (a read
-                // then a write in one transaction fails under concurrent writers).
-                let old: Vec<OldReport> = if replace {
-                    diesel::update(
-                        received_reports::table.filter(
-                            received_reports::peer_id
-                                .eq(peer_id)
-                                .and(received_reports::period.eq(&r.period))
-                                .or(received_reports::object_id.eq(&r.object_id)),
-                        ),
-                    )
-                    .set(received_reports::updated_at.eq(received_reports::updated_at))
-                    .returning(OLD_COLUMNS)
-                    .get_results(c)
-                    .await?
-                } else {
-                    Vec::new()
-                };
-                for o in &old {
-                    let counts: Vec<(String, i64)> = received_report_counts::table
-                        .filter(received_report_counts::report_id.eq(o.0))
-                        .select((
-                            received_report_counts::signal,
-                            received_report_counts::value,
-                        ))
-                        .load(c)
-                        .await?;
-                    rollup_apply!(c, &o.3, &o.1, o.2, &counts, -1);
-                    diesel::delete(received_reports::table.find(o.0))
-                        .execute(c)
-                        .await?;
-                }
-                if !old.is_empty() {
-                    rollup_prune!(c);
-                }
-                let id: Option<i64> = diesel::insert_into(received_reports::table)
-                    .values((
-                        received_reports::peer_id.eq(peer_id),
-                        received_reports::object_id.eq(&r.object_id),
-                        received_reports::period.eq(&r.period),
-                        received_reports::schema_version.eq(r.schema_version),
-                        received_reports::sigma_tenths.eq(r.sigma_tenths),
-                        received_reports::rho_nanos.eq(rho),
-                        received_reports::received_at.eq(now),
-                        received_reports::updated_at.eq(now),
-                        received_reports::segments.eq(&segments),
-                    ))
-                    .on_conflict_do_nothing()
-                    .returning(received_reports::id)
-                    .get_result(c)
-                    .await
-                    .optional()?;
-                let Some(id) = id else {
-                    let same: Option<i64> = received_reports::table
-                        .filter(received_reports::object_id.eq(&r.object_id))
-                        .filter(received_reports::peer_id.eq(peer_id))
-                        .filter(received_reports::period.eq(&r.period))
-                        .select(received_reports::id)
-                        .first(c)
-                        .await
-                        .optional()?;
-                    return match same {
-                        Some(_) => Ok(Stored::Unchanged),
-                        None => Err(DbError::Conflict("A report for this period")),
-                    };
-                };
-                let outcome = if old.is_empty() {
-                    Stored::New
-                } else {
-                    Stored::Replaced
-                };
-                for (signal, value) in &r.counts {
-                    diesel::insert_into(received_report_counts::table)
-                        .values((
-                            received_report_counts::report_id.eq(id),
-                            received_report_counts::signal.eq(signal),
-                            received_report_counts::value.eq(*value),
-                        ))
-                        .execute(c)
-                        .await?;
-                }
-                rollup_apply!(c, &segments, &r.period, r.sigma_tenths, &r.counts, 1);
-                rollup_bump!(c);
-                Ok::<_, DbError>(outcome)
-            })
+            .transaction(async |c| store_report!(c, peer_id, r, replace, now, rho, segments))
             .await)
     }
 

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hearth_core::InstanceRole;
+use hearth_db::Membership;
 use url::Url;
 
 use crate::activities::{INBOUND_TYPES, Inbound};
@@ -138,7 +139,7 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
     if let Some(host) = env.actor.host_str() {
         data.limiter.check(format!("domain:{host}"))?;
     }
-    allowed_sender(data, &env).await?;
+    let membership = allowed_sender(data, &env).await?;
     if data.db.was_received(env.id.as_str()).await? {
         // Delivered before: accept again without doing anything, so the sender stops.
         return Ok(StatusCode::ACCEPTED);
@@ -148,7 +149,15 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
         parts.uri.clone(),
         parts.headers.clone(),
     );
-    let first = receive(data, Request::from_parts(parts, Body::from(bytes.clone()))).await;
+    let first = match membership.filter(|m| Utc::now() - m.peer.fetched_at < REFRESH_AFTER) {
+        Some(m) => {
+            let path = uri.path_and_query().map_or("/inbox", |p| p.as_str());
+            let from_member =
+                receive_from_member(data, &m, method.as_str(), path, &headers, &bytes);
+            SENDER.scope(m.clone(), from_member).await
+        }
+        None => receive(data, Request::from_parts(parts, Body::from(bytes.clone()))).await,
+    };
     match first {
         // A known peer whose signature fails may have rotated its key: fetch its actor again
         // (which refreshes the stored key) and check once more. If that fails too (or the
@@ -223,6 +232,96 @@ async fn receive_with_old_key(
     Ok(true)
 }
 
+/// How long a stored actor (and its key) is used before the library fetches it again, as the
+/// library does.
+const REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+tokio::task_local! {
+    /// The sender's membership as the inbox read it at the start of the request, so the checks
+    /// further in do not read it again.
+    static SENDER: Membership;
+}
+
+/// `actor`'s membership: the one this inbox request already read, else from the database.
+pub(crate) async fn membership_of(
+    data: &FedContext,
+    actor: &str,
+) -> Result<Option<Membership>, FedError> {
+    if let Ok(Some(m)) = SENDER.try_with(|m| (m.peer.actor_url == actor).then(|| m.clone())) {
+        return Ok(Some(m));
+    }
+    Ok(data.db.membership_by_actor(actor).await?)
+}
+
+/// An activity from a peer this instance federates with and fetched within [`REFRESH_AFTER`]:
+/// the library's checks, made here with what the inbox has already read. The library would
+/// read the stored actor again, copy every header, and resolve the sender's domain in DNS to
+/// refuse internal addresses; that guards a fetch, and nothing is fetched here (the domain was
+/// checked when the actor was). A key that fails is handed back as the library's error, so the
+/// caller refreshes the key and tries again as for the library.
+async fn receive_from_member(
+    data: &Data<FedContext>,
+    m: &Membership,
+    method: &str,
+    path_and_query: &str,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<(), FedError> {
+    use activitypub_federation::error::Error as E;
+    if !crate::signing::digest_matches(headers, body) {
+        return Err(E::ActivityBodyDigestInvalid.into());
+    }
+    let activity: WithContext<Inbound> = serde_json::from_slice(body)?;
+    activitypub_federation::protocol::verification::verify_domains_match(
+        activity.id(),
+        activity.actor(),
+    )?;
+    if activity.actor().as_str() != m.peer.actor_url {
+        return Err(FedError::NotAllowed(
+            "the activity is not its sender's".into(),
+        ));
+    }
+    let id = activity.id();
+    let actor_scheme = activity.actor().scheme();
+    if id.scheme() != "https" && id.scheme() != actor_scheme {
+        return Err(E::UrlVerificationError("Invalid url scheme").into());
+    }
+    let host = match id.port() {
+        Some(port) => format!("{}:{port}", id.host_str().unwrap_or_default()),
+        None => id.host_str().unwrap_or_default().to_owned(),
+    };
+    if host == data.domain() {
+        return Err(E::UrlVerificationError("Activity was sent from local instance").into());
+    }
+    let with_host;
+    let headers = if headers.contains_key(axum::http::header::HOST) {
+        headers
+    } else {
+        // As the library does: a proxy may drop `Host`; it is this instance's domain.
+        let mut h = headers.clone();
+        if let Ok(v) = axum::http::HeaderValue::from_str(data.domain()) {
+            h.insert(axum::http::header::HOST, v);
+        }
+        with_host = h;
+        &with_host
+    };
+    crate::signing::verify_request(
+        method,
+        path_and_query,
+        headers,
+        &m.peer.actor_url,
+        &m.peer.public_key_pem,
+    )
+    .map_err(|e| match e {
+        // Answered as the library answers them (401, with the reason).
+        FedError::NotAllowed(reason) | FedError::Invalid(reason) => E::Other(reason).into(),
+        other => other,
+    })?;
+    activity.verify(data).await?;
+    activity.receive(data).await?;
+    Ok(())
+}
+
 async fn receive(data: &Data<FedContext>, request: Request<Body>) -> Result<(), FedError> {
     let activity = ActivityData::from_request(request, &())
         .await
@@ -232,12 +331,10 @@ async fn receive(data: &Data<FedContext>, request: Request<Body>) -> Result<(), 
 
 /// A hub takes follows from anyone (groups asking to join, or readers), and everything else
 /// only from those that followed; a group takes activities only from hubs it asked to join.
-async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<(), FedError> {
-    let asked = data
-        .db
-        .membership_by_actor(env.actor.as_str())
-        .await?
-        .is_some();
+/// Returns the sender's membership, if any.
+async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<Option<Membership>, FedError> {
+    let membership = data.db.membership_by_actor(env.actor.as_str()).await?;
+    let asked = membership.is_some();
     let ok = match data.role {
         InstanceRole::Hub => {
             env.kind == "Follow"
@@ -249,7 +346,7 @@ async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<(), FedErro
         InstanceRole::Group => asked,
     };
     if ok {
-        Ok(())
+        Ok(membership)
     } else {
         Err(FedError::NotAllowed(format!(
             "{} has not asked to federate with this instance",

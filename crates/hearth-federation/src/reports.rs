@@ -283,7 +283,7 @@ async fn verify_report(
             "a group can only send its own reports".into(),
         ));
     }
-    match data.db.membership_by_actor(actor.as_str()).await? {
+    match crate::inbox::membership_of(data, actor.as_str()).await? {
         Some(m) if m.state == MembershipState::Accepted => Ok(m.peer),
         _ => Err(FedError::NotAllowed(
             "only member groups may send reports".into(),

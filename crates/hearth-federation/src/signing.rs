@@ -144,7 +144,9 @@ pub fn verify_request(
     if ok {
         Ok(())
     } else {
-        Err(FedError::NotAllowed("bad signature".into()))
+        // The library's error, so a caller treats it as the library would (a key may have
+        // been rotated).
+        Err(activitypub_federation::error::Error::ActivitySignatureInvalid.into())
     }
 }
 

@@ -1,0 +1,297 @@
+//! Group commit for SQLite's one writer.
+//!
+//! SQLite writes one transaction at a time, and each commit appends its pages to the log. Under
+//! load, writes that arrive while the writer is busy wait for it; here they wait in a queue
+//! instead, and whoever gets the write connection next runs everything queued in one
+//! transaction, each write in its own savepoint (a write that fails is rolled back alone and
+//! its caller told). Every caller hears its own result only once the whole batch is committed,
+//! so an acknowledged write is as durable as before; a quiet server commits each write on its
+//! own, as it did without the queue.
+//!
+//! A caller that goes away before its write was taken removes it, so nothing is written later
+//! for a request nobody waits on. Once taken, a write runs to the end in the same poll (SQLite
+//! statements run in place, see [`crate::pool::Inline`]), so no batch is left half done.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel_async::{AsyncConnection, TransactionManager};
+use tokio::sync::oneshot;
+
+use crate::DbError;
+use crate::pool::{Conn, Db, SqliteConn};
+
+type Future_<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+
+/// One write's statements, run on the write connection inside the batch's transaction.
+pub(crate) type Work<T> =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConn) -> Future_<'c, Result<T, DbError>> + Send + 'static>;
+
+/// What runs once the batch holding a write has committed (forgetting cached rows it changed),
+/// before its caller hears back.
+pub(crate) type AfterCommit = Box<dyn FnOnce() + Send + 'static>;
+
+/// Tells a caller how its write ended, given how the batch's commit went.
+type Answer = Box<dyn FnOnce(Result<(), &str>) + Send>;
+
+/// A queued write of any kind: runs its statements, says whether they succeeded, and how to
+/// answer its caller once the batch is over.
+type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConn) -> Future_<'c, (bool, Answer)> + Send>;
+
+struct Pending {
+    id: u64,
+    job: Job,
+}
+
+/// The queue of writes waiting for the write connection.
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    queue: Mutex<Vec<Pending>>,
+    next_id: AtomicU64,
+}
+
+/// Takes a queued write back out if its caller goes away before a batch took it.
+struct Withdraw<'q> {
+    queue: &'q GroupCommit,
+    id: u64,
+}
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        self.queue.lock().retain(|p| p.id != self.id);
+    }
+}
+
+impl GroupCommit {
+    /// Queues `work`, commits it (with whatever else is queued) and returns its result.
+    /// SQLite only: the caller has checked the backend.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        db: &Db,
+        work: Work<T>,
+        after: AfterCommit,
+    ) -> Result<T, DbError> {
+        let (reply, answer) = oneshot::channel::<Result<T, DbError>>();
+        let job: Job = Box::new(move |c| {
+            Box::pin(async move {
+                match work(c).await {
+                    Ok(v) => {
+                        let answer: Answer = Box::new(move |commit| {
+                            let _ = reply.send(match commit {
+                                Ok(()) => {
+                                    after();
+                                    Ok(v)
+                                }
+                                Err(msg) => Err(DbError::Commit(msg.to_owned())),
+                            });
+                        });
+                        (true, answer)
+                    }
+                    Err(e) => {
+                        let answer: Answer = Box::new(move |_| {
+                            let _ = reply.send(Err(e));
+                        });
+                        (false, answer)
+                    }
+                }
+            })
+        });
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.lock().push(Pending { id, job });
+        let withdraw = Withdraw { queue: self, id };
+        let mut conn = db.write_conn().await?;
+        // From here to the end of the batch nothing awaits for real, so the batch cannot be
+        // abandoned half way.
+        let batch = std::mem::take(&mut *self.lock());
+        drop(withdraw);
+        if !batch.is_empty() {
+            match &mut conn {
+                Conn::Sqlite(c) => commit(c, batch).await,
+                Conn::Postgres(_) => {
+                    // Never queued on PostgreSQL; dropping the jobs answers their callers.
+                    drop(batch);
+                }
+            }
+        }
+        drop(conn);
+        // Either this call's batch answered it above, or an earlier holder of the write
+        // connection took it and answered before letting the connection go.
+        answer
+            .await
+            .unwrap_or_else(|_| Err(DbError::Commit("the write could not be started".into())))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        // A panic while holding this lock can only come from Vec itself; the queue stays valid.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+type Tm = <SqliteConn as AsyncConnection>::TransactionManager;
+
+async fn commit(c: &mut SqliteConn, batch: Vec<Pending>) {
+    if let Err(e) = Tm::begin_transaction(c).await {
+        // Dropping the writes unrun tells each caller that its write was not made.
+        tracing::error!(error = %e, writes = batch.len(), "could not begin a batch of writes");
+        return;
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for p in batch {
+        // Each write in its own savepoint, so one that fails is undone alone.
+        if let Err(e) = Tm::begin_transaction(c).await {
+            tracing::error!(error = %e, "could not begin a write in a batch");
+            continue;
+        }
+        let (ok, answer) = (p.job)(c).await;
+        let ended = if ok {
+            Tm::commit_transaction(c).await
+        } else {
+            Tm::rollback_transaction(c).await
+        };
+        // A savepoint that could not be ended leaves the transaction unusable; the commit
+        // below then fails and says so to everyone.
+        answers.push((ended.err().map(|e| e.to_string()), answer));
+    }
+    let committed = match Tm::commit_transaction(c).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = Tm::rollback_transaction(c).await;
+            Err(e.to_string())
+        }
+    };
+    for (own_error, answer) in answers {
+        match (&committed, own_error) {
+            (Err(msg), _) => answer(Err(msg)),
+            (Ok(()), Some(msg)) => answer(Err(&msg)),
+            (Ok(()), None) => answer(Ok(())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+
+    use super::*;
+
+    async fn db() -> (Db, std::path::PathBuf) {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "hearth-group-commit-{}-{}.db",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let db = Db::connect(&path.to_string_lossy()).await.unwrap();
+        let mut conn = db.write_conn().await.unwrap();
+        let Conn::Sqlite(c) = &mut conn else {
+            panic!("a file path opens SQLite")
+        };
+        c.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        drop(conn);
+        (db, path)
+    }
+
+    fn insert(x: i64) -> Work<()> {
+        Box::new(move |c| {
+            Box::pin(async move {
+                diesel::sql_query(format!("INSERT INTO t (x) VALUES ({x})"))
+                    .execute(c)
+                    .await?;
+                Ok(())
+            })
+        })
+    }
+
+    async fn rows(db: &Db) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = db.conn().await.unwrap();
+        let Conn::Sqlite(c) = &mut conn else {
+            panic!("SQLite")
+        };
+        diesel::sql_query("SELECT count(*) AS n FROM t")
+            .get_result::<N>(c)
+            .await
+            .unwrap()
+            .n
+    }
+
+    fn cleanup(db: Db, path: &std::path::Path) {
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_that_queue_commit_together_and_a_failure_stays_its_own() {
+        let (db, path) = db().await;
+        let queue = Arc::new(GroupCommit::default());
+        let after = Arc::new(AtomicU64::new(0));
+        // Hold the writer so every write below queues behind it.
+        let held = db.write_conn().await.unwrap();
+        let tasks: Vec<_> = [1, 2, 3, 2, 4]
+            .into_iter()
+            .map(|x| {
+                let (db, queue, after) = (db.clone(), queue.clone(), after.clone());
+                tokio::spawn(async move {
+                    let count = Box::new(move || {
+                        after.fetch_add(1, Ordering::Relaxed);
+                    });
+                    queue.run(&db, insert(x), count).await
+                })
+            })
+            .collect();
+        while queue.lock().len() < 5 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        drop(held);
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        // The second 2 breaks the key: it alone fails, the batch still commits.
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
+        assert!(results[3].is_err());
+        assert_eq!(rows(&db).await, 4);
+        assert_eq!(
+            AtomicU64::load(&after, Ordering::Relaxed),
+            4,
+            "run after each saved write"
+        );
+        assert!(queue.lock().is_empty());
+        cleanup(db, &path);
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_caller_left_before_its_turn_is_never_made() {
+        let (db, path) = db().await;
+        let queue = GroupCommit::default();
+        let held = db.write_conn().await.unwrap();
+        let gone = tokio::time::timeout(
+            Duration::from_millis(20),
+            queue.run(&db, insert(7), Box::new(|| {})),
+        )
+        .await;
+        assert!(gone.is_err(), "the write waited for the held connection");
+        assert!(
+            queue.lock().is_empty(),
+            "the abandoned write left the queue"
+        );
+        drop(held);
+        // The next write commits alone; the abandoned one is not in it.
+        queue.run(&db, insert(8), Box::new(|| {})).await.unwrap();
+        assert_eq!(rows(&db).await, 1);
+        cleanup(db, &path);
+    }
+}
