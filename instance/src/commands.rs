@@ -26,7 +26,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = serving
         && Config::load(&data_dir, &Overrides::default())
             .is_ok_and(|c| c.log_format == crate::config::LogFormat::Json);
-    init_logging(serving, json);
+    // Held to the end: dropping it writes out the log lines still queued.
+    let _log = init_logging(serving, json);
     match cli.command {
         Command::Init(args) => init(&data_dir, args).await,
         Command::Serve(args) => serve(&data_dir, args).await,
@@ -44,20 +45,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn init_logging(serving: bool, json: bool) {
+/// Log lines a server may have queued before a request that logs waits for the writer.
+const QUEUED_LOG_LINES: usize = 4096;
+
+fn init_logging(serving: bool, json: bool) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::EnvFilter;
     let default = if serving { "info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    // A second call (tests) keeps the first subscriber.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A server logs every request: its lines go through a queue to a thread that writes them
+    // in batches, so no request waits on its own write to stderr. The queue is bounded and
+    // never drops a line: when full, a request waits for room.
+    let (writer, guard) = if serving {
+        let (w, g) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .buffered_lines_limit(QUEUED_LOG_LINES)
+            .lossy(false)
+            .thread_name("log-writer")
+            .finish(std::io::BufWriter::with_capacity(
+                64 * 1024,
+                std::io::stderr(),
+            ));
+        (tracing_subscriber::fmt::writer::BoxMakeWriter::new(w), Some(g))
+    } else {
+        (
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+            None,
+        )
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
+    // A second call (tests) keeps the first subscriber.
     let _ = if json {
         builder.json().with_current_span(true).try_init()
     } else {
         builder.with_ansi(ansi).try_init()
     };
+    guard
 }
 
 /// Where this machine reaches the configured listen address (loopback for "every address").

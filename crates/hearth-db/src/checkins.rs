@@ -3,7 +3,7 @@ use diesel::{ExpressionMethods, NullableExpressionMethods, OptionalExtension, Qu
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::{CheckinAnswers, IsoWeek};
 
-use crate::prepared::Reuse;
+use crate::prepared::reuse;
 use crate::schema::{checkin_notes, checkins};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -99,7 +99,7 @@ macro_rules! write_checkin {
         let c = $c;
         let r = &$row;
         let w = r.who5;
-        let id: i64 = Reuse(
+        let id: i64 = reuse!(
             diesel::insert_into(checkins::table)
                 .values((
                     checkins::account_id.eq(r.account_id),
@@ -138,7 +138,7 @@ macro_rules! write_checkin {
         .await?;
         match &r.note {
             Some(n) => {
-                Reuse(
+                reuse!(
                     diesel::insert_into(checkin_notes::table)
                         .values((checkin_notes::checkin_id.eq(id), checkin_notes::note.eq(n)))
                         .on_conflict(checkin_notes::checkin_id)

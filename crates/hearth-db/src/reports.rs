@@ -14,7 +14,7 @@ use hearth_core::sharing::{Cadence, PrivacyLevel, Rho, SharingSettings, SignalSe
 use crate::aggregates::{ANSWER_COLUMNS, AnswerRow, answers_from_row};
 
 use crate::federation::insert_outbox;
-use crate::prepared::Reuse;
+use crate::prepared::reuse;
 use crate::schema::{
     checkins, hub_sharing, memberships, network_consents, outbox, received_report_counts,
     received_reports, sector_rollups, sector_version, shared_reports,
@@ -247,7 +247,7 @@ macro_rules! rollup_apply {
                 .filter(|(s, _)| ROLLUP_MEASURES.contains(&s.as_str()))
             {
                 // One statement shape for every segment and measure: prepared once.
-                Reuse(
+                reuse!(
                     diesel::insert_into(sector_rollups::table)
                         .values((
                             sector_rollups::segment.eq(segment),
@@ -297,7 +297,7 @@ macro_rules! rollup_prune {
 /// Marks the rollups changed, so cached sector pictures are computed again.
 macro_rules! rollup_bump {
     ($c:expr) => {{
-        Reuse(
+        reuse!(
             diesel::insert_into(sector_version::table)
                 .values((
                     sector_version::id.eq(1i64),

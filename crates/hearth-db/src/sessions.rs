@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl;
 
-use crate::prepared::Reuse;
+use crate::prepared::reuse;
 use crate::schema::sessions;
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -20,7 +20,7 @@ impl Db {
     pub async fn save_session(&self, s: &SessionRow) -> Result<(), DbError> {
         let mut conn = self.write_conn().await?;
         let expires = to_db_time(s.expires_at);
-        with_conn!(&mut conn, |c| Reuse(
+        with_conn!(&mut conn, |c| reuse!(
             diesel::insert_into(sessions::table)
                 .values((
                     sessions::id.eq(&s.id),
