@@ -65,7 +65,10 @@ fn init_logging(serving: bool, json: bool) -> Option<tracing_appender::non_block
                 64 * 1024,
                 std::io::stderr(),
             ));
-        (tracing_subscriber::fmt::writer::BoxMakeWriter::new(w), Some(g))
+        (
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(w),
+            Some(g),
+        )
     } else {
         (
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),

@@ -20,7 +20,6 @@ use crate::schema::{
     received_reports, sector_rollups, sector_version, shared_reports,
 };
 use crate::{Db, DbError, NewOutbox, from_db_time, to_db_time, with_conn};
-use diesel::upsert::excluded;
 
 /// A group's sharing settings for a hub, with when sharing was last turned on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,47 +240,67 @@ macro_rules! rollup_apply {
             .map(|(_, v)| *v)
             .unwrap_or(0);
         let sigma_sq = i64::from($sigma_tenths) * i64::from($sigma_tenths);
+        // Every segment and measure in one statement: one upsert per row was most of a
+        // received report's writing. Rows are summed per key first, as one-by-one upserts
+        // would (PostgreSQL refuses a statement that touches a row twice).
+        let mut rows: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
         for segment in $segments.split(',').filter(|s| !s.is_empty()) {
             for (measure, value) in counts
                 .iter()
                 .filter(|(s, _)| ROLLUP_MEASURES.contains(&s.as_str()))
             {
-                // One statement shape for every segment and measure: prepared once.
-                reuse!(
-                    diesel::insert_into(sector_rollups::table)
-                        .values((
-                            sector_rollups::segment.eq(segment),
-                            sector_rollups::measure.eq(measure),
-                            sector_rollups::period.eq($period),
-                            sector_rollups::groups.eq(sign as i32),
-                            sector_rollups::respondents.eq(sign * respondents),
-                            sector_rollups::total.eq(sign * *value),
-                            sector_rollups::sigma_sq_hundredths.eq(sign * sigma_sq),
-                        ))
-                        .on_conflict((
-                            sector_rollups::segment,
-                            sector_rollups::measure,
-                            sector_rollups::period,
-                        ))
-                        .do_update()
-                        .set((
-                            sector_rollups::groups
-                                .eq(sector_rollups::groups + excluded(sector_rollups::groups)),
-                            sector_rollups::respondents
-                                .eq(sector_rollups::respondents
-                                    + excluded(sector_rollups::respondents)),
-                            sector_rollups::total
-                                .eq(sector_rollups::total + excluded(sector_rollups::total)),
-                            sector_rollups::sigma_sq_hundredths
-                                .eq(sector_rollups::sigma_sq_hundredths
-                                    + excluded(sector_rollups::sigma_sq_hundredths)),
-                        )),
-                )
-                .execute($c)
-                .await?;
+                *rows.entry((segment, measure.as_str())).or_default() += *value;
             }
         }
+        if !rows.is_empty() {
+            let period: &str = $period;
+            let mut query = diesel::sql_query(rollup_upsert_sql(rows.len())).into_boxed();
+            for ((segment, measure), total) in rows {
+                query = query
+                    .bind::<diesel::sql_types::Text, _>(segment)
+                    .bind::<diesel::sql_types::Text, _>(measure)
+                    .bind::<diesel::sql_types::Text, _>(period)
+                    .bind::<diesel::sql_types::Integer, _>(sign as i32)
+                    .bind::<diesel::sql_types::BigInt, _>(sign * respondents)
+                    .bind::<diesel::sql_types::BigInt, _>(sign * total)
+                    .bind::<diesel::sql_types::BigInt, _>(sign * sigma_sq);
+            }
+            query.execute($c).await?;
+        }
     }};
+}
+
+/// The rollup upsert for `rows` rows. `$n` parameters in order work on both backends (SQLite
+/// numbers named parameters in the order they first appear).
+fn rollup_upsert_sql(rows: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::from(
+        "INSERT INTO sector_rollups \
+         (segment, measure, period, groups, respondents, total, sigma_sq_hundredths) VALUES ",
+    );
+    for r in 0..rows {
+        let b = r * 7;
+        let _ = write!(
+            sql,
+            "{}(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            if r == 0 { "" } else { ", " },
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7
+        );
+    }
+    sql.push_str(
+        " ON CONFLICT (segment, measure, period) DO UPDATE SET \
+         groups = sector_rollups.groups + excluded.groups, \
+         respondents = sector_rollups.respondents + excluded.respondents, \
+         total = sector_rollups.total + excluded.total, \
+         sigma_sq_hundredths = sector_rollups.sigma_sq_hundredths + excluded.sigma_sq_hundredths",
+    );
+    sql
 }
 
 /// Drops rollup rows no report counts in any more, and bumps the rollups' version.

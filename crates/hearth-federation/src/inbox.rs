@@ -61,15 +61,35 @@ struct Envelope {
     actor: Url,
 }
 
+/// The envelope's fields as found in the body: read without building the whole document.
+#[derive(serde::Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    actor: Option<std::borrow::Cow<'a, str>>,
+}
+
 fn envelope(body: &[u8]) -> Result<Envelope, FedError> {
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| FedError::Invalid(format!("not JSON: {e}")))?;
-    let field = |name: &str| {
-        v.get(name)
-            .and_then(|f| f.as_str())
+    // Any JSON value parses (with no fields) so that a body that is not an object is refused
+    // as missing its fields, as before; only text that is not JSON at all is "not JSON".
+    let v: RawEnvelope<'_> = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) if e.is_data() => RawEnvelope {
+            id: None,
+            kind: None,
+            actor: None,
+        },
+        Err(e) => return Err(FedError::Invalid(format!("not JSON: {e}"))),
+    };
+    let field = |name: &str, f: &Option<std::borrow::Cow<'_, str>>| {
+        f.as_deref()
+            .map(str::to_owned)
             .ok_or_else(|| FedError::Invalid(format!("missing `{name}`")))
     };
-    let kind = field("type")?.to_owned();
+    let kind = field("type", &v.kind)?;
     if !INBOUND_TYPES.contains(&kind.as_str()) {
         return Err(FedError::Invalid(format!(
             "activity type {kind:?} is not accepted here"
@@ -78,9 +98,9 @@ fn envelope(body: &[u8]) -> Result<Envelope, FedError> {
     let parse =
         |s: &str| Url::parse(s).map_err(|e| FedError::Invalid(format!("bad URL {s:?}: {e}")));
     Ok(Envelope {
-        id: parse(field("id")?)?,
+        id: parse(&field("id", &v.id)?)?,
         kind,
-        actor: parse(field("actor")?)?,
+        actor: parse(&field("actor", &v.actor)?)?,
     })
 }
 
