@@ -46,7 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Log lines a server may have queued before a request that logs waits for the writer.
-const QUEUED_LOG_LINES: usize = 4096;
+const QUEUED_LOG_LINES: usize = 1024;
 
 fn init_logging(serving: bool, json: bool) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::EnvFilter;
@@ -62,7 +62,7 @@ fn init_logging(serving: bool, json: bool) -> Option<tracing_appender::non_block
             .lossy(false)
             .thread_name("log-writer")
             .finish(std::io::BufWriter::with_capacity(
-                64 * 1024,
+                16 * 1024,
                 std::io::stderr(),
             ));
         (
