@@ -59,6 +59,10 @@ pub enum Command {
     BenchHello {
         #[arg(long)]
         listen: SocketAddr,
+        /// Also take signed POSTs at `/inbox`, checking each against these keys (a JSON
+        /// object of actor URL to public key PEM) and nothing else: P3's ceiling.
+        #[arg(long)]
+        verify_keys: Option<std::path::PathBuf>,
     },
 }
 

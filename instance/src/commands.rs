@@ -36,7 +36,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => check(&data_dir).await,
         Command::Demo(args) => crate::demo::demo(args).await,
         Command::Bench(args) => crate::bench::bench(args).await,
-        Command::BenchHello { listen } => crate::bench::hello(listen).await,
+        Command::BenchHello {
+            listen,
+            verify_keys,
+        } => crate::bench::hello(listen, verify_keys).await,
         Command::Healthcheck => healthcheck(&data_dir),
         Command::Backup(args) => backup(&data_dir, args).await,
         Command::Restore(args) => restore(&data_dir, args).await,

@@ -1,6 +1,7 @@
 //! What the data layer keeps in memory: sessions and the accounts they are signed in as, which
 //! nearly every request reads and few change, and each person's own check-in for a week (the
-//! check-in form shows it), which only its author's saves change.
+//! check-in form shows it), which only its author's saves change; and peers' memberships, which
+//! every activity a peer sends reads and which change when a group joins, leaves or is fetched.
 //!
 //! Every write made through a [`Db`](crate::Db) forgets what it changes, once it is stored.
 //! Entries are also trusted only for [`FRESH`], which bounds how late a change made by another
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use hearth_core::IsoWeek;
 
-use crate::{Account, SessionRow, StoredCheckin};
+use crate::{Account, Membership, SessionRow, StoredCheckin};
 
 /// How long an entry is trusted without being read again.
 const FRESH: Duration = Duration::from_secs(5);
@@ -108,6 +109,8 @@ pub(crate) struct Cache {
     pub(crate) accounts: Table<i64, Account>,
     /// (account id, week) → that person's check-in for the week, or none yet.
     pub(crate) checkins: Table<(i64, IsoWeek), Option<StoredCheckin>>,
+    /// Actor URL → that peer's membership, or none: read for every activity a peer sends.
+    pub(crate) memberships: Table<String, Option<Membership>>,
 }
 
 impl crate::Db {
@@ -117,6 +120,7 @@ impl crate::Db {
         self.cache.sessions.forget_where(|_, _| true);
         self.cache.accounts.forget_where(|_, _| true);
         self.cache.checkins.forget_where(|_, _| true);
+        self.cache.memberships.forget_where(|_, _| true);
     }
 }
 

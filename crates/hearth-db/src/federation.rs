@@ -250,6 +250,23 @@ const OUTBOX_COLUMNS: (
     outbox::delivered_at,
 );
 
+/// Records an activity id as received, inside the caller's transaction; the number of rows
+/// written (0: it already was).
+macro_rules! record_received {
+    ($c:expr, $id:expr, $now:expr) => {
+        diesel::insert_into(crate::schema::received_activities::table)
+            .values((
+                crate::schema::received_activities::activity_id.eq($id),
+                crate::schema::received_activities::received_at.eq($now),
+            ))
+            .on_conflict(crate::schema::received_activities::activity_id)
+            .do_nothing()
+            .execute($c)
+            .await
+    };
+}
+pub(crate) use record_received;
+
 /// Stores a peer as fetched, inside the caller's transaction. A changed key keeps the previous one in `peer_old_keys` (written
 /// first, while the row still holds it), so requests signed with it verify for a while yet.
 macro_rules! upsert_peer {
@@ -351,8 +368,9 @@ impl Db {
         let mut conn = self.write_conn().await?;
         let row = with_conn!(&mut conn, |c| c
             .transaction(async |c| Ok::<_, DbError>(upsert_peer!(c, p)?))
-            .await)?;
-        Ok(Some(to_peer(row)))
+            .await);
+        self.forget_memberships();
+        Ok(Some(to_peer(row?)))
     }
 
     /// Keys `actor_url` used before its current one that were replaced after `since`.
@@ -380,10 +398,16 @@ impl Db {
             .await)?)
     }
 
+    /// The membership of the peer at `actor_url`, if any. Kept in memory: every activity a
+    /// peer sends reads it.
     pub async fn membership_by_actor(
         &self,
         actor_url: &str,
     ) -> Result<Option<Membership>, DbError> {
+        if let Some(m) = self.cache.memberships.get(actor_url) {
+            return Ok(m);
+        }
+        let start = self.cache.memberships.start_read();
         let mut conn = self.conn().await?;
         let row: Option<MembershipTuple> = with_conn!(&mut conn, |c| memberships::table
             .inner_join(peers::table)
@@ -392,7 +416,16 @@ impl Db {
             .first(c)
             .await
             .optional())?;
-        row.map(to_membership).transpose()
+        let m = row.map(to_membership).transpose()?;
+        self.cache
+            .memberships
+            .keep(start, actor_url.to_owned(), m.clone());
+        Ok(m)
+    }
+
+    /// Forgets every kept membership; call after any write to peers or memberships.
+    pub(crate) fn forget_memberships(&self) {
+        self.cache.memberships.forget_where(|_, _| true);
     }
 
     pub async fn membership(&self, peer_id: i64) -> Result<Option<Membership>, DbError> {
@@ -431,7 +464,7 @@ impl Db {
     ) -> Result<Membership, DbError> {
         let now = to_db_time(now);
         let mut conn = self.write_conn().await?;
-        let row: MembershipTuple = with_conn!(&mut conn, |c| c
+        let row: Result<MembershipTuple, DbError> = with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let p = upsert_peer!(c, peer)?;
                 let m = diesel::insert_into(memberships::table)
@@ -456,8 +489,9 @@ impl Db {
                 insert_outbox!(c, send, now);
                 Ok::<_, DbError>((p, m))
             })
-            .await)?;
-        to_membership(row)
+            .await);
+        self.forget_memberships();
+        to_membership(row?)
     }
 
     /// Moves a membership from `from` to `to` (staff deciding, or a hub's answer arriving) and
@@ -475,7 +509,7 @@ impl Db {
         let now = to_db_time(now);
         let follow_id = follow_id.map(str::to_owned);
         let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| c
+        let r = with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let mut q = diesel::update(memberships::table)
                     .filter(memberships::peer_id.eq(peer_id))
@@ -497,7 +531,9 @@ impl Db {
                 insert_outbox!(c, send, now);
                 Ok(())
             })
-            .await)
+            .await);
+        self.forget_memberships();
+        r
     }
 
     /// Ends a membership and queues `send` (an Undo, when leaving), in one transaction.
@@ -509,7 +545,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
         let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| c
+        let r = with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let n = diesel::delete(memberships::table.filter(memberships::peer_id.eq(peer_id)))
                     .execute(c)
@@ -520,7 +556,9 @@ impl Db {
                 insert_outbox!(c, send, now);
                 Ok(())
             })
-            .await)
+            .await);
+        self.forget_memberships();
+        r
     }
 
     /// Outbox rows by state: (pending, delivered, failed).
@@ -574,7 +612,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
         let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| c
+        let r = with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let p = upsert_peer!(c, peer)?;
                 diesel::insert_into(readers::table)
@@ -594,7 +632,9 @@ impl Db {
                 insert_outbox!(c, send, now);
                 Ok::<_, DbError>(())
             })
-            .await)
+            .await);
+        self.forget_memberships();
+        r
     }
 
     pub async fn is_reader(&self, actor_url: &str) -> Result<bool, DbError> {
@@ -758,19 +798,6 @@ impl Db {
         activity_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
-        macro_rules! record {
-            ($c:expr, $id:expr, $now:expr) => {
-                diesel::insert_into(received_activities::table)
-                    .values((
-                        received_activities::activity_id.eq($id),
-                        received_activities::received_at.eq($now),
-                    ))
-                    .on_conflict(received_activities::activity_id)
-                    .do_nothing()
-                    .execute($c)
-                    .await
-            };
-        }
         let now = to_db_time(now);
         let n = if self.backend() == crate::Backend::Sqlite {
             // One per activity received: queued and committed with the writes beside it.
@@ -778,13 +805,13 @@ impl Db {
             self.queued
                 .run(
                     self,
-                    Box::new(move |c| Box::pin(async move { Ok(record!(c, &id, now)?) })),
+                    Box::new(move |c| Box::pin(async move { Ok(record_received!(c, &id, now)?) })),
                     Box::new(|| {}),
                 )
                 .await?
         } else {
             let mut conn = self.write_conn().await?;
-            with_conn!(&mut conn, |c| record!(c, activity_id, now))?
+            with_conn!(&mut conn, |c| record_received!(c, activity_id, now))?
         };
         Ok(n == 1)
     }

@@ -138,8 +138,37 @@ async fn commit(c: &mut SqliteConn, batch: Vec<Pending>) {
         return;
     }
     let mut answers = Vec::with_capacity(batch.len());
-    for p in batch {
-        // Each write in its own savepoint, so one that fails is undone alone.
+    // Until a write succeeds the transaction holds nothing else, so a write then runs without
+    // a savepoint (which copies every page the write changes): if it fails, the transaction is
+    // rolled back and begun again.
+    let mut empty = true;
+    let mut batch = batch.into_iter();
+    while let Some(p) = batch.next() {
+        if empty {
+            let (ok, answer) = (p.job)(c).await;
+            answers.push((None, answer));
+            if ok {
+                empty = false;
+                continue;
+            }
+            let again = match Tm::rollback_transaction(c).await {
+                Ok(()) => Tm::begin_transaction(c).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = again {
+                tracing::error!(error = %e, "could not begin a batch of writes again");
+                // Only failed writes have run; the rest are dropped unrun, which tells their
+                // callers that their writes were not made.
+                drop(batch);
+                let msg = e.to_string();
+                for (_, answer) in answers {
+                    answer(Err(&msg));
+                }
+                return;
+            }
+            continue;
+        }
+        // Each later write in its own savepoint, so one that fails is undone alone.
         if let Err(e) = Tm::begin_transaction(c).await {
             tracing::error!(error = %e, "could not begin a write in a batch");
             continue;
@@ -270,6 +299,57 @@ mod tests {
             "run after each saved write"
         );
         assert!(queue.lock().is_empty());
+        cleanup(db, &path);
+    }
+
+    /// Inserts `first`, then `then`: a write that fails half way when `then` is taken.
+    fn insert_two(first: i64, then: i64) -> Work<()> {
+        Box::new(move |c| {
+            Box::pin(async move {
+                for x in [first, then] {
+                    diesel::sql_query(format!("INSERT INTO t (x) VALUES ({x})"))
+                        .execute(c)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn writes_that_fail_before_any_succeeds_are_undone_whole() {
+        let (db, path) = db().await;
+        let queue = Arc::new(GroupCommit::default());
+        queue.run(&db, insert(1), Box::new(|| {})).await.unwrap();
+        let held = db.write_conn().await.unwrap();
+        // The first two fail half way (1 is taken), with nothing before them in the batch;
+        // the third fails after a success; the rest succeed.
+        let writes: Vec<Work<()>> = vec![
+            insert_two(10, 1),
+            insert_two(11, 1),
+            insert(2),
+            insert_two(12, 1),
+            insert(3),
+        ];
+        let mut tasks = Vec::new();
+        for w in writes {
+            let (db, q) = (db.clone(), queue.clone());
+            tasks.push(tokio::spawn(
+                async move { q.run(&db, w, Box::new(|| {})).await },
+            ));
+            // In this order in the queue.
+            while queue.lock().len() < tasks.len() {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        drop(held);
+        let mut ok = Vec::new();
+        for t in tasks {
+            ok.push(t.await.unwrap().is_ok());
+        }
+        assert_eq!(ok, [false, false, true, false, true]);
+        // 1, 2 and 3: nothing of the failed writes' first halves.
+        assert_eq!(rows(&db).await, 3);
         cleanup(db, &path);
     }
 

@@ -46,10 +46,12 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../mig
 /// Per-connection settings for SQLite. WAL is set once per file in [`Db::connect`]. No
 /// connection checkpoints on commit: [`checkpoints`] does it on its own thread. A log that
 /// grew under load is cut back to 16 MiB when it starts over, so it does not stay large (a
-/// restart after a crash reads all of it).
+/// restart after a crash reads all of it). Temporary data stays in memory: a batch of queued
+/// writes keeps each write's undo pages (its savepoint's journal), which would otherwise
+/// spill to a new temporary file past 64 KiB.
 const SQLITE_SETUP: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
      PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
-     PRAGMA journal_size_limit = 16777216;";
+     PRAGMA journal_size_limit = 16777216; PRAGMA temp_store = MEMORY;";
 
 /// How often the write-ahead log is copied back into the database file: often enough that
 /// the log stays a few MiB even under a benchmark's write load.

@@ -14,7 +14,7 @@ use hearth_core::sharing::{Cadence, PrivacyLevel, Rho, SharingSettings, SignalSe
 use crate::aggregates::{ANSWER_COLUMNS, AnswerRow, answers_from_row};
 
 use crate::federation::insert_outbox;
-use crate::prepared::reuse;
+use crate::prepared::{Rows, Value, reuse};
 use crate::schema::{
     checkins, hub_sharing, memberships, network_consents, outbox, received_report_counts,
     received_reports, sector_rollups, sector_version, shared_reports,
@@ -254,54 +254,38 @@ macro_rules! rollup_apply {
         }
         if !rows.is_empty() {
             let period: &str = $period;
-            let mut query = diesel::sql_query(rollup_upsert_sql(rows.len())).into_boxed();
+            let mut values = Vec::with_capacity(rows.len() * 7);
             for ((segment, measure), total) in rows {
-                query = query
-                    .bind::<diesel::sql_types::Text, _>(segment)
-                    .bind::<diesel::sql_types::Text, _>(measure)
-                    .bind::<diesel::sql_types::Text, _>(period)
-                    .bind::<diesel::sql_types::Integer, _>(sign as i32)
-                    .bind::<diesel::sql_types::BigInt, _>(sign * respondents)
-                    .bind::<diesel::sql_types::BigInt, _>(sign * total)
-                    .bind::<diesel::sql_types::BigInt, _>(sign * sigma_sq);
+                values.extend([
+                    Value::Text(segment),
+                    Value::Text(measure),
+                    Value::Text(period),
+                    Value::Integer(sign as i32),
+                    Value::BigInt(sign * respondents),
+                    Value::BigInt(sign * total),
+                    Value::BigInt(sign * sigma_sq),
+                ]);
             }
-            query.execute($c).await?;
+            Rows {
+                head: ROLLUP_UPSERT_HEAD,
+                width: 7,
+                values,
+                tail: ROLLUP_UPSERT_TAIL,
+            }
+            .execute($c)
+            .await?;
         }
     }};
 }
 
-/// The rollup upsert for `rows` rows. `$n` parameters in order work on both backends (SQLite
-/// numbers named parameters in the order they first appear).
-fn rollup_upsert_sql(rows: usize) -> String {
-    use std::fmt::Write;
-    let mut sql = String::from(
-        "INSERT INTO sector_rollups \
-         (segment, measure, period, groups, respondents, total, sigma_sq_hundredths) VALUES ",
-    );
-    for r in 0..rows {
-        let b = r * 7;
-        let _ = write!(
-            sql,
-            "{}(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            if r == 0 { "" } else { ", " },
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        );
-    }
-    sql.push_str(
-        " ON CONFLICT (segment, measure, period) DO UPDATE SET \
-         groups = sector_rollups.groups + excluded.groups, \
-         respondents = sector_rollups.respondents + excluded.respondents, \
-         total = sector_rollups.total + excluded.total, \
-         sigma_sq_hundredths = sector_rollups.sigma_sq_hundredths + excluded.sigma_sq_hundredths",
-    );
-    sql
-}
+/// The rollup upsert, around its rows.
+const ROLLUP_UPSERT_HEAD: &str = "INSERT INTO sector_rollups \
+     (segment, measure, period, groups, respondents, total, sigma_sq_hundredths) VALUES ";
+const ROLLUP_UPSERT_TAIL: &str = " ON CONFLICT (segment, measure, period) DO UPDATE SET \
+     groups = sector_rollups.groups + excluded.groups, \
+     respondents = sector_rollups.respondents + excluded.respondents, \
+     total = sector_rollups.total + excluded.total, \
+     sigma_sq_hundredths = sector_rollups.sigma_sq_hundredths + excluded.sigma_sq_hundredths";
 
 /// Drops rollup rows no report counts in any more, and bumps the rollups' version.
 macro_rules! rollup_prune {
@@ -334,12 +318,16 @@ macro_rules! rollup_bump {
 /// Stores a received report on connection `$c` (either backend), inside the caller's
 /// transaction: see [`Db::store_received_report`].
 macro_rules! store_report {
-    ($c:expr, $peer_id:expr, $r:expr, $replace:expr, $now:expr, $rho:expr, $segments:expr) => {{
+    ($c:expr, $peer_id:expr, $r:expr, $replace:expr, $now:expr, $rho:expr, $segments:expr, $activity:expr) => {{
         let c = $c;
         let r = &$r;
         let (peer_id, replace, now, rho, segments) = ($peer_id, $replace, $now, $rho, &$segments);
         // Writes come first so SQLite takes its write lock before any read (a read
         // then a write in one transaction fails under concurrent writers).
+        let activity: Option<&str> = $activity;
+        if let Some(id) = activity {
+            crate::federation::record_received!(c, id, now)?;
+        }
         let old: Vec<OldReport> = if replace {
             diesel::update(
                 received_reports::table.filter(
@@ -409,15 +397,25 @@ macro_rules! store_report {
         } else {
             Stored::Replaced
         };
-        for (signal, value) in &r.counts {
-            diesel::insert_into(received_report_counts::table)
-                .values((
-                    received_report_counts::report_id.eq(id),
-                    received_report_counts::signal.eq(signal),
-                    received_report_counts::value.eq(*value),
-                ))
-                .execute(c)
-                .await?;
+        if !r.counts.is_empty() {
+            Rows {
+                head: "INSERT INTO received_report_counts (report_id, signal, value) VALUES ",
+                width: 3,
+                values: r
+                    .counts
+                    .iter()
+                    .flat_map(|(signal, value)| {
+                        [
+                            Value::BigInt(id),
+                            Value::Text(signal),
+                            Value::BigInt(*value),
+                        ]
+                    })
+                    .collect(),
+                tail: "",
+            }
+            .execute(c)
+            .await?;
         }
         rollup_apply!(c, segments, &r.period, r.sigma_tenths, &r.counts, 1);
         rollup_bump!(c);
@@ -728,7 +726,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
         let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| c
+        let r = with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let n = diesel::delete(memberships::table.filter(memberships::peer_id.eq(peer_id)))
                     .execute(c)
@@ -763,7 +761,9 @@ impl Db {
                 insert_outbox!(c, send, now);
                 Ok(())
             })
-            .await)
+            .await);
+        self.forget_memberships();
+        r
     }
 
     /// Check-ins in `weeks` from members who currently consent to sharing, without notes.
@@ -806,19 +806,43 @@ impl Db {
         replace: bool,
         now: DateTime<Utc>,
     ) -> Result<Stored, DbError> {
+        self.store_report_of_activity(peer_id, r, replace, now, None)
+            .await
+    }
+
+    /// [`Db::store_received_report`], recording in the same transaction that the activity
+    /// `activity_id`, which carried the report, was received (see [`Db::record_received`]).
+    pub async fn store_report_of_activity(
+        &self,
+        peer_id: i64,
+        r: &ReceivedReport,
+        replace: bool,
+        now: DateTime<Utc>,
+        activity_id: Option<&str>,
+    ) -> Result<Stored, DbError> {
         let now = to_db_time(now);
         let rho = nanos(r.rho)?;
         let segments = r.segments.join(",");
         if self.backend() == crate::Backend::Sqlite {
             // Reports arrive many at once: queued and committed together.
             let r = r.clone();
+            let activity_id = activity_id.map(str::to_owned);
             return self
                 .queued
                 .run(
                     self,
                     Box::new(move |c| {
                         Box::pin(async move {
-                            store_report!(c, peer_id, r, replace, now, rho, segments)
+                            store_report!(
+                                c,
+                                peer_id,
+                                r,
+                                replace,
+                                now,
+                                rho,
+                                segments,
+                                activity_id.as_deref()
+                            )
                         })
                     }),
                     Box::new(|| {}),
@@ -827,7 +851,16 @@ impl Db {
         }
         let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
-            .transaction(async |c| store_report!(c, peer_id, r, replace, now, rho, segments))
+            .transaction(async |c| store_report!(
+                c,
+                peer_id,
+                r,
+                replace,
+                now,
+                rho,
+                segments,
+                activity_id
+            ))
             .await)
     }
 

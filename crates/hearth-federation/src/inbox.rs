@@ -1,6 +1,7 @@
 //! The inbox: every check that can refuse a request runs before any work or any write, and
 //! every refusal gets a 4xx that tells the sender not to retry (except 429).
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 
@@ -169,15 +170,23 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
         parts.uri.clone(),
         parts.headers.clone(),
     );
-    let first = match membership.filter(|m| Utc::now() - m.peer.fetched_at < REFRESH_AFTER) {
-        Some(m) => {
-            let path = uri.path_and_query().map_or("/inbox", |p| p.as_str());
-            let from_member =
-                receive_from_member(data, &m, method.as_str(), path, &headers, &bytes);
-            SENDER.scope(m.clone(), from_member).await
-        }
-        None => receive(data, Request::from_parts(parts, Body::from(bytes.clone()))).await,
+    let fresh = membership.filter(|m| Utc::now() - m.peer.fetched_at < REFRESH_AFTER);
+    let request = InboxRequest {
+        sender: fresh.clone(),
+        recorded: Cell::new(false),
     };
+    let (first, recorded) = REQUEST
+        .scope(request, async {
+            let first = match &fresh {
+                Some(m) => {
+                    let path = uri.path_and_query().map_or("/inbox", |p| p.as_str());
+                    receive_from_member(data, m, method.as_str(), path, &headers, &bytes).await
+                }
+                None => receive(data, Request::from_parts(parts, Body::from(bytes.clone()))).await,
+            };
+            (first, REQUEST.with(|r| r.recorded.get()))
+        })
+        .await;
     match first {
         // A known peer whose signature fails may have rotated its key: fetch its actor again
         // (which refreshes the stored key) and check once more. If that fails too (or the
@@ -213,7 +222,9 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
         }
         other => other?,
     }
-    data.db.record_received(env.id.as_str(), Utc::now()).await?;
+    if !recorded {
+        data.db.record_received(env.id.as_str(), Utc::now()).await?;
+    }
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -256,10 +267,18 @@ async fn receive_with_old_key(
 /// library does.
 const REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
+/// What the activity's handlers share with the inbox request that carries it.
+struct InboxRequest {
+    /// The sender's membership as the inbox read it at the start of the request (when its
+    /// stored actor is fresh), so the checks further in do not read it again.
+    sender: Option<Membership>,
+    /// Set once a handler recorded the activity as received in its own transaction, so the
+    /// inbox does not record it again in another.
+    recorded: Cell<bool>,
+}
+
 tokio::task_local! {
-    /// The sender's membership as the inbox read it at the start of the request, so the checks
-    /// further in do not read it again.
-    static SENDER: Membership;
+    static REQUEST: InboxRequest;
 }
 
 /// `actor`'s membership: the one this inbox request already read, else from the database.
@@ -267,10 +286,20 @@ pub(crate) async fn membership_of(
     data: &FedContext,
     actor: &str,
 ) -> Result<Option<Membership>, FedError> {
-    if let Ok(Some(m)) = SENDER.try_with(|m| (m.peer.actor_url == actor).then(|| m.clone())) {
+    if let Ok(Some(m)) = REQUEST.try_with(|r| {
+        r.sender
+            .as_ref()
+            .filter(|m| m.peer.actor_url == actor)
+            .cloned()
+    }) {
         return Ok(Some(m));
     }
     Ok(data.db.membership_by_actor(actor).await?)
+}
+
+/// Tells the inbox request being handled, if any, that its activity is recorded as received.
+pub(crate) fn mark_recorded() {
+    let _ = REQUEST.try_with(|r| r.recorded.set(true));
 }
 
 /// An activity from a peer this instance federates with and fetched within [`REFRESH_AFTER`]:

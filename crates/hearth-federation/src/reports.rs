@@ -293,6 +293,7 @@ async fn verify_report(
 
 async fn store(
     data: &FedContext,
+    activity: &Url,
     actor: &Url,
     to: &[Url],
     object: &WellbeingReport,
@@ -307,10 +308,18 @@ async fn store(
         .iter()
         .map(hearth_core::sector::Segment::key)
         .collect();
+    // The activity is recorded as received in the report's own transaction.
     let outcome = data
         .db
-        .store_received_report(peer.id, &received, replace, Utc::now())
+        .store_report_of_activity(
+            peer.id,
+            &received,
+            replace,
+            Utc::now(),
+            Some(activity.as_str()),
+        )
         .await?;
+    crate::inbox::mark_recorded();
     tracing::info!(group = %actor, period = %received.period, ?outcome, "report received");
     Ok(())
 }
@@ -334,7 +343,15 @@ macro_rules! report_activity {
                     .map(|_| ())
             }
             async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-                store(data, self.actor.inner(), &self.to, &self.object, $replace).await
+                store(
+                    data,
+                    &self.id,
+                    self.actor.inner(),
+                    &self.to,
+                    &self.object,
+                    $replace,
+                )
+                .await
             }
         }
     };

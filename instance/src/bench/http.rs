@@ -37,6 +37,11 @@ impl Tally {
         self.classes.iter().sum()
     }
 
+    /// Answers of `expected`'s class.
+    pub fn count(&self, expected: StatusCode) -> u64 {
+        self.classes[class(expected)]
+    }
+
     /// Answers of the expected class per second.
     pub fn rate(&self, expected: StatusCode) -> f64 {
         self.classes[class(expected)] as f64 / self.elapsed.as_secs_f64().max(1e-9)

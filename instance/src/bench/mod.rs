@@ -120,6 +120,23 @@ fn memory_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
     Ok(kib / 1024.0)
 }
 
+/// CPU time a process has used so far, user and system, in seconds (Linux counts it in
+/// hundredths).
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .context("CPU figures need Linux's /proc")?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => Ok((user + system) / 100.0),
+        _ => bail!("unreadable /proc/{pid}/stat"),
+    }
+}
+
 /// Operations per second of `op` on every core at once, for `seconds`.
 fn raw_rate(seconds: f64, op: &(dyn Fn() + Sync)) -> f64 {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -382,9 +399,14 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "  raw RSA-2048: {verifies:.0} verifications/s, {signs:.0} signatures/s"
     ));
 
-    let p3_rate = p3(dir.path(), secs).await?;
+    let (p3_rate, p3_ceiling) = p3(dir.path(), secs).await?;
     say(&format!(
         "  hub inbox: {p3_rate:.0} signed reports accepted/s"
+    ));
+    say(&format!(
+        "  the same requests, checked and then dropped: {p3_ceiling:.0}/s \
+         (P3's ceiling here: {:.3})",
+        p3_ceiling / verifies
     ));
     let p4_rate = p4(&group, signs).await?;
     say(&format!("  outbox: {p4_rate:.0} deliveries/s"));
@@ -483,7 +505,12 @@ fn print(f: &Figures, json: bool) -> anyhow::Result<bool> {
 }
 
 /// P3: a hub whose inbox takes pre-signed `Create`s of reports from its member groups.
-async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
+/// A pre-signed inbox request: its headers and body.
+type SignedRequest = (Vec<(String, String)>, Bytes);
+
+/// Returns the hub's rate, and that of a server that only checks the same requests'
+/// signatures (the most P3 could be on this machine with this HTTP stack and RSA).
+async fn p3(root: &Path, limit: Duration) -> anyhow::Result<(f64, f64)> {
     let dir = root.join("hub");
     let addr = free_addr()?;
     init(
@@ -508,6 +535,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
     }))
     .await;
     let mut groups = Vec::new();
+    let mut public_keys = std::collections::HashMap::new();
     let now = Utc::now();
     for (g, key) in keys.into_iter().enumerate() {
         let key = key??;
@@ -526,7 +554,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
                 kind: "Group".into(),
                 name: format!("Bench group {g}"),
                 inbox: format!("{origin}/inbox"),
-                public_key_pem,
+                public_key_pem: public_key_pem.clone(),
                 profile: format!(r#"{{"region":"{region}","communityFocus":["peer-support"],"sizeBand":"11-25"}}"#),
                 fetched_at: now,
             },
@@ -536,6 +564,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
             now,
         )
         .await?;
+        public_keys.insert(actor.to_string(), public_key_pem);
         groups.push((origin, actor, key));
     }
     drop(db);
@@ -642,11 +671,8 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
         &[("DANGER_FEDERATION_ALLOW_LOCAL_IP", "1")],
     )?;
     wait_ok(addr, "/healthz", Duration::from_secs(20)).await?;
-    let next_index = Arc::new(AtomicUsize::new(0));
-    let t = drive(
-        addr,
-        CONNECTIONS,
-        limit,
+    let requests = |signed: Arc<Vec<SignedRequest>>| -> http::NextRequest {
+        let next_index = Arc::new(AtomicUsize::new(0));
         Arc::new(move |_| {
             let i = next_index.fetch_add(1, Ordering::Relaxed);
             let (headers, body) = signed.get(i)?;
@@ -655,12 +681,44 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<f64> {
                 b = b.header(k.as_str(), v.as_str());
             }
             b.body(http::Body::new(body.clone())).ok()
-        }),
-    )
-    .await?;
+        })
+    };
+    let cpu_before = cpu_seconds(server.pid())?;
+    let t = drive(addr, CONNECTIONS, limit, requests(signed.clone())).await?;
+    let hub_cpu = cpu_seconds(server.pid())? - cpu_before;
     server.stop();
     check_all("hub inbox", &t, StatusCode::ACCEPTED)?;
-    Ok(t.rate(StatusCode::ACCEPTED))
+    say(&format!(
+        "  hub inbox: {:.0} µs of CPU per accepted report",
+        hub_cpu * 1e6 / t.count(StatusCode::ACCEPTED).max(1) as f64
+    ));
+
+    // The same requests to a server that checks each one's digest and signature as the hub
+    // does, and does nothing else.
+    let keys_file = root.join("p3-keys.json");
+    std::fs::write(&keys_file, serde_json::to_vec(&public_keys)?)?;
+    let ceiling_addr = free_addr()?;
+    let ceiling = Server::spawn(
+        &[
+            "bench-hello",
+            "--listen",
+            &ceiling_addr.to_string(),
+            "--verify-keys",
+            &keys_file.to_string_lossy(),
+        ],
+        &root.join("ceiling.log"),
+    )?;
+    wait_ok(ceiling_addr, "/", Duration::from_secs(10)).await?;
+    let cpu_before = cpu_seconds(ceiling.pid())?;
+    let c = drive(ceiling_addr, CONNECTIONS, limit, requests(signed)).await?;
+    let ceiling_cpu = cpu_seconds(ceiling.pid())? - cpu_before;
+    ceiling.stop();
+    check_all("verify-only inbox", &c, StatusCode::ACCEPTED)?;
+    say(&format!(
+        "  checked and dropped: {:.0} µs of CPU per request",
+        ceiling_cpu * 1e6 / c.count(StatusCode::ACCEPTED).max(1) as f64
+    ));
+    Ok((t.rate(StatusCode::ACCEPTED), c.rate(StatusCode::ACCEPTED)))
 }
 
 /// P4: the group's outbox worker delivering queued activities to many inboxes of a sink that
@@ -806,9 +864,41 @@ async fn soak(root: &Path, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The hidden `bench-hello` server: axum's hello world, the baseline for P1 and P2.
-pub async fn hello(listen: SocketAddr) -> anyhow::Result<ExitCode> {
-    let app = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
+/// The hidden `bench-hello` server: axum's hello world, the baseline for P1 and P2. Given
+/// `verify_keys`, it also answers signed POSTs to `/inbox` with 202 once their digest and
+/// signature check out and does nothing else with them: what a hub could reach at best.
+pub async fn hello(listen: SocketAddr, verify_keys: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut app = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
+    if let Some(path) = verify_keys {
+        let keys: std::collections::HashMap<String, String> =
+            serde_json::from_slice(&std::fs::read(&path)?)?;
+        let keys = Arc::new(keys);
+        app = app.route(
+            "/inbox",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: Bytes| async move {
+                    let signer = headers
+                        .get("signature")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.split("keyId=\"").nth(1))
+                        .and_then(|v| v.split(['#', '"']).next())
+                        .unwrap_or_default();
+                    let ok = hearth_federation::signing::digest_matches(&headers, &body)
+                        && keys.get(signer).is_some_and(|pem| {
+                            hearth_federation::signing::verify_request(
+                                "POST", "/inbox", &headers, signer, pem,
+                            )
+                            .is_ok()
+                        });
+                    if ok {
+                        StatusCode::ACCEPTED
+                    } else {
+                        StatusCode::UNAUTHORIZED
+                    }
+                },
+            ),
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     axum::serve(listener, app).await?;
     Ok(ExitCode::SUCCESS)
