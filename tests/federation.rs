@@ -28,6 +28,41 @@ async fn get_json(
 }
 
 backend_tests! {
+    async fn deliveries_go_in_chains_per_inbox_and_never_overtake(app) {
+        let now = hearth_testkit::default_now();
+        let row = |inbox: &str, n: u32| hearth_db::NewOutbox {
+            activity_id: format!("http://hearth.test/activities/{inbox}/{n}"),
+            activity_type: "Create".into(),
+            inbox: format!("https://{inbox}.example/inbox"),
+            payload: "{}".into(),
+        };
+        // Interleaved: a1 b1 c1 a2 b2 c2 a3.
+        let rows = [row("a", 1), row("b", 1), row("c", 1), row("a", 2), row("b", 2), row("c", 2), row("a", 3)];
+        app.db.enqueue(&rows, now).await.unwrap();
+        let ids = |chains: &[Vec<hearth_db::OutboxRow>]| -> Vec<Vec<String>> {
+            chains.iter().map(|c| c.iter().map(|r| r.activity_id.rsplit("activities/").next().unwrap().to_owned()).collect()).collect()
+        };
+        // At most two per inbox, oldest first, chains ordered by their heads.
+        let chains = app.db.next_deliveries(now, 2, 100).await.unwrap();
+        assert_eq!(ids(&chains), vec![vec!["a/1", "a/2"], vec!["b/1", "b/2"], vec!["c/1", "c/2"]]);
+        // b's head failed and waits: nothing to b goes. c's second waits too (it is not due), so
+        // only c's head goes; a is not held up.
+        let b1 = chains[1][0].id;
+        let c2 = chains[2][1].id;
+        let later = now + chrono::Duration::minutes(5);
+        app.db.mark_attempt_failed(b1, "timed out", Some(later)).await.unwrap();
+        app.db.mark_attempt_failed(c2, "timed out", Some(later)).await.unwrap();
+        let chains = app.db.next_deliveries(now, 16, 100).await.unwrap();
+        assert_eq!(ids(&chains), vec![vec!["a/1", "a/2", "a/3"], vec!["c/1"]]);
+        // The overall limit counts the oldest queued activities (a1 b1 c1 a2 here), not inboxes.
+        assert_eq!(ids(&app.db.next_deliveries(now, 16, 4).await.unwrap()), vec![vec!["a/1", "a/2"], vec!["c/1"]]);
+        // Once a's are delivered and the waits are over, the rest go.
+        let a: Vec<i64> = chains[0].iter().map(|r| r.id).collect();
+        app.db.mark_all_delivered(&a, now).await.unwrap();
+        let chains = app.db.next_deliveries(later, 16, 100).await.unwrap();
+        assert_eq!(ids(&chains), vec![vec!["b/1", "b/2"], vec!["c/1", "c/2"]]);
+    }
+
     async fn a_group_instance_is_discoverable_and_its_actor_says_nothing_about_members(app) {
         // A profile and some people with answers, none of which may appear.
         let f = app.join(Role::Facilitator, "facil").await;

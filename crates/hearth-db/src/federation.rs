@@ -186,6 +186,41 @@ type OutboxTuple = (
     Option<chrono::NaiveDateTime>,
 );
 
+/// An outbox row read by [`Db::next_deliveries`]' own SQL.
+#[derive(diesel::QueryableByName)]
+#[diesel(table_name = outbox)]
+struct QueuedRow {
+    id: i64,
+    activity_id: String,
+    activity_type: String,
+    inbox: String,
+    payload: String,
+    state: String,
+    attempts: i32,
+    next_attempt_at: chrono::NaiveDateTime,
+    last_error: Option<String>,
+    created_at: chrono::NaiveDateTime,
+    delivered_at: Option<chrono::NaiveDateTime>,
+}
+
+impl QueuedRow {
+    fn into_tuple(self) -> OutboxTuple {
+        (
+            self.id,
+            self.activity_id,
+            self.activity_type,
+            self.inbox,
+            self.payload,
+            self.state,
+            self.attempts,
+            self.next_attempt_at,
+            self.last_error,
+            self.created_at,
+            self.delivered_at,
+        )
+    }
+}
+
 pub(crate) fn parse_delivery_state(s: &str) -> Result<DeliveryState, DbError> {
     match s {
         "pending" => Ok(DeliveryState::Pending),
@@ -683,31 +718,51 @@ impl Db {
         rows.into_iter().map(to_outbox).collect()
     }
 
-    /// The oldest pending delivery to each inbox (what may go next, keeping per-inbox order)
-    /// that is due by `now`, at most `limit` of them, oldest first.
+    /// What may be delivered now, as one chain per inbox: that inbox's oldest pending
+    /// activities (at most `per_inbox`), oldest first, cut before the first that is not due
+    /// (a later activity never overtakes an earlier one to the same inbox). Chains come oldest
+    /// head first; `limit` caps how many of the oldest queued activities are considered.
     pub async fn next_deliveries(
         &self,
         now: DateTime<Utc>,
+        per_inbox: i64,
         limit: i64,
-    ) -> Result<Vec<OutboxRow>, DbError> {
+    ) -> Result<Vec<Vec<OutboxRow>>, DbError> {
+        // Both numbers are the caller's constants, so they are part of the (cached) SQL.
+        let sql = format!(
+            "SELECT id, activity_id, activity_type, inbox, payload, state, attempts, \
+             next_attempt_at, last_error, created_at, delivered_at FROM ( \
+             SELECT *, ROW_NUMBER() OVER (PARTITION BY inbox ORDER BY id) AS place \
+             FROM outbox WHERE state = 'pending') AS queued \
+             WHERE place <= {} ORDER BY id LIMIT {}",
+            per_inbox.max(1),
+            limit.max(1)
+        );
         let mut conn = self.conn().await?;
-        // The outer query needs its own alias of the table for the subquery.
-        let head = diesel::alias!(outbox as head);
-        let heads = head
-            .filter(head.field(outbox::state).eq("pending"))
-            .group_by(head.field(outbox::inbox))
-            .select(diesel::NullableExpressionMethods::assume_not_null(
-                diesel::dsl::min(head.field(outbox::id)),
-            ));
-        let rows: Vec<OutboxTuple> = with_conn!(&mut conn, |c| outbox::table
-            .filter(outbox::id.eq_any(heads))
-            .filter(outbox::next_attempt_at.le(to_db_time(now)))
-            .order(outbox::id.asc())
-            .limit(limit)
-            .select(OUTBOX_COLUMNS)
-            .load(c)
-            .await)?;
-        rows.into_iter().map(to_outbox).collect()
+        let rows: Vec<QueuedRow> =
+            with_conn!(&mut conn, |c| diesel::sql_query(sql.as_str()).load(c).await)?;
+        let now = to_db_time(now);
+        let mut chains: Vec<Vec<OutboxRow>> = Vec::new();
+        let mut chain_of: std::collections::HashMap<String, Option<usize>> = Default::default();
+        for r in rows {
+            let due = r.next_attempt_at <= now;
+            match chain_of.get(&r.inbox).copied() {
+                // An earlier activity to this inbox waits, so this one does too.
+                Some(None) => {}
+                Some(Some(i)) if due => chains[i].push(to_outbox(r.into_tuple())?),
+                Some(Some(_)) => {
+                    chain_of.insert(r.inbox, None);
+                }
+                None if due => {
+                    chain_of.insert(r.inbox.clone(), Some(chains.len()));
+                    chains.push(vec![to_outbox(r.into_tuple())?]);
+                }
+                None => {
+                    chain_of.insert(r.inbox, None);
+                }
+            }
+        }
+        Ok(chains)
     }
 
     /// The newest deliveries, for facilitators and staff to see.
