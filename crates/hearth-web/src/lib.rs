@@ -195,7 +195,7 @@ pub fn router(state: AppState) -> Router {
     // every page would clone it for every request.
     let federation =
         federation_routes().route_layer(FederationMiddleware::new(state.federation.clone()));
-    common_routes()
+    let routes = common_routes()
         .merge(by_role)
         .merge(federation)
         .route_layer(axum::middleware::from_fn_with_state(
@@ -224,17 +224,14 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn(csrf::guard))
-        .layer(sessions)
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state);
+    // The layers every request passes, wrapped once around the whole router: a layer added to
+    // a router wraps each route separately, and each such wrapping costs an allocation and a
+    // copy of the layers within it on every request. Outermost first.
+    let around = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -243,10 +240,19 @@ pub fn router(state: AppState) -> Router {
             ),
         ))
         .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         ))
-        .with_state(state)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(csrf::guard))
+        .service(routes);
+    Router::new().fallback_service(around)
 }
 
 /// Pages every instance has: accounts, people, invites, and federation endpoints.
