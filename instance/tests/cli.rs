@@ -328,8 +328,9 @@ fn backup_while_serving_then_restore_gives_identical_data() {
     assert!(!o.status.success() && text(&o).1.contains("does not exist"));
 }
 
-#[test]
-fn json_logs_carry_the_request_id_the_response_returns() {
+/// Starts `hearth serve` logging JSON with `RUST_LOG` as given (unset: the default), sends one
+/// `GET path`, stops it, and returns the reply and the log lines.
+fn one_request_logged(rust_log: Option<&str>, path: &str) -> (String, Vec<serde_json::Value>) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("j");
     let port = free_port();
@@ -345,10 +346,13 @@ fn json_logs_carry_the_request_id_the_response_returns() {
         text_config.replace("log_format = \"text\"", "log_format = \"json\""),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["serve", "--data-dir"])
-        .arg(&dir)
-        .env("RUST_LOG", "info")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    command.args(["serve", "--data-dir"]).arg(&dir);
+    match rust_log {
+        Some(v) => command.env("RUST_LOG", v),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -356,18 +360,12 @@ fn json_logs_carry_the_request_id_the_response_returns() {
     let mut reply = String::new();
     for _ in 0..100 {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            write!(s, "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+            write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
             s.read_to_string(&mut reply).unwrap();
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let id = reply
-        .lines()
-        .find_map(|l| l.strip_prefix("x-request-id: "))
-        .unwrap_or_else(|| panic!("no request id in {reply}"))
-        .trim()
-        .to_owned();
     std::thread::sleep(std::time::Duration::from_millis(200));
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -380,16 +378,38 @@ fn json_logs_carry_the_request_id_the_response_returns() {
         .read_to_string(&mut err)
         .unwrap();
     let _ = child.wait();
-    let lines: Vec<serde_json::Value> = err
+    let lines = err
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
+    (reply, lines)
+}
+
+#[test]
+fn json_logs_carry_the_request_id_the_response_returns() {
+    // The per-request line is `debug`, and turned on as the example configuration says.
+    let (reply, lines) = one_request_logged(Some("info,tower_http=debug"), "/healthz");
+    let id = reply
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .unwrap_or_else(|| panic!("no request id in {reply}"))
+        .trim()
+        .to_owned();
     assert!(
         lines.iter().any(|l| l["span"]["request_id"] == id.as_str()
             && l["span"]["route"] == "/healthz"
             && l["fields"]["status"] == 200),
-        "{err}"
+        "{lines:?}"
     );
+}
+
+#[test]
+fn requests_are_not_logged_one_by_one_by_default() {
+    let (reply, lines) = one_request_logged(None, "/support");
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    assert!(!lines.is_empty(), "the server logs its start");
+    let text = serde_json::to_string(&lines).unwrap();
+    assert!(!text.contains("/support"), "{text}");
 }
 
 #[test]

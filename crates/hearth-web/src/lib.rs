@@ -221,7 +221,10 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", method = %req.method(), route, request_id = id)
                 })
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                // A line per request is a record of who visits which page when, and most of
+                // the log: it is `debug` (`RUST_LOG=info,tower_http=debug` turns it on).
+                // Lines logged while handling a request still carry the span.
+                .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
         )
         .fallback(pages::not_found)
         .with_state(state);
