@@ -76,4 +76,16 @@ async fn logs_never_contain_answers_or_notes() {
         log.contains("route=\"/checkin\""),
         "requests are logged by route:\n{log}"
     );
+    // At the default level (`info`) the log says neither who checked in nor who visited which
+    // page: both are `debug`. Otherwise the log would count check-ins one by one, below the
+    // group's k that every count of them shown anywhere else respects.
+    let info = |l: &&str| l.trim_start().starts_with("INFO");
+    assert!(
+        log.lines().any(|l| info(&l)),
+        "info lines are captured:\n{log}"
+    );
+    for line in log.lines().filter(info) {
+        assert!(!line.contains("check-in saved"), "{line}");
+        assert!(!line.contains("finished processing request"), "{line}");
+    }
 }
