@@ -280,7 +280,7 @@ delivery_retry_base_ms = 2000
 # What Hearth does and what needs attention is logged (deliveries, refusals, errors), each line
 # made during a request with its method, route template and request id (also returned in the
 # x-request-id header); never a full address, answers or notes. Requests are not logged one by
-# one (who visits which page when is left out); RUST_LOG=info,tower_http=debug adds that line.
+# one (who visits which page when is left out); RUST_LOG=info,hearth::requests=debug adds that line.
 log_format = "text"
 
 # Bearer token a Prometheus scraper must send for /metrics (counts only, nothing personal).

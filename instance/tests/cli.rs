@@ -388,7 +388,7 @@ fn one_request_logged(rust_log: Option<&str>, path: &str) -> (String, Vec<serde_
 #[test]
 fn json_logs_carry_the_request_id_the_response_returns() {
     // The per-request line is `debug`, and turned on as the example configuration says.
-    let (reply, lines) = one_request_logged(Some("info,tower_http=debug"), "/healthz");
+    let (reply, lines) = one_request_logged(Some("info,hearth::requests=debug"), "/healthz");
     let id = reply
         .lines()
         .find_map(|l| l.strip_prefix("x-request-id: "))

@@ -33,7 +33,6 @@ use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -198,34 +197,12 @@ pub fn router(state: AppState) -> Router {
     let routes = common_routes()
         .merge(by_role)
         .merge(federation)
+        // Counts and times every request, and runs it in a span with its method, route
+        // template and request id.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        // One span per request: method, route template (never the path itself, which can hold
-        // an invite token) and the request id.
-        .route_layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
-                    let route = req
-                        .extensions()
-                        .get::<axum::extract::MatchedPath>()
-                        .map(|p| p.as_str().to_owned())
-                        .unwrap_or_default();
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-")
-                        .to_owned();
-                    tracing::info_span!("request", method = %req.method(), route, request_id = id)
-                })
-                .on_request(())
-                // A line per request is a record of who visits which page when, and most of
-                // the log: it is `debug` (`RUST_LOG=info,tower_http=debug` turns it on).
-                // Lines logged while handling a request still carry the span.
-                .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
-        )
         .fallback(pages::not_found)
         .with_state(state);
     // The layers every request passes, wrapped once around the whole router: a layer added to

@@ -9,6 +9,8 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -75,19 +77,38 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts every request under its route template (`/members/{id}/role`, never the
-/// id itself) and times it.
+/// The target of the optional line per request: `RUST_LOG=info,hearth::requests=debug`.
+pub const REQUEST_LOG: &str = "hearth::requests";
+
+/// Middleware on every route: counts the request under its route template
+/// (`/members/{id}/role`, never the id itself) and times it, and handles it inside a span with
+/// its method, route template and request id, so every line logged meanwhile carries them. The
+/// raw path, which can hold an invite token, is never recorded. The line per request is `debug`:
+/// at `info` the log would be a record of who visits which page when.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
-    state.metrics.observe(
-        method.as_str(),
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        response.status(),
-        start.elapsed().as_secs_f64(),
-    );
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let span = tracing::info_span!("request", method = %method, route, request_id);
+    let response = next.run(request).instrument(span.clone()).await;
+    let elapsed = start.elapsed();
+    let status = response.status();
+    state
+        .metrics
+        .observe(method.as_str(), route, status, elapsed.as_secs_f64());
+    let _in = span.enter();
+    let latency_ms = elapsed.as_secs_f64() * 1e3;
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), latency_ms, "request failed");
+    } else {
+        tracing::debug!(target: REQUEST_LOG, status = status.as_u16(), latency_ms, "request");
+    }
     response
 }
 
