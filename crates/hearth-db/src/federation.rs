@@ -728,13 +728,15 @@ impl Db {
         per_inbox: i64,
         limit: i64,
     ) -> Result<Vec<Vec<OutboxRow>>, DbError> {
-        // Both numbers are the caller's constants, so they are part of the (cached) SQL.
+        // Both numbers are the caller's constants, so they are part of the (cached) SQL. The
+        // ranking reads only ids and inboxes; payloads are read for the rows chosen.
         let sql = format!(
             "SELECT id, activity_id, activity_type, inbox, payload, state, attempts, \
-             next_attempt_at, last_error, created_at, delivered_at FROM ( \
-             SELECT *, ROW_NUMBER() OVER (PARTITION BY inbox ORDER BY id) AS place \
+             next_attempt_at, last_error, created_at, delivered_at FROM outbox WHERE id IN ( \
+             SELECT id FROM ( \
+             SELECT id, ROW_NUMBER() OVER (PARTITION BY inbox ORDER BY id) AS place \
              FROM outbox WHERE state = 'pending') AS queued \
-             WHERE place <= {} ORDER BY id LIMIT {}",
+             WHERE place <= {} ORDER BY id LIMIT {}) ORDER BY id",
             per_inbox.max(1),
             limit.max(1)
         );
