@@ -743,24 +743,24 @@ impl Db {
         let mut conn = self.conn().await?;
         let rows: Vec<QueuedRow> =
             with_conn!(&mut conn, |c| diesel::sql_query(sql.as_str()).load(c).await)?;
-        let now = to_db_time(now);
         let mut chains: Vec<Vec<OutboxRow>> = Vec::new();
-        let mut chain_of: std::collections::HashMap<String, Option<usize>> = Default::default();
+        let mut chain_of: std::collections::HashMap<String, usize> = Default::default();
+        // Inboxes whose next activity is not due: nothing after it may go either.
+        let mut waiting = std::collections::HashSet::new();
         for r in rows {
-            let due = r.next_attempt_at <= now;
-            match chain_of.get(&r.inbox).copied() {
-                // An earlier activity to this inbox waits, so this one does too.
-                Some(None) => {}
-                Some(Some(i)) if due => chains[i].push(to_outbox(r.into_tuple())?),
-                Some(Some(_)) => {
-                    chain_of.insert(r.inbox, None);
-                }
-                None if due => {
-                    chain_of.insert(r.inbox.clone(), Some(chains.len()));
-                    chains.push(vec![to_outbox(r.into_tuple())?]);
-                }
+            let row = to_outbox(r.into_tuple())?;
+            if waiting.contains(&row.inbox) {
+                continue;
+            }
+            if row.next_attempt_at > now {
+                waiting.insert(row.inbox);
+                continue;
+            }
+            match chain_of.get(&row.inbox) {
+                Some(&i) => chains[i].push(row),
                 None => {
-                    chain_of.insert(r.inbox, None);
+                    chain_of.insert(row.inbox.clone(), chains.len());
+                    chains.push(vec![row]);
                 }
             }
         }
