@@ -9,8 +9,12 @@
 //! own, as it did without the queue.
 //!
 //! A caller that goes away before its write was taken removes it, so nothing is written later
-//! for a request nobody waits on. Once taken, a write runs to the end in the same poll (SQLite
-//! statements run in place, see [`crate::pool::Inline`]), so no batch is left half done.
+//! for a request nobody waits on. A batch, once taken, runs on a blocking thread to its end
+//! (SQLite statements run in place there, see [`crate::pool::Inline`]), whatever becomes of the
+//! caller that took it, so no batch is left half done. It runs off the async workers so they go
+//! on with other requests meanwhile: when each request does much work before its write (a hub
+//! checks a signature), a batch on a worker left the other requests waiting behind it and the
+//! batches stayed small; the one thread hand-off is paid per batch, not per statement.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -102,20 +106,26 @@ impl GroupCommit {
         self.lock().push(Pending { id, job });
         let withdraw = Withdraw { queue: self, id };
         let mut conn = db.write_conn().await?;
-        // From here to the end of the batch nothing awaits for real, so the batch cannot be
-        // abandoned half way.
         let batch = std::mem::take(&mut *self.lock());
         drop(withdraw);
         if !batch.is_empty() {
-            match &mut conn {
-                Conn::Sqlite(c) => commit(c, batch).await,
-                Conn::Postgres(_) => {
-                    // Never queued on PostgreSQL; dropping the jobs answers their callers.
-                    drop(batch);
+            let handle = tokio::runtime::Handle::current();
+            // Runs to its end even if this caller goes away meanwhile; if the runtime is
+            // shutting down and it never starts, dropping the jobs tells their callers.
+            let _ = tokio::task::spawn_blocking(move || {
+                match &mut conn {
+                    Conn::Sqlite(c) => handle.block_on(commit(c, batch)),
+                    Conn::Postgres(_) => {
+                        // Never queued on PostgreSQL; dropping the jobs answers their callers.
+                        drop(batch);
+                    }
                 }
-            }
+                drop(conn);
+            })
+            .await;
+        } else {
+            drop(conn);
         }
-        drop(conn);
         // Either this call's batch answered it above, or an earlier holder of the write
         // connection took it and answered before letting the connection go.
         answer
