@@ -4,6 +4,7 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType};
+use activitypub_federation::protocol::context::WithContext;
 use activitypub_federation::traits::Activity;
 use chrono::Utc;
 use hearth_core::InstanceRole;
@@ -29,6 +30,77 @@ pub enum Inbound {
     UpdateReport(crate::reports::UpdateReport),
     UpdateActor(Box<crate::keys::UpdateActor>),
     DeleteReports(crate::reports::DeleteReports),
+}
+
+/// The fields [`Inbound::parse`] reads before the activity itself.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, rename = "@context", deserialize_with = "present")]
+    context: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+impl Inbound {
+    /// Parses an inbox body as [`Inbound`] with its `@context`, as `serde_json` would parse
+    /// `WithContext<Inbound>`, but trying only the variants of the body's own `type`, straight
+    /// from the bytes. (The untagged enum inside `WithContext`'s flattened field copied the
+    /// whole document into a buffer first and tried each variant in turn, building an error
+    /// for every one that did not fit.) Refuses what that parse refused.
+    pub fn parse(body: &[u8]) -> Result<WithContext<Inbound>, serde_json::Error> {
+        use serde::de::Error as _;
+        fn one<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+            serde_json::from_slice(body)
+        }
+        /// The first variant, else the second, else an error naming both.
+        fn either(
+            body: &[u8],
+            a: impl FnOnce(&[u8]) -> Result<Inbound, serde_json::Error>,
+            b: impl FnOnce(&[u8]) -> Result<Inbound, serde_json::Error>,
+        ) -> Result<Inbound, serde_json::Error> {
+            match a(body) {
+                Ok(v) => Ok(v),
+                Err(first) => b(body).map_err(|second| {
+                    serde_json::Error::custom(format!(
+                        "the activity fits neither of its kinds: {first}; {second}"
+                    ))
+                }),
+            }
+        }
+        let head: Head<'_> = serde_json::from_slice(body)?;
+        if !head.context {
+            return Err(serde_json::Error::missing_field("@context"));
+        }
+        let inner = match head.kind.as_deref() {
+            Some("Follow") => Inbound::Follow(one(body)?),
+            Some("Accept") => Inbound::Accept(one(body)?),
+            Some("Reject") => Inbound::Reject(one(body)?),
+            Some("Undo") => Inbound::Undo(one(body)?),
+            Some("Create") => either(
+                body,
+                |b| one(b).map(Inbound::CreateReport),
+                |b| one(b).map(Inbound::CreateSummary),
+            )?,
+            Some("Update") => either(
+                body,
+                |b| one(b).map(Inbound::UpdateReport),
+                |b| one(b).map(|u| Inbound::UpdateActor(Box::new(u))),
+            )?,
+            Some("Delete") => Inbound::DeleteReports(one(body)?),
+            Some(other) => {
+                return Err(serde_json::Error::custom(format!(
+                    "activity type {other:?} is not accepted here"
+                )));
+            }
+            None => return Err(serde_json::Error::missing_field("type")),
+        };
+        // The context is not read again once the body has parsed.
+        Ok(WithContext::new(inner, serde_json::Value::Null))
+    }
 }
 
 /// The activity types [`Inbound`] covers, for refusing others before any work is done.
@@ -383,4 +455,85 @@ pub async fn decide(data: &FedContext, peer_id: i64, accept: bool) -> Result<(),
         .await?;
     data.wake_outbox();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `serde_json` makes of a body as `WithContext<Inbound>`: the variant as JSON.
+    fn untagged(body: &[u8]) -> Option<serde_json::Value> {
+        serde_json::from_slice::<WithContext<Inbound>>(body)
+            .ok()
+            .and_then(|a| serde_json::to_value(a.inner()).ok())
+    }
+
+    fn direct(body: &[u8]) -> Option<serde_json::Value> {
+        Inbound::parse(body)
+            .ok()
+            .and_then(|a| serde_json::to_value(a.inner()).ok())
+    }
+
+    #[test]
+    fn parse_accepts_and_refuses_what_the_untagged_parse_does() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/inbox_json");
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        let mut kinds = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(dir).expect("the fuzz corpus is in the repository") {
+            let text = std::fs::read(entry.expect("a corpus file").path()).expect("readable");
+            bodies.push(text.clone());
+            let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice(&text) else {
+                continue;
+            };
+            if let Some(kind) = doc.get("type").and_then(|t| t.as_str()) {
+                kinds.insert(kind.to_owned());
+            }
+            // The same body without its context, with another type, without a type, with a
+            // type that is not text, and with its object emptied.
+            let mut variant = |f: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
+                let mut d = doc.clone();
+                f(&mut d);
+                bodies.push(serde_json::to_vec(&d).expect("serialisable"));
+            };
+            variant(&|d| {
+                d.remove("@context");
+            });
+            variant(&|d| {
+                d.insert("@context".into(), serde_json::Value::Null);
+            });
+            for other in ["Follow", "Create", "Update", "Delete", "Announce"] {
+                variant(&|d| {
+                    d.insert("type".into(), other.into());
+                });
+            }
+            variant(&|d| {
+                d.remove("type");
+            });
+            variant(&|d| {
+                d.insert("type".into(), 7.into());
+            });
+            variant(&|d| {
+                d.insert("object".into(), serde_json::json!({}));
+            });
+        }
+        for kind in INBOUND_TYPES {
+            assert!(kinds.contains(kind), "the corpus has a {kind}");
+        }
+        for junk in [
+            &b"{}"[..],
+            b"[]",
+            b"null",
+            b"not json",
+            b"{\"type\":\"Create\"}",
+        ] {
+            bodies.push(junk.to_vec());
+        }
+        let mut accepted = 0;
+        for body in &bodies {
+            let expected = untagged(body);
+            accepted += usize::from(expected.is_some());
+            assert_eq!(direct(body), expected, "{}", String::from_utf8_lossy(body));
+        }
+        assert!(accepted >= 9, "every kind in the corpus parses: {accepted}");
+    }
 }

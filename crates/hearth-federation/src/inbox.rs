@@ -111,8 +111,7 @@ fn envelope(body: &[u8]) -> Result<Envelope, FedError> {
 /// one pure function, which the fuzz targets drive with arbitrary bytes.
 pub fn check_body(body: &[u8], today: chrono::NaiveDate) -> Result<(), FedError> {
     envelope(body)?;
-    let activity: activitypub_federation::protocol::context::WithContext<Inbound> =
-        serde_json::from_slice(body)?;
+    let activity = Inbound::parse(body)?;
     match activity.inner() {
         Inbound::CreateReport(c) => c.object.validate(today).map(drop),
         Inbound::UpdateReport(u) => u.object.validate(today).map(drop),
@@ -252,7 +251,7 @@ async fn receive_with_old_key(
     if !signed {
         return Ok(false);
     }
-    let activity: WithContext<Inbound> = serde_json::from_slice(body)?;
+    let activity = Inbound::parse(body)?;
     activitypub_federation::protocol::verification::verify_domains_match(
         activity.id(),
         activity.actor(),
@@ -320,7 +319,7 @@ async fn receive_from_member(
     if !crate::signing::digest_matches(headers, body) {
         return Err(E::ActivityBodyDigestInvalid.into());
     }
-    let activity: WithContext<Inbound> = serde_json::from_slice(body)?;
+    let activity = Inbound::parse(body)?;
     activitypub_federation::protocol::verification::verify_domains_match(
         activity.id(),
         activity.actor(),
