@@ -53,8 +53,21 @@ const QUEUED_LOG_LINES: usize = 1024;
 
 fn init_logging(serving: bool, json: bool) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::EnvFilter;
-    let default = if serving { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    use tracing_subscriber::filter::LevelFilter;
+    let default = if serving {
+        LevelFilter::INFO
+    } else {
+        LevelFilter::WARN
+    };
+    // `RUST_LOG`'s directives need `EnvFilter`; without them a fixed level says the same, and
+    // spares every span entered and left (several times a request) `EnvFilter`'s lock.
+    let directives = std::env::var(EnvFilter::DEFAULT_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|_| {
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(default.to_string()))
+        });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // A server logs every request: its lines go through a queue to a thread that writes them
     // in batches, so no request waits on its own write to stderr. The queue is bounded and
@@ -78,14 +91,21 @@ fn init_logging(serving: bool, json: bool) -> Option<tracing_appender::non_block
             None,
         )
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
+    let builder = tracing_subscriber::fmt().with_writer(writer);
     // A second call (tests) keeps the first subscriber.
-    let _ = if json {
-        builder.json().with_current_span(true).try_init()
-    } else {
-        builder.with_ansi(ansi).try_init()
+    let _ = match (directives, json) {
+        (Some(filter), true) => builder
+            .with_env_filter(filter)
+            .json()
+            .with_current_span(true)
+            .try_init(),
+        (Some(filter), false) => builder.with_env_filter(filter).with_ansi(ansi).try_init(),
+        (None, true) => builder
+            .with_max_level(default)
+            .json()
+            .with_current_span(true)
+            .try_init(),
+        (None, false) => builder.with_max_level(default).with_ansi(ansi).try_init(),
     };
     guard
 }

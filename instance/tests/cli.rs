@@ -405,11 +405,20 @@ fn json_logs_carry_the_request_id_the_response_returns() {
 
 #[test]
 fn requests_are_not_logged_one_by_one_by_default() {
-    let (reply, lines) = one_request_logged(None, "/support");
-    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
-    assert!(!lines.is_empty(), "the server logs its start");
-    let text = serde_json::to_string(&lines).unwrap();
-    assert!(!text.contains("/support"), "{text}");
+    // Unset, and set to nothing: the default level, `info`.
+    for rust_log in [None, Some("")] {
+        let (reply, lines) = one_request_logged(rust_log, "/support");
+        assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+        assert!(!lines.is_empty(), "the server logs its start");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["level"] == "INFO" || l["level"] == "WARN" || l["level"] == "ERROR"),
+            "{lines:?}"
+        );
+        let text = serde_json::to_string(&lines).unwrap();
+        assert!(!text.contains("/support"), "{text}");
+    }
 }
 
 #[test]
