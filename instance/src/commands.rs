@@ -64,10 +64,7 @@ fn init_logging(serving: bool, json: bool) -> Option<tracing_appender::non_block
     let directives = std::env::var(EnvFilter::DEFAULT_ENV)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .map(|_| {
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new(default.to_string()))
-        });
+        .map(|v| EnvFilter::try_new(v).unwrap_or_else(|_| EnvFilter::new(default.to_string())));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // A server logs every request: its lines go through a queue to a thread that writes them
     // in batches, so no request waits on its own write to stderr. The queue is bounded and
