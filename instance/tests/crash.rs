@@ -3,6 +3,9 @@
 //! submission the server acknowledged (303) is there, and the instance starts again.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
+mod common;
+use common::free_port;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -11,14 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MEMBERS: usize = 200;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn hearth(dir: &Path, args: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_hearth"))

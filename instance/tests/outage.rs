@@ -3,6 +3,9 @@
 //! exactly once. Real `hearth` processes on loopback, each under its own host name.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
+mod common;
+use common::free_port;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -14,14 +17,6 @@ use hearth_core::InstanceRole;
 use hearth_db::{Db, MembershipState};
 use hearth_federation::actor::Peer;
 use hearth_federation::{FedContext, FedOptions, activities};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn hearth(dir: &Path, args: &[&str]) {
     let o = Command::new(env!("CARGO_BIN_EXE_hearth"))

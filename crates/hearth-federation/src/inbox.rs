@@ -228,9 +228,9 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
 }
 
 /// The library verifies against the actor's current key only. A request signed with one of
-/// the sender's keys replaced within [`OLD_KEY_GRACE`] is checked here instead (digest,
-/// signature, domains) and then handed to the activity exactly as the library would. `false`:
-/// no such key signed it.
+/// the sender's keys replaced within [`OLD_KEY_GRACE`] is checked here instead, with the same
+/// checks as [`receive_from_member`], and then handed to the activity. `false`: no such key
+/// signed it (or the digest does not match), so the caller's own refusal stands.
 async fn receive_with_old_key(
     data: &Data<FedContext>,
     env: &Envelope,
@@ -241,21 +241,23 @@ async fn receive_with_old_key(
 ) -> Result<bool, FedError> {
     let since = Utc::now() - OLD_KEY_GRACE;
     let keys = data.db.recent_old_keys(env.actor.as_str(), since).await?;
-    if keys.is_empty() || !crate::signing::digest_matches(headers, body) {
+    if keys.is_empty() {
         return Ok(false);
     }
-    let signed = keys.iter().any(|pem| {
-        crate::signing::verify_request(method, path_and_query, headers, env.actor.as_str(), pem)
-            .is_ok()
-    });
-    if !signed {
-        return Ok(false);
-    }
-    let activity = Inbound::parse(body)?;
-    activitypub_federation::protocol::verification::verify_domains_match(
-        activity.id(),
-        activity.actor(),
-    )?;
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let activity = match checked(
+        data,
+        env.actor.as_str(),
+        &keys,
+        method,
+        path_and_query,
+        headers,
+        body,
+    ) {
+        Ok(a) => a,
+        Err(FedError::Federation(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    };
     tracing::info!(actor = %env.actor, "accepted a request signed with the sender's previous key");
     activity.verify(data).await?;
     activity.receive(data).await?;
@@ -315,6 +317,33 @@ async fn receive_from_member(
     headers: &axum::http::HeaderMap,
     body: &[u8],
 ) -> Result<(), FedError> {
+    let keys = [m.peer.public_key_pem.as_str()];
+    let activity = checked(
+        data,
+        &m.peer.actor_url,
+        &keys,
+        method,
+        path_and_query,
+        headers,
+        body,
+    )?;
+    activity.verify(data).await?;
+    activity.receive(data).await?;
+    Ok(())
+}
+
+/// The library's checks of a signed activity from `actor`, made with `keys` (any one may have
+/// signed it): the digest, the activity's ids and domains, then the signature. Failures are
+/// the library's errors (`FedError::Federation`), answered as the library answers them.
+fn checked(
+    data: &Data<FedContext>,
+    actor: &str,
+    keys: &[&str],
+    method: &str,
+    path_and_query: &str,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<WithContext<Inbound>, FedError> {
     use activitypub_federation::error::Error as E;
     if !crate::signing::digest_matches(headers, body) {
         return Err(E::ActivityBodyDigestInvalid.into());
@@ -324,7 +353,7 @@ async fn receive_from_member(
         activity.id(),
         activity.actor(),
     )?;
-    if activity.actor().as_str() != m.peer.actor_url {
+    if activity.actor().as_str() != actor {
         return Err(FedError::NotAllowed(
             "the activity is not its sender's".into(),
         ));
@@ -353,21 +382,18 @@ async fn receive_from_member(
         with_host = h;
         &with_host
     };
-    crate::signing::verify_request(
-        method,
-        path_and_query,
-        headers,
-        &m.peer.actor_url,
-        &m.peer.public_key_pem,
-    )
-    .map_err(|e| match e {
-        // Answered as the library answers them (401, with the reason).
-        FedError::NotAllowed(reason) | FedError::Invalid(reason) => E::Other(reason).into(),
-        other => other,
-    })?;
-    activity.verify(data).await?;
-    activity.receive(data).await?;
-    Ok(())
+    let mut refused = E::ActivitySignatureInvalid.into();
+    for pem in keys {
+        match crate::signing::verify_request(method, path_and_query, headers, actor, pem) {
+            Ok(()) => return Ok(activity),
+            // Answered as the library answers them (401, with the reason).
+            Err(FedError::NotAllowed(reason) | FedError::Invalid(reason)) => {
+                refused = E::Other(reason).into()
+            }
+            Err(other) => refused = other,
+        }
+    }
+    Err(refused)
 }
 
 async fn receive(data: &Data<FedContext>, request: Request<Body>) -> Result<(), FedError> {
