@@ -333,8 +333,10 @@ async fn receive_from_member(
 }
 
 /// The library's checks of a signed activity from `actor`, made with `keys` (any one may have
-/// signed it): the digest, the activity's ids and domains, then the signature. Failures are
-/// the library's errors (`FedError::Federation`), answered as the library answers them.
+/// signed it): the digest, the activity's ids and domains, then the signature. A digest, id or
+/// signature that fails is the library's error (`FedError::Federation`), answered as the
+/// library answers it; a body that does not parse, or an activity not `actor`'s, is refused
+/// as such.
 fn checked(
     data: &Data<FedContext>,
     actor: &str,
