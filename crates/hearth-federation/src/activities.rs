@@ -482,16 +482,20 @@ mod tests {
 
     const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/inbox_json");
 
-    fn corpus() -> Vec<Vec<u8>> {
-        let mut files: Vec<_> = std::fs::read_dir(CORPUS)
-            .expect("the fuzz corpus is in the repository")
-            .map(|e| e.expect("a corpus file").path())
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|f| std::fs::read(f).expect("readable"))
-            .collect()
+    /// The corpus's bodies, in file-name order: read once, whichever test asks first.
+    fn corpus() -> &'static [Vec<u8>] {
+        static BODIES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        BODIES.get_or_init(|| {
+            let mut files: Vec<_> = std::fs::read_dir(CORPUS)
+                .expect("the fuzz corpus is in the repository")
+                .map(|e| e.expect("a corpus file").path())
+                .collect();
+            files.sort();
+            files
+                .iter()
+                .map(|f| std::fs::read(f).expect("readable"))
+                .collect()
+        })
     }
 
     proptest::proptest! {
@@ -516,13 +520,11 @@ mod tests {
 
     #[test]
     fn parse_accepts_and_refuses_what_the_untagged_parse_does() {
-        let dir = CORPUS;
         let mut bodies: Vec<Vec<u8>> = Vec::new();
         let mut kinds = std::collections::BTreeSet::new();
-        for entry in std::fs::read_dir(dir).expect("the fuzz corpus is in the repository") {
-            let text = std::fs::read(entry.expect("a corpus file").path()).expect("readable");
+        for text in corpus() {
             bodies.push(text.clone());
-            let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice(&text) else {
+            let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice(text) else {
                 continue;
             };
             if let Some(kind) = doc.get("type").and_then(|t| t.as_str()) {

@@ -244,7 +244,6 @@ async fn receive_with_old_key(
     if keys.is_empty() {
         return Ok(false);
     }
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let activity = match checked(
         data,
         env.actor.as_str(),
@@ -317,11 +316,10 @@ async fn receive_from_member(
     headers: &axum::http::HeaderMap,
     body: &[u8],
 ) -> Result<(), FedError> {
-    let keys = [m.peer.public_key_pem.as_str()];
     let activity = checked(
         data,
         &m.peer.actor_url,
-        &keys,
+        std::slice::from_ref(&m.peer.public_key_pem),
         method,
         path_and_query,
         headers,
@@ -340,7 +338,7 @@ async fn receive_from_member(
 fn checked(
     data: &Data<FedContext>,
     actor: &str,
-    keys: &[&str],
+    keys: &[String],
     method: &str,
     path_and_query: &str,
     headers: &axum::http::HeaderMap,
