@@ -19,10 +19,7 @@ use hearth_testkit::{Backend, Node, network, wait_for};
 /// inbox; returns the status.
 async fn send_report(hub: &Node, group_actor: &str, period: &str, private_pem: &str) -> u16 {
     let settings = hearth_core::sharing::SharingSettings::default();
-    let truth = TrueCounts {
-        respondents: 9,
-        ..TrueCounts::default()
-    };
+    let truth = TrueCounts::new(9);
     let Outcome::Report(r) =
         make_report_with_noise(period.parse().unwrap(), &settings, truth, &mut || 0)
     else {

@@ -69,11 +69,8 @@ async fn a_thousand_reports_from_fifty_groups_survive_a_hub_outage_and_sender_re
             .unwrap();
         let hub = Peer::from_row(&m.peer).unwrap();
         for w in 1..=REPORTS_EACH {
-            let truth = TrueCounts {
-                respondents: 10 + (g as i64 % 7),
-                burnout: 3 + (w as i64 % 4),
-                ..TrueCounts::default()
-            };
+            let truth =
+                TrueCounts::new(10 + (g as i64 % 7)).with(Signal::Burnout, &[3 + (w as i64 % 4)]);
             let mut noise = || {
                 hearth_core::noise::discrete_gaussian(&mut rng, settings.level.sigma()).clamp(-5, 5)
             };

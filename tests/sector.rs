@@ -262,7 +262,7 @@ hearth_testkit::on_both_backends!(
 );
 
 async fn rollups_follow_every_store_replace_and_erase(backend: Backend) {
-    use hearth_core::sector::{Measure, Segment};
+    use hearth_core::sector::Segment;
     let hub = TestApp::hub(backend).await;
     let mut peers = Vec::new();
     for i in 0..6 {
@@ -271,12 +271,8 @@ async fn rollups_follow_every_store_replace_and_erase(backend: Backend) {
         peers.push(p);
     }
     let network = |sums: &std::collections::BTreeMap<_, hearth_core::sector::Sums>| {
-        sums.get(&(
-            Segment::Network,
-            Measure::Burnout,
-            "2026-10".parse().unwrap(),
-        ))
-        .copied()
+        sums.get(&(Segment::Network, burnout(), "2026-10".parse().unwrap()))
+            .copied()
     };
     let s = network(&hub.db.sector_sums().await.unwrap()).unwrap();
     assert_eq!((s.groups, s.respondents, s.count), (6, 120, 30));
@@ -284,12 +280,12 @@ async fn rollups_follow_every_store_replace_and_erase(backend: Backend) {
     let wales = hub.db.sector_sums().await.unwrap();
     assert!(wales.contains_key(&(
         Segment::Region("uk-wales".into()),
-        Measure::Burnout,
+        burnout(),
         "2026-10".parse().unwrap()
     )));
     assert!(wales.contains_key(&(
         Segment::SizeBand("6-10".into()),
-        Measure::Burnout,
+        burnout(),
         "2026-10".parse().unwrap()
     )));
 
@@ -457,3 +453,7 @@ hearth_testkit::on_both_backends!(
     the_rollups_equal_sums_from_scratch,
     rollups_equal_sums_from_scratch
 );
+
+fn burnout() -> hearth_core::sector::Measure {
+    hearth_core::sharing::Signal::Burnout.measure().unwrap()
+}

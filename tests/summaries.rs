@@ -97,12 +97,9 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
             .unwrap()
             .unwrap();
         let peer = Peer::from_row(&m.peer).unwrap();
-        let truth = TrueCounts {
-            respondents: 20,
-            burnout: 5 + i as i64,
-            low_wellbeing: 8,
-            ..TrueCounts::default()
-        };
+        let truth = TrueCounts::new(20)
+            .with(Signal::Burnout, &[5 + i as i64])
+            .with(Signal::LowWellbeing, &[8]);
         let Outcome::Report(report) =
             make_report_with_noise("2026-11".parse().unwrap(), &settings, truth, &mut || 0)
         else {

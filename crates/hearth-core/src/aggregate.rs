@@ -7,6 +7,7 @@ use crate::checkin::CheckinAnswers;
 use crate::scoring::{
     WellbeingBand, is_burnout, is_time_pressure, wellbeing_band, who5_percentage,
 };
+use crate::signal::{Measure, Signal};
 
 /// The smallest k a group may choose, and the default.
 pub const MIN_K: u8 = 3;
@@ -73,6 +74,16 @@ impl WeekTotals {
             t.funding_sum += u32::from(a.funding_hours());
         }
         t
+    }
+
+    /// How many in the week a sector measure counts, for the measures a week's totals keep.
+    pub fn count_of(&self, m: Measure) -> Option<u32> {
+        match m.signal() {
+            Signal::LowWellbeing => Some(self.low_wellbeing),
+            Signal::Burnout => Some(self.burnout),
+            Signal::TimePressure => Some(self.time_pressure),
+            _ => None,
+        }
     }
 
     /// The figures people may see, or `None` when fewer than k answered.

@@ -26,6 +26,7 @@ pub mod sharing;
 pub mod role;
 pub mod scoring;
 pub mod sector;
+pub mod signal;
 
 pub use checkin::{CheckinAnswers, CheckinInput, FieldErrors};
 pub use chrono_tz::Tz;

@@ -16,10 +16,9 @@ use rand_core::{CryptoRng, RngCore};
 use crate::checkin::CheckinAnswers;
 use crate::noise::{Sigma, discrete_gaussian};
 use crate::period::{IsoWeek, WeekClose};
-use crate::scoring::{
-    WellbeingBand, is_burnout, is_time_pressure, wellbeing_band, who5_percentage,
-};
-use crate::sharing::{Cadence, HOURS_BANDS, Rho, SharingSettings, Signal, SignalSet};
+use crate::sharing::{Cadence, Rho, SharingSettings, Signal, SignalSet};
+use crate::signal::Counts;
+pub use crate::signal::{hours_band, is_heavy_funding_load};
 
 /// A report is made only when its noisy number of respondents reaches this.
 pub const SUPPRESSION_THRESHOLD: i64 = 5;
@@ -175,29 +174,7 @@ pub struct Contribution {
 /// Exact counts over one contribution per member. Never stored, never sent: only noisy copies
 /// leave this module.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TrueCounts {
-    pub respondents: i64,
-    pub low_wellbeing: i64,
-    pub burnout: i64,
-    pub time_pressure: i64,
-    pub unpaid_hours: i64,
-    pub funding_paperwork: i64,
-    pub hours_bands: [i64; 5],
-}
-
-/// Heavy funding-paperwork load: a fifth or more of the week's hours, when there were hours.
-pub fn is_heavy_funding_load(a: &CheckinAnswers) -> bool {
-    let total = a.total_hours();
-    total > 0 && u16::from(a.funding_hours()) * 5 >= total
-}
-
-pub fn hours_band(a: &CheckinAnswers) -> usize {
-    let total = a.total_hours();
-    HOURS_BANDS
-        .iter()
-        .position(|(lo, hi, _)| (*lo..=*hi).contains(&total))
-        .unwrap_or(HOURS_BANDS.len() - 1)
-}
+pub struct TrueCounts(Counts);
 
 impl TrueCounts {
     /// Counts one contribution per member: each member's latest check-in in the period.
@@ -213,51 +190,78 @@ impl TrueCounts {
                 })
                 .or_insert(c);
         }
-        let mut t = TrueCounts::default();
+        let mut t = Counts::default();
         for c in latest.values() {
-            let a = &c.answers;
-            t.respondents += 1;
-            t.low_wellbeing +=
-                i64::from(wellbeing_band(who5_percentage(a)) != WellbeingBand::Other);
-            t.burnout += i64::from(is_burnout(a));
-            t.time_pressure += i64::from(is_time_pressure(a));
-            t.unpaid_hours += i64::from(a.unpaid_hours() > 0);
-            t.funding_paperwork += i64::from(is_heavy_funding_load(a));
-            t.hours_bands[hours_band(a)] += 1;
+            t.tally(&c.answers);
         }
-        t
+        TrueCounts(t)
+    }
+    /// Known counts, for tests and benchmarks: `respondents`, every signal's counts 0.
+    pub fn new(respondents: i64) -> TrueCounts {
+        let mut c = Counts::default();
+        c.set_respondents(respondents);
+        TrueCounts(c)
+    }
+    /// The same with `signal`'s counts set to `values` (as many as both hold).
+    pub fn with(mut self, signal: Signal, values: &[i64]) -> TrueCounts {
+        for (slot, v) in self.0.of_mut(signal).iter_mut().zip(values) {
+            *slot = *v;
+        }
+        self
+    }
+    pub fn respondents(&self) -> i64 {
+        self.0.respondents()
+    }
+    /// A signal's exact counts.
+    pub fn get(&self, s: Signal) -> &[i64] {
+        self.0.of(s)
     }
 }
 
 /// The noisy counts of a report; signals the group does not share are absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoisyCounts {
-    pub respondents: i64,
-    pub low_wellbeing: Option<i64>,
-    pub burnout: Option<i64>,
-    pub time_pressure: Option<i64>,
-    pub unpaid_hours: Option<i64>,
-    pub funding_paperwork: Option<i64>,
-    pub hours_bands: Option<[i64; 5]>,
+    signals: SignalSet,
+    values: Counts,
 }
 
 impl NoisyCounts {
+    /// Counts as drawn: respondents and the given signals' counts. For tests and examples;
+    /// reports are made by [`make_report`].
+    pub fn new(respondents: i64, signals: &[(Signal, &[i64])]) -> NoisyCounts {
+        let mut values = Counts::default();
+        values.set_respondents(respondents);
+        let mut set = SignalSet::default();
+        for (s, v) in signals {
+            set.insert(*s);
+            for (slot, x) in values.of_mut(*s).iter_mut().zip(v.iter()) {
+                *slot = *x;
+            }
+        }
+        NoisyCounts {
+            signals: set,
+            values,
+        }
+    }
+    pub fn respondents(&self) -> i64 {
+        self.values.respondents()
+    }
+    pub fn signals(&self) -> SignalSet {
+        self.signals
+    }
+    /// A shared signal's noisy counts; `None` when the group does not share it.
+    pub fn get(&self, s: Signal) -> Option<&[i64]> {
+        self.signals.contains(s).then(|| self.values.of(s))
+    }
+    /// Every shared signal with its counts, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (Signal, &[i64])> + '_ {
+        self.signals.iter().map(|s| (s, self.values.of(s)))
+    }
     /// Every number in the report, in a fixed order (for tests and checks).
     pub fn values(&self) -> Vec<i64> {
-        let mut v = vec![self.respondents];
-        v.extend(
-            [
-                self.low_wellbeing,
-                self.burnout,
-                self.time_pressure,
-                self.unpaid_hours,
-                self.funding_paperwork,
-            ]
-            .into_iter()
-            .flatten(),
-        );
-        if let Some(b) = self.hours_bands {
-            v.extend(b);
+        let mut v = vec![self.respondents()];
+        for (_, c) in self.iter() {
+            v.extend_from_slice(c);
         }
         v
     }
@@ -316,37 +320,26 @@ pub fn make_report_with_noise(
     noise: &mut dyn FnMut() -> i64,
 ) -> Outcome {
     let sigma = settings.level.sigma();
-    let mut noisy = |v: i64| v + noise();
-    let respondents = noisy(truth.respondents);
+    let respondents = truth.respondents() + noise();
     if respondents < SUPPRESSION_THRESHOLD {
         return Outcome::Suppressed {
             rho: Rho::of_report(1, sigma),
         };
     }
     let s = settings.signals;
-    let mut pick = |signal: Signal, v: i64| s.contains(signal).then(|| noisy(v));
-    let low_wellbeing = pick(Signal::LowWellbeing, truth.low_wellbeing);
-    let burnout = pick(Signal::Burnout, truth.burnout);
-    let time_pressure = pick(Signal::TimePressure, truth.time_pressure);
-    let unpaid_hours = pick(Signal::UnpaidHours, truth.unpaid_hours);
-    let funding_paperwork = pick(Signal::FundingPaperwork, truth.funding_paperwork);
-    let hours_bands = s
-        .contains(Signal::HoursBands)
-        .then(|| truth.hours_bands.map(&mut noisy));
+    let mut values = Counts::default();
+    values.set_respondents(respondents);
+    for signal in s.iter() {
+        for (slot, v) in values.of_mut(signal).iter_mut().zip(truth.get(signal)) {
+            *slot = v + noise();
+        }
+    }
     Outcome::Report(NoisyReport {
         period,
         signals: s,
         sigma,
         rho: settings.rho_per_report(),
-        counts: NoisyCounts {
-            respondents,
-            low_wellbeing,
-            burnout,
-            time_pressure,
-            unpaid_hours,
-            funding_paperwork,
-            hours_bands,
-        },
+        counts: NoisyCounts { signals: s, values },
     })
 }
 
@@ -451,33 +444,11 @@ mod tests {
             c(1, "2026-W46", fine.clone()),
             c(2, "2026-W45", fine.clone()),
         ]);
-        assert_eq!(t.respondents, 2);
-        assert_eq!((t.low_wellbeing, t.burnout, t.time_pressure), (1, 1, 1));
-        assert_eq!(t.hours_bands.iter().sum::<i64>(), 2);
-    }
-
-    #[test]
-    fn funding_load_and_hours_bands_follow_their_cut_offs() {
-        let with = |paid, unpaid, funding| {
-            CheckinAnswers::new([3; 5], 2, paid, unpaid, funding, 1, None).unwrap()
-        };
-        assert!(!is_heavy_funding_load(&with(0, 0, 0)));
-        assert!(is_heavy_funding_load(&with(10, 0, 2)));
-        assert!(!is_heavy_funding_load(&with(10, 1, 2)));
-        let bands: Vec<usize> = [
-            (0, 0),
-            (1, 0),
-            (7, 0),
-            (4, 4),
-            (15, 0),
-            (16, 0),
-            (20, 10),
-            (30, 1),
-        ]
-        .iter()
-        .map(|(p, u)| hours_band(&with(*p, *u, 0)))
-        .collect();
-        assert_eq!(bands, vec![0, 1, 1, 2, 2, 3, 3, 4]);
+        assert_eq!(t.respondents(), 2);
+        for s in [Signal::LowWellbeing, Signal::Burnout, Signal::TimePressure] {
+            assert_eq!(t.get(s), &[1], "{s:?}");
+        }
+        assert_eq!(t.get(Signal::HoursBands).iter().sum::<i64>(), 2);
     }
 
     #[test]
@@ -496,8 +467,10 @@ mod tests {
         else {
             panic!("40 respondents must not be suppressed at σ = 6.5 with this seed");
         };
-        assert!(r.counts.low_wellbeing.is_none() && r.counts.time_pressure.is_none());
-        assert!(r.counts.burnout.is_some() && r.counts.hours_bands.is_some());
+        assert!(r.counts.get(Signal::LowWellbeing).is_none());
+        assert!(r.counts.get(Signal::TimePressure).is_none());
+        assert!(r.counts.get(Signal::Burnout).is_some());
+        assert!(r.counts.get(Signal::HoursBands).is_some());
         assert_eq!(r.counts.values().len(), 7);
         assert_eq!(r.rho, Rho::of_report(3, settings.level.sigma()));
     }
@@ -518,7 +491,7 @@ mod tests {
                 }
                 // Noise can lift an empty group over 5 (P ≈ 0.22 at σ = 6.5): that is the
                 // point of a noisy threshold, and its counts are pure noise.
-                Outcome::Report(r) => assert!(r.counts.respondents >= SUPPRESSION_THRESHOLD),
+                Outcome::Report(r) => assert!(r.counts.respondents() >= SUPPRESSION_THRESHOLD),
             }
         }
         assert!((130..=180).contains(&suppressed), "{suppressed}");
@@ -534,11 +507,7 @@ mod tests {
         };
         let noise_at = |truth: i64, seed: u64| -> Vec<i64> {
             let mut rng = StdRng::seed_from_u64(seed);
-            let t = TrueCounts {
-                respondents: 1_000,
-                low_wellbeing: truth,
-                ..TrueCounts::default()
-            };
+            let t = TrueCounts::new(1_000).with(Signal::LowWellbeing, &[truth]);
             (0..20_000)
                 .filter_map(|_| {
                     let mut noise = || discrete_gaussian(&mut rng, settings.level.sigma());
@@ -548,7 +517,9 @@ mod tests {
                         t,
                         &mut noise,
                     ) {
-                        Outcome::Report(r) => r.counts.low_wellbeing.map(|v| v - truth),
+                        Outcome::Report(r) => {
+                            r.counts.get(Signal::LowWellbeing).map(|v| v[0] - truth)
+                        }
                         Outcome::Suppressed { .. } => None,
                     }
                 })

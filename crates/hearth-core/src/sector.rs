@@ -19,61 +19,7 @@ pub const MIN_GROUPS: u32 = 5;
 /// z for a two-sided 95 % interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
-/// The shares a hub follows: each is a count over respondents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Measure {
-    LowWellbeing,
-    Burnout,
-    TimePressure,
-    UnpaidHours,
-    FundingPaperwork,
-}
-
-pub const MEASURES: [Measure; 5] = [
-    Measure::LowWellbeing,
-    Measure::Burnout,
-    Measure::TimePressure,
-    Measure::UnpaidHours,
-    Measure::FundingPaperwork,
-];
-
-impl Measure {
-    /// The count's name in stored reports.
-    pub fn count_name(self) -> &'static str {
-        match self {
-            Measure::LowWellbeing => "low_wellbeing",
-            Measure::Burnout => "burnout",
-            Measure::TimePressure => "time_pressure",
-            Measure::UnpaidHours => "unpaid_hours",
-            Measure::FundingPaperwork => "funding_paperwork",
-        }
-    }
-    pub fn slug(self) -> &'static str {
-        self.count_name()
-    }
-    pub fn parse(s: &str) -> Option<Measure> {
-        MEASURES.into_iter().find(|m| m.slug() == s)
-    }
-    /// "burnout share" in a sentence.
-    pub fn label(self) -> &'static str {
-        match self {
-            Measure::LowWellbeing => "low wellbeing share",
-            Measure::Burnout => "burnout share",
-            Measure::TimePressure => "time pressure share",
-            Measure::UnpaidHours => "share doing unpaid hours",
-            Measure::FundingPaperwork => "heavy funding paperwork share",
-        }
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            Measure::LowWellbeing => "Low wellbeing",
-            Measure::Burnout => "Burnout",
-            Measure::TimePressure => "Time pressure",
-            Measure::UnpaidHours => "Unpaid hours",
-            Measure::FundingPaperwork => "Heavy funding paperwork",
-        }
-    }
-}
+pub use crate::signal::Measure;
 
 /// A slice of the network.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -245,15 +191,15 @@ pub fn sums(
 ) -> BTreeMap<(Segment, Measure, ReportPeriod), Sums> {
     let mut out: BTreeMap<(Segment, Measure, ReportPeriod), Sums> = BTreeMap::new();
     for r in reports {
-        let Some(&respondents) = r.counts.get("respondents") else {
+        let Some(&respondents) = r.counts.get(crate::signal::RESPONDENTS) else {
             continue;
         };
         let segments = profiles
             .get(&r.group)
             .map(GroupProfile::segments)
             .unwrap_or_else(|| vec![Segment::Network]);
-        for m in MEASURES {
-            let Some(&count) = r.counts.get(m.count_name()) else {
+        for m in Measure::all() {
+            let Some(&count) = r.counts.get(m.slug()) else {
                 continue;
             };
             for s in &segments {
@@ -369,6 +315,10 @@ mod tests {
     use crate::noise::{Sigma, discrete_gaussian};
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
+
+    fn burnout() -> Measure {
+        crate::signal::Signal::Burnout.measure().unwrap()
+    }
 
     fn month(m: u32) -> ReportPeriod {
         ReportPeriod::Month {
@@ -512,7 +462,7 @@ mod tests {
         };
         let s = Series {
             segment: Segment::Region("uk-north-west".into()),
-            measure: Measure::Burnout,
+            measure: burnout(),
             points: vec![mk(0.2, 9), mk(0.45, 10)],
         };
         let r = reading(&s).unwrap();

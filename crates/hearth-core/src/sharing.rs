@@ -9,6 +9,7 @@
 //! undercount what was spent and the cap check is exact.
 
 use crate::noise::Sigma;
+pub use crate::signal::{HOURS_BANDS, Signal};
 
 /// Yearly privacy budget per group and hub: ρ ≤ 1, about ε ≈ 8.4 at δ = 10⁻⁶.
 pub const YEARLY_CAP: Rho = Rho(1_000_000_000);
@@ -53,87 +54,13 @@ impl std::fmt::Display for Rho {
     }
 }
 
-/// The signals a group may share besides the number of respondents, which every report carries
-/// (the noisy threshold and every share at the hub need it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Signal {
-    LowWellbeing,
-    Burnout,
-    TimePressure,
-    UnpaidHours,
-    FundingPaperwork,
-    HoursBands,
-}
-
-pub const SIGNALS: [Signal; 6] = [
-    Signal::LowWellbeing,
-    Signal::Burnout,
-    Signal::TimePressure,
-    Signal::UnpaidHours,
-    Signal::FundingPaperwork,
-    Signal::HoursBands,
-];
-
-/// Hours bands for the histogram, by total hours (paid + unpaid) in the week.
-pub const HOURS_BANDS: [(u16, u16, &str); 5] = [
-    (0, 0, "0"),
-    (1, 7, "1–7"),
-    (8, 15, "8–15"),
-    (16, 30, "16–30"),
-    (31, u16::MAX, "31+"),
-];
-
-impl Signal {
-    pub fn slug(self) -> &'static str {
-        match self {
-            Signal::LowWellbeing => "low_wellbeing",
-            Signal::Burnout => "burnout",
-            Signal::TimePressure => "time_pressure",
-            Signal::UnpaidHours => "unpaid_hours",
-            Signal::FundingPaperwork => "funding_paperwork",
-            Signal::HoursBands => "hours_bands",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Signal> {
-        SIGNALS.into_iter().find(|x| x.slug() == s)
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Signal::LowWellbeing => "Low wellbeing",
-            Signal::Burnout => "Burnout",
-            Signal::TimePressure => "Time pressure",
-            Signal::UnpaidHours => "Any unpaid hours",
-            Signal::FundingPaperwork => "Heavy funding paperwork",
-            Signal::HoursBands => "Hours bands",
-        }
-    }
-    /// What is counted, in plain words.
-    pub fn counts_what(self) -> &'static str {
-        match self {
-            Signal::LowWellbeing => "how many had a WHO-5 score of 50% or less",
-            Signal::Burnout => "how many rated their burnout 3 or more",
-            Signal::TimePressure => "how many often or always lacked time to finish their tasks",
-            Signal::UnpaidHours => "how many did any unpaid hours",
-            Signal::FundingPaperwork => {
-                "how many spent a fifth or more of their hours on funding applications and reports"
-            }
-            Signal::HoursBands => {
-                "how many worked 0, 1–7, 8–15, 16–30 or 31+ hours (one band each)"
-            }
-        }
-    }
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-}
-
 /// A set of [`Signal`]s, stored as a comma-separated list of slugs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct SignalSet(u8);
+pub struct SignalSet(u32);
 
 impl SignalSet {
     pub fn all() -> Self {
-        SIGNALS.into_iter().collect()
+        Signal::all().collect()
     }
     pub fn contains(self, s: Signal) -> bool {
         self.0 & s.bit() != 0
@@ -142,18 +69,16 @@ impl SignalSet {
         self.0 |= s.bit();
     }
     pub fn iter(self) -> impl Iterator<Item = Signal> {
-        SIGNALS.into_iter().filter(move |s| self.contains(*s))
+        Signal::all().filter(move |s| self.contains(*s))
     }
-    /// How many counts one member can add 1 to: respondents, each yes/no signal, one band.
+    /// How many counts one member can add 1 to: respondents and one per signal (see
+    /// [`crate::signal::SignalDef::tally`]).
     pub fn touched_counts(self) -> u32 {
         1 + self.iter().count() as u32
     }
-    /// How many numbers a report carries: respondents, the yes/no signals, five bands.
+    /// How many numbers a report carries: respondents and every chosen signal's counts.
     pub fn reported_counts(self) -> u32 {
-        1 + self
-            .iter()
-            .map(|s| if s == Signal::HoursBands { 5 } else { 1 })
-            .sum::<u32>()
+        1 + self.iter().map(|s| s.width() as u32).sum::<u32>()
     }
     pub fn to_slugs(self) -> String {
         self.iter().map(Signal::slug).collect::<Vec<_>>().join(",")

@@ -23,13 +23,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const GROUPS: usize = 5_000;
-const MEASURES: [&str; 5] = [
-    "low_wellbeing",
-    "burnout",
-    "time_pressure",
-    "unpaid_hours",
-    "funding_paperwork",
-];
+/// The measures the rollups keep, from the signal table.
+static MEASURES: std::sync::LazyLock<Vec<&str>> = std::sync::LazyLock::new(|| {
+    hearth_core::sector::Measure::all()
+        .map(hearth_core::sector::Measure::slug)
+        .collect()
+});
 const REGIONS: [&str; 13] = [
     "uk-north-east",
     "uk-north-west",

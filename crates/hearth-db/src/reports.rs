@@ -219,15 +219,6 @@ const OLD_COLUMNS: (
     received_reports::segments,
 );
 
-/// The measures the rollups keep (every stored count but respondents and hours bands).
-const ROLLUP_MEASURES: [&str; 5] = [
-    "low_wellbeing",
-    "burnout",
-    "time_pressure",
-    "unpaid_hours",
-    "funding_paperwork",
-];
-
 /// Adds (`sign` 1) or takes out (`sign` −1) one report's counts in every segment it counts
 /// in, inside the caller's transaction.
 macro_rules! rollup_apply {
@@ -236,7 +227,7 @@ macro_rules! rollup_apply {
         let sign: i64 = $sign;
         let respondents = counts
             .iter()
-            .find(|(s, _)| s == "respondents")
+            .find(|(s, _)| s == hearth_core::signal::RESPONDENTS)
             .map(|(_, v)| *v)
             .unwrap_or(0);
         let sigma_sq = i64::from($sigma_tenths) * i64::from($sigma_tenths);
@@ -247,7 +238,7 @@ macro_rules! rollup_apply {
         for segment in $segments.split(',').filter(|s| !s.is_empty()) {
             for (measure, value) in counts
                 .iter()
-                .filter(|(s, _)| ROLLUP_MEASURES.contains(&s.as_str()))
+                .filter(|(s, _)| hearth_core::sector::Measure::parse(s).is_some())
             {
                 *rows.entry((segment, measure.as_str())).or_default() += *value;
             }

@@ -451,10 +451,7 @@ mod tests {
         use hearth_core::report::{Outcome, TrueCounts, make_report_with_noise};
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
         let settings = hearth_core::sharing::SharingSettings::default();
-        let truth = TrueCounts {
-            respondents: 10,
-            ..TrueCounts::default()
-        };
+        let truth = TrueCounts::new(10);
         let Outcome::Report(r) =
             make_report_with_noise("2026-10".parse().unwrap(), &settings, truth, &mut || 0)
         else {

@@ -4,7 +4,7 @@
 //! report again (replacing what the hub holds), and `Delete` of the group's reports collection
 //! asks the hub to erase every report from the group.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
@@ -13,10 +13,12 @@ use activitypub_federation::traits::Activity;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use hearth_core::report::NoisyCounts;
 use hearth_core::report::{
     NoisyReport, Outcome, ReportPeriod, SCHEMA_VERSION, SUPPRESSION_THRESHOLD, make_report,
 };
 use hearth_core::sharing::{BudgetCheck, Rho, Signal, SignalSet, check_budget};
+use hearth_core::signal::RESPONDENTS;
 use hearth_core::{InstanceRole, IsoWeek};
 use hearth_db::{
     DbError, MembershipState, NewOutbox, NewSharedReport, ReceivedReport, ReportState,
@@ -58,20 +60,95 @@ pub struct WellbeingReport {
     pub noise_sigma: f64,
     /// What this report cost in zero-concentrated DP.
     pub privacy_cost_rho: f64,
+    /// `respondents`, then each shared signal under its JSON term.
+    #[serde(flatten)]
+    pub counts: ReportCounts,
+}
+
+/// A report's counts as they travel: `respondents`, then each shared signal under its JSON
+/// term ([`Signal::wire`]), a number for a signal of one count and an array in count order for
+/// one of several. Values are kept as they arrived; [`WellbeingReport::validate`] checks them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportCounts {
     pub respondents: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub low_wellbeing: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub burnout: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_pressure: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unpaid_hours: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub funding_paperwork: Option<i64>,
-    /// Members with 0, 1–7, 8–15, 16–30 and 31+ hours, in that order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hours_bands: Option<Vec<i64>>,
+    pub signals: BTreeMap<Signal, Vec<i64>>,
+}
+
+impl Serialize for ReportCounts {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = ser.serialize_map(Some(1 + self.signals.len()))?;
+        m.serialize_entry(RESPONDENTS, &self.respondents)?;
+        for (signal, values) in &self.signals {
+            match values.as_slice() {
+                [one] if signal.width() == 1 => m.serialize_entry(signal.wire(), one)?,
+                many => m.serialize_entry(signal.wire(), many)?,
+            }
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ReportCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ReportCounts;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a report's counts")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReportCounts, A::Error> {
+                use serde::de::Error;
+                let mut respondents = None;
+                let mut signals = BTreeMap::new();
+                let mut seen = SignalSet::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == RESPONDENTS {
+                        if respondents.is_some() {
+                            return Err(A::Error::duplicate_field(RESPONDENTS));
+                        }
+                        respondents = Some(map.next_value::<i64>()?);
+                        continue;
+                    }
+                    let Some(signal) = Signal::from_wire(&key) else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    };
+                    if seen.contains(signal) {
+                        return Err(A::Error::duplicate_field(signal.wire()));
+                    }
+                    seen.insert(signal);
+                    // A null is an absent signal, as an optional field would read it.
+                    let values = if signal.width() == 1 {
+                        map.next_value::<Option<i64>>()?.map(|v| vec![v])
+                    } else {
+                        map.next_value::<Option<Vec<i64>>>()?
+                    };
+                    if let Some(v) = values {
+                        signals.insert(signal, v);
+                    }
+                }
+                Ok(ReportCounts {
+                    respondents: respondents.ok_or_else(|| A::Error::missing_field(RESPONDENTS))?,
+                    signals,
+                })
+            }
+        }
+        de.deserialize_map(Visit)
+    }
+}
+
+impl ReportCounts {
+    /// The wire form of a report's noisy counts.
+    pub fn of(c: &NoisyCounts) -> Self {
+        ReportCounts {
+            respondents: c.respondents(),
+            signals: c.iter().map(|(s, v)| (s, v.to_vec())).collect(),
+        }
+    }
 }
 
 /// A new report for a hub.
@@ -113,25 +190,9 @@ pub struct DeleteReports {
 /// Largest |count| a hub accepts: far beyond any group, small enough to sum safely.
 const MAX_ABS_COUNT: i64 = 1_000_000;
 
-/// The signal names a hub stores counts under (the report's JSON terms, snake_cased).
-pub const COUNT_NAMES: [&str; 11] = [
-    "respondents",
-    "low_wellbeing",
-    "burnout",
-    "time_pressure",
-    "unpaid_hours",
-    "funding_paperwork",
-    "hours_0",
-    "hours_1_7",
-    "hours_8_15",
-    "hours_16_30",
-    "hours_31_plus",
-];
-
 impl WellbeingReport {
     /// The wire object for a report made on this instance for `hub`.
     pub fn from_report(id: Url, group: Url, hub: Url, r: &NoisyReport) -> Self {
-        let c = &r.counts;
         WellbeingReport {
             kind: WellbeingReportType::WellbeingReport,
             id,
@@ -142,32 +203,13 @@ impl WellbeingReport {
             noise_mechanism: NoiseMechanism::DiscreteGaussian,
             noise_sigma: r.sigma.as_f64(),
             privacy_cost_rho: r.rho.as_f64(),
-            respondents: c.respondents,
-            low_wellbeing: c.low_wellbeing,
-            burnout: c.burnout,
-            time_pressure: c.time_pressure,
-            unpaid_hours: c.unpaid_hours,
-            funding_paperwork: c.funding_paperwork,
-            hours_bands: c.hours_bands.map(|b| b.to_vec()),
+            counts: ReportCounts::of(&r.counts),
         }
     }
 
     /// The signals this report carries.
     pub fn signals(&self) -> SignalSet {
-        let mut s = SignalSet::default();
-        for (present, signal) in [
-            (self.low_wellbeing.is_some(), Signal::LowWellbeing),
-            (self.burnout.is_some(), Signal::Burnout),
-            (self.time_pressure.is_some(), Signal::TimePressure),
-            (self.unpaid_hours.is_some(), Signal::UnpaidHours),
-            (self.funding_paperwork.is_some(), Signal::FundingPaperwork),
-            (self.hours_bands.is_some(), Signal::HoursBands),
-        ] {
-            if present {
-                s.insert(signal);
-            }
-        }
-        s
+        self.counts.signals.keys().copied().collect()
     }
 
     /// Checks a received report against the format and the rules a sender must keep, and
@@ -209,33 +251,28 @@ impl WellbeingReport {
                 self.privacy_cost_rho
             ));
         }
-        if self.respondents < SUPPRESSION_THRESHOLD {
+        let respondents = self.counts.respondents;
+        if respondents < SUPPRESSION_THRESHOLD {
             return bad(format!(
-                "respondents {} is below the threshold a report needs",
-                self.respondents
+                "respondents {respondents} is below the threshold a report needs"
             ));
         }
-        let mut counts: Vec<(String, i64)> = vec![("respondents".into(), self.respondents)];
-        for (name, v) in [
-            ("low_wellbeing", self.low_wellbeing),
-            ("burnout", self.burnout),
-            ("time_pressure", self.time_pressure),
-            ("unpaid_hours", self.unpaid_hours),
-            ("funding_paperwork", self.funding_paperwork),
-        ] {
-            if let Some(v) = v {
-                counts.push((name.into(), v));
-            }
-        }
-        if let Some(b) = &self.hours_bands {
-            if b.len() != 5 {
-                return bad(format!("hoursBands has {} values, not 5", b.len()));
+        let mut counts: Vec<(String, i64)> = vec![(RESPONDENTS.into(), respondents)];
+        for (signal, values) in &self.counts.signals {
+            let names = signal.def().counts;
+            if values.len() != names.len() {
+                return bad(format!(
+                    "{} has {} values, not {}",
+                    signal.wire(),
+                    values.len(),
+                    names.len()
+                ));
             }
             counts.extend(
-                COUNT_NAMES[6..]
+                names
                     .iter()
-                    .map(|n| (*n).to_owned())
-                    .zip(b.iter().copied()),
+                    .map(|(name, _)| (*name).to_owned())
+                    .zip(values.iter().copied()),
             );
         }
         if let Some((name, v)) = counts.iter().find(|(_, v)| v.abs() > MAX_ABS_COUNT) {
@@ -738,7 +775,6 @@ async fn signed_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_core::report::NoisyCounts;
     use hearth_core::sharing::SharingSettings;
 
     fn report() -> WellbeingReport {
@@ -748,15 +784,17 @@ mod tests {
             signals: SignalSet::all(),
             sigma: s.level.sigma(),
             rho: s.rho_per_report(),
-            counts: NoisyCounts {
-                respondents: 12,
-                low_wellbeing: Some(-3),
-                burnout: Some(4),
-                time_pressure: Some(7),
-                unpaid_hours: Some(9),
-                funding_paperwork: Some(1),
-                hours_bands: Some([1, 2, 3, 4, 5]),
-            },
+            counts: NoisyCounts::new(
+                12,
+                &[
+                    (Signal::LowWellbeing, &[-3]),
+                    (Signal::Burnout, &[4]),
+                    (Signal::TimePressure, &[7]),
+                    (Signal::UnpaidHours, &[9]),
+                    (Signal::FundingPaperwork, &[1]),
+                    (Signal::HoursBands, &[1, 2, 3, 4, 5]),
+                ],
+            ),
         };
         let u = |s: &str| Url::parse(s).unwrap_or_else(|_| unreachable!());
         WellbeingReport::from_report(
@@ -795,15 +833,26 @@ mod tests {
             ("noiseSigma", Box::new(|r| r.noise_sigma = 0.5)),
             ("privacyCostRho", Box::new(|r| r.privacy_cost_rho = 0.01)),
             // Dropping a signal changes what ρ must be.
-            ("privacyCostRho", Box::new(|r| r.burnout = None)),
-            ("threshold", Box::new(|r| r.respondents = 4)),
+            (
+                "privacyCostRho",
+                Box::new(|r| {
+                    r.counts.signals.remove(&Signal::Burnout);
+                }),
+            ),
+            ("threshold", Box::new(|r| r.counts.respondents = 4)),
             (
                 "hoursBands",
-                Box::new(|r| r.hours_bands = Some(vec![1, 2, 3])),
+                Box::new(|r| {
+                    r.counts.signals.insert(Signal::HoursBands, vec![1, 2, 3]);
+                }),
             ),
             (
                 "out of range",
-                Box::new(|r| r.time_pressure = Some(2_000_000)),
+                Box::new(|r| {
+                    r.counts
+                        .signals
+                        .insert(Signal::TimePressure, vec![2_000_000]);
+                }),
             ),
         ];
         for (needle, change) in cases {

@@ -12,7 +12,7 @@ use activitypub_federation::traits::Activity;
 use chrono::{DateTime, Utc};
 use hearth_core::InstanceRole;
 use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
-use hearth_core::sector::{MEASURES, Segment, series_from_sums};
+use hearth_core::sector::{Measure, Segment, series_from_sums};
 use hearth_db::MembershipState;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -115,7 +115,7 @@ pub async fn figures_for(
         .max()
         .unwrap_or(0);
     let mut lines = Vec::new();
-    for m in MEASURES {
+    for m in Measure::all() {
         if let Some((_, p)) = network.iter().find(|(x, _)| *x == m) {
             lines.push(format!(
                 "{}: {} (95% interval {} to {})",

@@ -12,9 +12,10 @@ pub const CONTEXT_PATH: &str = "/ns/hearth/v1";
 pub const ACTIVITYSTREAMS: &str = "https://www.w3.org/ns/activitystreams";
 pub const SECURITY: &str = "https://w3id.org/security/v1";
 
-/// The JSON-LD context document for Hearth terms.
+/// The JSON-LD context document for Hearth terms: the fixed ones, and each signal's term from
+/// the signal table (a signal of several counts is an ordered list).
 pub fn context_document() -> Value {
-    json!({
+    let mut doc = json!({
         "@context": {
             "hearth": NAMESPACE,
             "groupProfile": "hearth:groupProfile",
@@ -29,12 +30,6 @@ pub fn context_document() -> Value {
             "noiseSigma": "hearth:noiseSigma",
             "privacyCostRho": "hearth:privacyCostRho",
             "respondents": "hearth:respondents",
-            "lowWellbeing": "hearth:lowWellbeing",
-            "burnout": "hearth:burnout",
-            "timePressure": "hearth:timePressure",
-            "unpaidHours": "hearth:unpaidHours",
-            "fundingPaperwork": "hearth:fundingPaperwork",
-            "hoursBands": { "@id": "hearth:hoursBands", "@container": "@list" },
             "sectorFigures": { "@id": "hearth:sectorFigures", "@container": "@set" },
             "segment": "hearth:segment",
             "measure": "hearth:measure",
@@ -43,7 +38,19 @@ pub fn context_document() -> Value {
             "intervalHigh": "hearth:intervalHigh",
             "groups": "hearth:groups"
         }
-    })
+    });
+    if let Some(terms) = doc.get_mut("@context").and_then(Value::as_object_mut) {
+        for signal in hearth_core::sharing::Signal::all() {
+            let id = format!("hearth:{}", signal.wire());
+            let term = if signal.width() == 1 {
+                Value::String(id)
+            } else {
+                json!({ "@id": id, "@container": "@list" })
+            };
+            terms.insert(signal.wire().to_owned(), term);
+        }
+    }
+    doc
 }
 
 /// `@context` for everything Hearth sends: our terms first, then ActivityStreams and the

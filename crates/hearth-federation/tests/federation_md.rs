@@ -254,22 +254,24 @@ fn examples() -> Vec<(&'static str, Value)> {
 /// might send it (numbers are noisy; one is negative, as noisy counts may be).
 fn example_report(group: &str, hub: &str) -> WellbeingReport {
     use hearth_core::report::{NoisyCounts, NoisyReport};
-    use hearth_core::sharing::{SharingSettings, SignalSet};
+    use hearth_core::sharing::{SharingSettings, Signal, SignalSet};
     let settings = SharingSettings::default();
     let report = NoisyReport {
         period: "2026-11".parse().unwrap(),
         signals: SignalSet::all(),
         sigma: settings.level.sigma(),
         rho: settings.rho_per_report(),
-        counts: NoisyCounts {
-            respondents: 14,
-            low_wellbeing: Some(9),
-            burnout: Some(3),
-            time_pressure: Some(11),
-            unpaid_hours: Some(13),
-            funding_paperwork: Some(-2),
-            hours_bands: Some([4, 6, 1, 3, 8]),
-        },
+        counts: NoisyCounts::new(
+            14,
+            &[
+                (Signal::LowWellbeing, &[9]),
+                (Signal::Burnout, &[3]),
+                (Signal::TimePressure, &[11]),
+                (Signal::UnpaidHours, &[13]),
+                (Signal::FundingPaperwork, &[-2]),
+                (Signal::HoursBands, &[4, 6, 1, 3, 8]),
+            ],
+        ),
     };
     WellbeingReport::from_report(
         url(&format!("{group}/reports/c0a8e4b2d6f14a3e9b7c5d1f3a2e4b6c")),

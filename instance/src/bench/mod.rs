@@ -27,7 +27,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use hearth_core::Role;
 use hearth_core::report::{Outcome, TrueCounts, make_report_with_noise};
-use hearth_core::sharing::SharingSettings;
+use hearth_core::sharing::{SharingSettings, Signal};
 use hearth_db::{Db, MembershipState, NewAccount, NewOutbox, NewPeer};
 use hearth_federation::reports::{CreateReport, WellbeingReport};
 use rsa::pkcs1v15::{SigningKey, VerifyingKey};
@@ -586,15 +586,13 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<(f64, f64)> {
     let mut bodies = Vec::new();
     for (g, (origin, actor, _)) in groups.iter().enumerate() {
         for (w, week) in weeks.iter().enumerate() {
-            let truth = TrueCounts {
-                respondents: 12 + (g as i64 % 5),
-                low_wellbeing: 4,
-                burnout: 3 + (w as i64 % 3),
-                time_pressure: 5,
-                unpaid_hours: 6,
-                funding_paperwork: 2,
-                hours_bands: [2, 4, 3, 2, 1],
-            };
+            let truth = TrueCounts::new(12 + (g as i64 % 5))
+                .with(Signal::LowWellbeing, &[4])
+                .with(Signal::Burnout, &[3 + (w as i64 % 3)])
+                .with(Signal::TimePressure, &[5])
+                .with(Signal::UnpaidHours, &[6])
+                .with(Signal::FundingPaperwork, &[2])
+                .with(Signal::HoursBands, &[2, 4, 3, 2, 1]);
             let Outcome::Report(report) = make_report_with_noise(
                 hearth_core::report::ReportPeriod::Week(*week),
                 &settings,

@@ -185,24 +185,20 @@ async fn beside_the_sector(
         let has_region = region_key
             .as_deref()
             .is_some_and(|rk| figures.iter().any(|f| f.segment == rk));
-        let rows = [
-            (Measure::LowWellbeing, total.low_wellbeing),
-            (Measure::Burnout, total.burnout),
-            (Measure::TimePressure, total.time_pressure),
-        ]
-        .into_iter()
-        .filter_map(|(m, count)| {
-            Some(BesideRow {
-                measure: m.title(),
-                ours: ours(count),
-                sector: find("network", m)?,
-                region: region_key
-                    .as_deref()
-                    .filter(|_| has_region)
-                    .map(|rk| find(rk, m).unwrap_or_else(|| "not shown".into())),
+        let rows = Measure::all()
+            .filter_map(|m| Some((m, total.count_of(m)?)))
+            .filter_map(|(m, count)| {
+                Some(BesideRow {
+                    measure: m.title(),
+                    ours: ours(count),
+                    sector: find("network", m)?,
+                    region: region_key
+                        .as_deref()
+                        .filter(|_| has_region)
+                        .map(|rk| find(rk, m).unwrap_or_else(|| "not shown".into())),
+                })
             })
-        })
-        .collect();
+            .collect();
         out.push(Beside {
             hub,
             period: p.human_label(),

@@ -9,9 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::alerts::{Test, detect};
 use hearth_core::report::ReportPeriod;
-use hearth_core::sector::{
-    MEASURES, Measure, MinGroups, Segment, Series, reading, series_from_sums,
-};
+use hearth_core::sector::{Measure, MinGroups, Segment, Series, reading, series_from_sums};
 use hearth_db::HubSettings;
 use serde::Deserialize;
 
@@ -149,8 +147,7 @@ fn measure_views(series: &[Series], segment: &Segment) -> Vec<MeasureView> {
     periods.sort();
     periods.dedup();
     let labels: Vec<String> = periods.iter().map(ToString::to_string).collect();
-    MEASURES
-        .into_iter()
+    Measure::all()
         .filter_map(|m| {
             let s = mine.iter().find(|s| s.measure == m)?;
             let values: Vec<Option<(f64, f64, f64)>> = periods

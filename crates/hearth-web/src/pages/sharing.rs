@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::report::ReportPeriod;
 use hearth_core::sharing::{
-    Cadence, DELTA, PRIVACY_LEVELS, PrivacyLevel, Rho, SIGNALS, SharingSettings, Signal, SignalSet,
+    Cadence, DELTA, PRIVACY_LEVELS, PrivacyLevel, Rho, SharingSettings, Signal, SignalSet,
     YEARLY_CAP,
 };
 use hearth_db::{DeliveryState, MembershipState, ReportState, SharedReport};
@@ -282,8 +282,7 @@ async fn sharing_page(
         member: m.state == MembershipState::Accepted,
         enabled: input.enabled,
         automatic: input.automatic,
-        signals: SIGNALS
-            .into_iter()
+        signals: Signal::all()
             .map(|x| SignalChoice {
                 slug: x.slug(),
                 label: x.label(),
@@ -379,7 +378,7 @@ pub struct ReportRow {
     pub period: String,
     pub status: String,
     pub cost: String,
-    pub figures: Vec<(&'static str, String)>,
+    pub figures: Vec<(String, String)>,
     pub json: Option<String>,
     pub awaiting: bool,
     pub can_send_again: bool,
@@ -398,32 +397,16 @@ pub struct SharedPage {
 }
 
 /// The figures a stored report carries, labelled for people.
-fn figures(activity: &str) -> Vec<(&'static str, String)> {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(activity) else {
+fn figures(activity: &str) -> Vec<(String, String)> {
+    let Ok(create) = serde_json::from_str::<hearth_federation::reports::CreateReport>(activity)
+    else {
         return Vec::new();
     };
-    let o = &v["object"];
-    let mut out = Vec::new();
-    for (key, label) in [
-        ("respondents", "Respondents"),
-        ("lowWellbeing", "Low wellbeing"),
-        ("burnout", "Burnout"),
-        ("timePressure", "Time pressure"),
-        ("unpaidHours", "Any unpaid hours"),
-        ("fundingPaperwork", "Heavy funding paperwork"),
-        ("hoursBands", "Hours bands (0, 1–7, 8–15, 16–30, 31+)"),
-    ] {
-        match &o[key] {
-            serde_json::Value::Null => {}
-            serde_json::Value::Array(a) => out.push((
-                label,
-                a.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )),
-            other => out.push((label, other.to_string())),
-        }
+    let counts = &create.object.counts;
+    let mut out = vec![("Respondents".to_owned(), counts.respondents.to_string())];
+    for (signal, values) in &counts.signals {
+        let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+        out.push((signal.figure_label(), values.join(", ")));
     }
     out
 }
