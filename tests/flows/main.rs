@@ -3,6 +3,7 @@
 
 mod accounts;
 mod federation;
+mod federation_md;
 mod group;
 mod inbox_attacks;
 mod keys;
@@ -13,6 +14,8 @@ mod privacy;
 mod private_logs;
 mod reminders;
 mod report_outage;
+mod report_privacy;
 mod reports;
+mod schema;
 mod sector;
 mod summaries;
