@@ -14,7 +14,7 @@ use hearth_testkit::{Backend, TestDb, postgres_admin_url};
 type Schema = BTreeMap<String, BTreeMap<String, (String, bool)>>;
 
 fn declared() -> Schema {
-    let src = include_str!("../src/schema.rs");
+    let src = include_str!("../../crates/hearth-db/src/schema.rs");
     let mut schema = Schema::new();
     let mut current: Option<String> = None;
     for line in src.lines().map(str::trim) {
@@ -199,7 +199,7 @@ async fn migrations_are_paired_by_name() {
         v.sort();
         v
     };
-    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
+    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
     assert_eq!(
         names(&format!("{base}/sqlite")),
         names(&format!("{base}/postgres"))

@@ -1,4 +1,5 @@
 //! What the tests that start `hearth` processes share.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 /// A loopback port nothing listens on now (the listener is closed before the port is used).
 pub fn free_port() -> u16 {

@@ -299,7 +299,7 @@ fn blocks(doc: &str) -> Vec<(String, usize, usize)> {
 
 #[test]
 fn federation_md_examples_come_from_the_serialisers() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../FEDERATION.md");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../FEDERATION.md");
     let mut doc = std::fs::read_to_string(path).unwrap();
     let found = blocks(&doc);
     let examples = examples();

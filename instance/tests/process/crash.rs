@@ -3,8 +3,7 @@
 //! submission the server acknowledged (303) is there, and the instance starts again.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
-mod common;
-use common::free_port;
+use crate::common::free_port;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,8 +1,7 @@
 //! The `hearth` binary as an operator uses it.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
-mod common;
-use common::free_port;
+use crate::common::free_port;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

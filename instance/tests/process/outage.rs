@@ -3,8 +3,7 @@
 //! exactly once. Real `hearth` processes on loopback, each under its own host name.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
-mod common;
-use common::free_port;
+use crate::common::free_port;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
