@@ -259,7 +259,7 @@ fn example_report(group: &str, hub: &str) -> WellbeingReport {
     let report = NoisyReport {
         period: "2026-11".parse().unwrap(),
         signals: SignalSet::all(),
-        sigma: settings.level.sigma(),
+        sigma: settings.sigma(),
         rho: settings.rho_per_report(),
         counts: NoisyCounts::new(
             14,

@@ -379,10 +379,10 @@ async fn automatic_sending_send_again_and_erasure_without_leaving(backend: Backe
     .await;
     let report = group.app.db.shared_reports().await.unwrap().remove(0);
     assert_eq!(report.state, ReportState::Sent);
-    // Two counts a member can touch: ρ = 2 / (2 · 6.5²).
+    // Two counts a member can touch; σ = 3.5 fits a year of them in ρ = 1: ρ = 2 / (2 · 3.5²).
     assert_eq!(
         report.rho,
-        Rho::of_report(2, hearth_core::noise::Sigma::from_tenths(65).unwrap())
+        Rho::of_report(2, hearth_core::noise::Sigma::from_tenths(35).unwrap())
     );
 
     // Sending again is an Update of the same object: the hub still holds one report.
@@ -500,7 +500,6 @@ async fn budget_cap_and_restart(backend: Backend) {
         fake_hub(&app, "hub-a.example").await,
         fake_hub(&app, "hub-b.example").await,
     );
-    // Enough people that no week is suppressed, so every report costs the full amount.
     for i in 0..30 {
         let id = app.seed_member(&format!("m{i}"), true).await;
         for w in ["2026-W46", "2026-W47", "2026-W48", "2026-W49", "2027-W01"] {
@@ -514,26 +513,30 @@ async fn budget_cap_and_restart(backend: Backend) {
         ..settings
     }
     .rho_per_report();
-    // Hub A has eleven weekly reports' worth spent this year; hub B exactly all but one report.
-    for i in 1..=11 {
-        app.db
-            .record_report(
-                &NewSharedReport {
-                    hub_actor: "https://hub-a.example/actor".into(),
-                    hub_name: "hub-a.example".into(),
-                    period: format!("2026-W{i:02}"),
-                    budget_year: 2026,
-                    state: ReportState::Sent,
-                    rho: cost,
-                    object_id: None,
-                    activity: None,
-                },
-                None,
-                app.now(),
-            )
-            .await
-            .unwrap();
-    }
+    // Hub A has all but one of a year's weekly reports spent (in one row); hub B exactly all
+    // but one report's cost, so its next report lands on the cap.
+    let fit = u32::try_from(YEARLY_CAP.0 / cost.0).unwrap();
+    assert!(
+        fit >= 53,
+        "σ is chosen so that a full year of weekly reports fits"
+    );
+    app.db
+        .record_report(
+            &NewSharedReport {
+                hub_actor: "https://hub-a.example/actor".into(),
+                hub_name: "hub-a.example".into(),
+                period: "2026-W01".into(),
+                budget_year: 2026,
+                state: ReportState::Sent,
+                rho: cost.saturating_mul(fit - 1),
+                object_id: None,
+                activity: None,
+            },
+            None,
+            app.now(),
+        )
+        .await
+        .unwrap();
     app.db
         .record_report(
             &NewSharedReport {
@@ -565,7 +568,7 @@ async fn budget_cap_and_restart(backend: Backend) {
         .budget_spent("https://hub-a.example/actor", 2026)
         .await
         .unwrap();
-    assert_eq!(spent_a, Rho(12 * cost.0));
+    assert_eq!(spent_a, cost.saturating_mul(fit));
     assert_eq!(
         app.db
             .budget_spent("https://hub-b.example/actor", 2026)
@@ -784,5 +787,7 @@ async fn sharing_settings_refuse_bad_input_and_change_nothing() {
     fac.post_form(&format!("/hubs/{peer}/sharing"), &all).await;
     fac.get(&format!("/hubs/{peer}/sharing"))
         .await
-        .assert_contains("only the first 12 reports of each year would be sent");
+        // Weekly with every signal: the noise grows so that all 53 reports fit the year.
+        .assert_contains("every count gets noise σ = 13.7")
+        .assert_contains("a full year of up to 53 reports costs");
 }

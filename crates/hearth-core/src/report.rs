@@ -20,8 +20,6 @@ use crate::sharing::{Cadence, Rho, SharingSettings, Signal, SignalSet};
 use crate::signal::Counts;
 pub use crate::signal::{hours_band, is_heavy_funding_load};
 
-/// A report is made only when its noisy number of respondents reaches this.
-pub const SUPPRESSION_THRESHOLD: i64 = 5;
 /// The report format this build writes (and the newest it reads).
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -277,36 +275,17 @@ pub struct NoisyReport {
     pub counts: NoisyCounts,
 }
 
-/// What computing a period's report led to, and what it spent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Report(NoisyReport),
-    /// Noisy respondents fell below [`SUPPRESSION_THRESHOLD`]: nothing is sent. Only the
-    /// respondents count was drawn, so only its cost is spent.
-    Suppressed {
-        rho: Rho,
-    },
-}
-
-impl Outcome {
-    pub fn rho(&self) -> Rho {
-        match self {
-            Outcome::Report(r) => r.rho,
-            Outcome::Suppressed { rho } => *rho,
-        }
-    }
-}
-
 /// Computes a period's report: exact counts, then independent discrete Gaussian noise on each
-/// count, then the noisy threshold. Noisy counts are kept as drawn, negative ones included, so
-/// sums at the hub stay unbiased.
+/// count. A report is made whatever the number of respondents: the noise protects members, and
+/// any rule on the count would leak a little and bias the hub's sums. Noisy counts are kept as
+/// drawn, negative ones included, so sums at the hub stay unbiased.
 pub fn make_report<R: RngCore + CryptoRng>(
     period: ReportPeriod,
     settings: &SharingSettings,
     contributions: &[Contribution],
     rng: &mut R,
-) -> Outcome {
-    let sigma = settings.level.sigma();
+) -> NoisyReport {
+    let sigma = settings.sigma();
     let mut noise = || discrete_gaussian(rng, sigma);
     make_report_with_noise(period, settings, TrueCounts::of(contributions), &mut noise)
 }
@@ -318,29 +297,22 @@ pub fn make_report_with_noise(
     settings: &SharingSettings,
     truth: TrueCounts,
     noise: &mut dyn FnMut() -> i64,
-) -> Outcome {
-    let sigma = settings.level.sigma();
-    let respondents = truth.respondents() + noise();
-    if respondents < SUPPRESSION_THRESHOLD {
-        return Outcome::Suppressed {
-            rho: Rho::of_report(1, sigma),
-        };
-    }
+) -> NoisyReport {
     let s = settings.signals;
     let mut values = Counts::default();
-    values.set_respondents(respondents);
+    values.set_respondents(truth.respondents() + noise());
     for signal in s.iter() {
         for (slot, v) in values.of_mut(signal).iter_mut().zip(truth.get(signal)) {
             *slot = v + noise();
         }
     }
-    Outcome::Report(NoisyReport {
+    NoisyReport {
         period,
         signals: s,
-        sigma,
+        sigma: settings.sigma(),
         rho: settings.rho_per_report(),
         counts: NoisyCounts { signals: s, values },
-    })
+    }
 }
 
 #[cfg(test)]
@@ -462,39 +434,38 @@ mod tests {
             ..SharingSettings::default()
         };
         let mut rng = StdRng::seed_from_u64(3);
-        let Outcome::Report(r) =
-            make_report("2026-11".parse().unwrap(), &settings, &group, &mut rng)
-        else {
-            panic!("40 respondents must not be suppressed at σ = 6.5 with this seed");
-        };
+        let r = make_report("2026-11".parse().unwrap(), &settings, &group, &mut rng);
         assert!(r.counts.get(Signal::LowWellbeing).is_none());
         assert!(r.counts.get(Signal::TimePressure).is_none());
         assert!(r.counts.get(Signal::Burnout).is_some());
         assert!(r.counts.get(Signal::HoursBands).is_some());
         assert_eq!(r.counts.values().len(), 7);
-        assert_eq!(r.rho, Rho::of_report(3, settings.level.sigma()));
+        assert_eq!(r.rho, Rho::of_report(3, settings.sigma()));
+        assert_eq!(r.sigma, settings.sigma());
     }
 
+    /// Every period gets a report, however few answered, and what small groups send is
+    /// unbiased: over many reports of a group of 3, the noisy respondents average 3.
     #[test]
-    fn small_groups_are_suppressed_and_spend_only_the_respondents_cost() {
+    fn small_groups_are_reported_without_bias() {
         let settings = SharingSettings {
             enabled: true,
             ..SharingSettings::default()
         };
+        let three: Vec<Contribution> = (0..3)
+            .map(|m| c(m, "2026-W46", answers([2; 5], 3, 2)))
+            .collect();
         let mut rng = StdRng::seed_from_u64(9);
-        let mut suppressed = 0;
-        for _ in 0..200 {
-            match make_report("2026-11".parse().unwrap(), &settings, &[], &mut rng) {
-                Outcome::Suppressed { rho } => {
-                    suppressed += 1;
-                    assert_eq!(rho, Rho::of_report(1, settings.level.sigma()));
-                }
-                // Noise can lift an empty group over 5 (P ≈ 0.22 at σ = 6.5): that is the
-                // point of a noisy threshold, and its counts are pure noise.
-                Outcome::Report(r) => assert!(r.counts.respondents() >= SUPPRESSION_THRESHOLD),
-            }
+        let n = 4_000;
+        let mut sum = 0;
+        for _ in 0..n {
+            let r = make_report("2026-11".parse().unwrap(), &settings, &three, &mut rng);
+            assert_eq!(r.rho, settings.rho_per_report());
+            sum += r.counts.respondents();
         }
-        assert!((130..=180).contains(&suppressed), "{suppressed}");
+        let mean = sum as f64 / f64::from(n);
+        // σ = 6.5: the mean of 4,000 draws is within 3 · 6.5 / √4000 ≈ 0.31 of the truth.
+        assert!((mean - 3.0).abs() < 0.31, "mean {mean}");
     }
 
     /// noisy − true has the same distribution whatever the true count: mean 0 and variance σ²
@@ -510,18 +481,11 @@ mod tests {
             let t = TrueCounts::new(1_000).with(Signal::LowWellbeing, &[truth]);
             (0..20_000)
                 .filter_map(|_| {
-                    let mut noise = || discrete_gaussian(&mut rng, settings.level.sigma());
-                    match make_report_with_noise(
-                        "2026-11".parse().unwrap(),
-                        &settings,
-                        t,
-                        &mut noise,
-                    ) {
-                        Outcome::Report(r) => {
-                            r.counts.get(Signal::LowWellbeing).map(|v| v[0] - truth)
-                        }
-                        Outcome::Suppressed { .. } => None,
-                    }
+                    let mut noise = || discrete_gaussian(&mut rng, settings.sigma());
+                    make_report_with_noise("2026-11".parse().unwrap(), &settings, t, &mut noise)
+                        .counts
+                        .get(Signal::LowWellbeing)
+                        .map(|v| v[0] - truth)
                 })
                 .collect()
         };

@@ -142,15 +142,15 @@ impl Cadence {
     }
 }
 
-/// Named noise levels. Each maps to one σ; the settings page spells out what a year of reports
-/// costs with the chosen signals and cadence.
+/// Named privacy levels. Each is a yearly budget; the noise follows from it, the signals and the
+/// cadence ([`SharingSettings::sigma`]), so fewer signals or a lower cadence buy less noise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum PrivacyLevel {
-    /// σ = 13: a year of monthly reports with every signal uses a quarter of the budget.
+    /// A quarter of the yearly cap: ρ = 0.25 a year.
     Strongest,
-    /// σ = 9: about half.
+    /// Half the cap: ρ = 0.5 a year.
     Strong,
-    /// σ = 6.5: the least noise with which a year of monthly reports with every signal fits.
+    /// The whole cap: ρ = 1 a year, the least noise.
     #[default]
     Standard,
 }
@@ -182,15 +182,18 @@ impl PrivacyLevel {
             PrivacyLevel::Standard => "Standard (least noise)",
         }
     }
-    pub fn sigma(self) -> Sigma {
-        let tenths = match self {
-            PrivacyLevel::Strongest => 130,
-            PrivacyLevel::Strong => 90,
-            PrivacyLevel::Standard => 65,
-        };
-        Sigma::from_tenths(tenths).unwrap_or_else(|_| unreachable!("preset σ are in range"))
+    /// What a full year of reports may spend at this level; never more than [`YEARLY_CAP`].
+    pub fn yearly_budget(self) -> Rho {
+        match self {
+            PrivacyLevel::Strongest => Rho(YEARLY_CAP.0 / 4),
+            PrivacyLevel::Strong => Rho(YEARLY_CAP.0 / 2),
+            PrivacyLevel::Standard => YEARLY_CAP,
+        }
     }
 }
+
+/// The most noise any setting asks for, in tenths (σ = 1000), the most a hub accepts.
+const MAX_SIGMA_TENTHS: u32 = 10_000;
 
 /// A group's sharing settings for one hub. Off until a facilitator turns it on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -216,25 +219,36 @@ impl Default for SharingSettings {
 }
 
 impl SharingSettings {
+    /// The noise on every count: the smallest σ, in tenths, with which a full year of reports
+    /// (every period of the cadence, with these signals) fits the level's yearly budget.
+    pub fn sigma(&self) -> Sigma {
+        let touched = self.signals.touched_counts();
+        let periods = self.cadence.periods_per_year();
+        let budget = self.level.yearly_budget();
+        let fits = |tenths: u32| {
+            Sigma::from_tenths(tenths)
+                .is_ok_and(|s| Rho::of_report(touched, s).saturating_mul(periods) <= budget)
+        };
+        // ρ_year = periods · touched / (2σ²) ≤ budget: start just below the real root and step
+        // up to the first tenth that fits (rounding ρ up per report can cost a step).
+        let root = (f64::from(periods) * f64::from(touched) / (2.0 * budget.as_f64())).sqrt();
+        let mut tenths = ((root * 10.0).floor() as u32).clamp(10, MAX_SIGMA_TENTHS);
+        while tenths > 10 && fits(tenths - 1) {
+            tenths -= 1;
+        }
+        while tenths < MAX_SIGMA_TENTHS && !fits(tenths) {
+            tenths += 1;
+        }
+        Sigma::from_tenths(tenths).unwrap_or_else(|_| unreachable!("clamped to Sigma's range"))
+    }
     /// What one report costs.
     pub fn rho_per_report(&self) -> Rho {
-        Rho::of_report(self.signals.touched_counts(), self.level.sigma())
+        Rho::of_report(self.signals.touched_counts(), self.sigma())
     }
     /// What a full year of reports would cost, before the cap.
     pub fn rho_per_year(&self) -> Rho {
         self.rho_per_report()
             .saturating_mul(self.cadence.periods_per_year())
-    }
-    /// How many reports a year fit in the cap (at most one per period).
-    pub fn reports_per_year_within_cap(&self) -> u32 {
-        let per = self.rho_per_report().0.max(1);
-        u32::try_from(YEARLY_CAP.0 / per)
-            .unwrap_or(u32::MAX)
-            .min(self.cadence.periods_per_year())
-    }
-    /// A full year of reports fits in the cap.
-    pub fn fits_a_year(&self) -> bool {
-        self.rho_per_year() <= YEARLY_CAP
     }
 }
 
@@ -277,14 +291,56 @@ mod tests {
         let all = SharingSettings::default();
         assert_eq!(all.signals.touched_counts(), 7);
         assert_eq!(all.signals.reported_counts(), 11);
-        assert!(all.fits_a_year());
-        assert_eq!(all.reports_per_year_within_cap(), 12);
+    }
+
+    /// σ follows from the budget, the signals and the cadence: 12 monthly reports with all 7
+    /// counts at ρ = 1 a year need σ ≥ √42 ≈ 6.48; respondents and burnout alone σ ≥ √12 ≈ 3.46.
+    #[test]
+    fn sigma_is_the_least_noise_with_which_a_year_fits_the_level() {
+        let all = SharingSettings::default();
+        let tenths = |s: SharingSettings| s.sigma().tenths();
+        assert_eq!(tenths(all), 65);
+        let burnout = SharingSettings {
+            signals: [Signal::Burnout].into_iter().collect(),
+            ..all
+        };
+        assert_eq!(tenths(burnout), 35);
+        let strong = SharingSettings {
+            level: PrivacyLevel::Strong,
+            ..all
+        };
+        let strongest = SharingSettings {
+            level: PrivacyLevel::Strongest,
+            ..all
+        };
+        assert_eq!((tenths(strong), tenths(strongest)), (92, 130));
         let weekly = SharingSettings {
             cadence: Cadence::Week,
             ..all
         };
-        assert!(!weekly.fits_a_year());
-        assert_eq!(weekly.reports_per_year_within_cap(), 12);
+        // √(53 · 7 / 2) ≈ 13.6.
+        assert_eq!(tenths(weekly), 137);
+        for level in PRIVACY_LEVELS {
+            for cadence in [Cadence::Month, Cadence::Week] {
+                for signals in [SignalSet::default(), SignalSet::all(), burnout.signals] {
+                    let s = SharingSettings {
+                        level,
+                        cadence,
+                        signals,
+                        ..all
+                    };
+                    let year = s
+                        .rho_per_report()
+                        .saturating_mul(cadence.periods_per_year());
+                    assert!(year <= level.yearly_budget(), "{s:?}");
+                    // One tenth less would not fit: σ is the least that does.
+                    let less = Sigma::from_tenths(s.sigma().tenths() - 1).unwrap();
+                    let over = Rho::of_report(signals.touched_counts(), less)
+                        .saturating_mul(cadence.periods_per_year());
+                    assert!(over > level.yearly_budget(), "{s:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -333,9 +389,10 @@ mod tests {
     }
 
     #[test]
-    fn presets_order_by_noise() {
-        let sigmas: Vec<u32> = PRIVACY_LEVELS.iter().map(|l| l.sigma().tenths()).collect();
-        assert_eq!(sigmas, vec![130, 90, 65]);
+    fn levels_order_by_budget() {
+        let budgets: Vec<Rho> = PRIVACY_LEVELS.iter().map(|l| l.yearly_budget()).collect();
+        assert!(budgets.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(budgets[2], YEARLY_CAP);
         for l in PRIVACY_LEVELS {
             assert_eq!(PrivacyLevel::parse(l.slug()).unwrap(), l);
         }

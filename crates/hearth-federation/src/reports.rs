@@ -14,9 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use hearth_core::report::NoisyCounts;
-use hearth_core::report::{
-    NoisyReport, Outcome, ReportPeriod, SCHEMA_VERSION, SUPPRESSION_THRESHOLD, make_report,
-};
+use hearth_core::report::{NoisyReport, ReportPeriod, SCHEMA_VERSION, make_report};
 use hearth_core::sharing::{BudgetCheck, Rho, Signal, SignalSet, check_budget};
 use hearth_core::signal::RESPONDENTS;
 use hearth_core::{InstanceRole, IsoWeek};
@@ -251,13 +249,9 @@ impl WellbeingReport {
                 self.privacy_cost_rho
             ));
         }
-        let respondents = self.counts.respondents;
-        if respondents < SUPPRESSION_THRESHOLD {
-            return bad(format!(
-                "respondents {respondents} is below the threshold a report needs"
-            ));
-        }
-        let mut counts: Vec<(String, i64)> = vec![(RESPONDENTS.into(), respondents)];
+        // Any number of respondents, negative included: noise alone protects members, and a
+        // rule on the count would bias the sector's sums.
+        let mut counts: Vec<(String, i64)> = vec![(RESPONDENTS.into(), self.counts.respondents)];
         for (signal, values) in &self.counts.signals {
             let names = signal.def().counts;
             if values.len() != names.len() {
@@ -440,7 +434,6 @@ impl Activity for DeleteReports {
 pub struct MadeReports {
     pub sent: usize,
     pub awaiting_approval: usize,
-    pub suppressed: usize,
     pub over_budget: usize,
 }
 
@@ -493,9 +486,9 @@ pub async fn make_due_reports<R: RngCore + CryptoRng>(
                 match make_one(ctx, &hub, period, &s, rng).await? {
                     ReportState::Sent => made.sent += 1,
                     ReportState::AwaitingApproval => made.awaiting_approval += 1,
-                    ReportState::Suppressed => made.suppressed += 1,
                     ReportState::OverBudget => made.over_budget += 1,
-                    ReportState::Declined => {}
+                    // Made no more; reports recorded as suppressed before stay in the log.
+                    ReportState::Declined | ReportState::Suppressed => {}
                 }
             }
             period = period.next();
@@ -532,15 +525,7 @@ async fn make_one<R: RngCore + CryptoRng>(
         return Ok(ReportState::OverBudget);
     }
     let contributions = ctx.db.contributions(&period.weeks()).await?;
-    let report = match make_report(period, s, &contributions, rng) {
-        Outcome::Suppressed { rho } => {
-            row.state = ReportState::Suppressed;
-            row.rho = rho;
-            ctx.db.record_report(&row, None, Utc::now()).await?;
-            return Ok(ReportState::Suppressed);
-        }
-        Outcome::Report(r) => r,
-    };
+    let report = make_report(period, s, &contributions, rng);
     let (object_id, item) = report_create(ctx, hub, &report)?;
     row.rho = report.rho;
     row.object_id = Some(object_id.to_string());
@@ -782,7 +767,7 @@ mod tests {
         let r = NoisyReport {
             period: "2026-11".parse().unwrap_or_else(|_| unreachable!()),
             signals: SignalSet::all(),
-            sigma: s.level.sigma(),
+            sigma: s.sigma(),
             rho: s.rho_per_report(),
             counts: NoisyCounts::new(
                 12,
@@ -817,6 +802,44 @@ mod tests {
         assert_eq!(r.sigma_tenths, 65);
         assert!(r.counts.contains(&("low_wellbeing".to_owned(), -3)));
         assert!(r.counts.contains(&("hours_31_plus".to_owned(), 5)));
+        // A small group's report counts whatever its noisy number of respondents.
+        let mut small = report();
+        small.counts.respondents = -2;
+        let r = small.validate(today()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.counts.contains(&("respondents".to_owned(), -2)));
+    }
+
+    #[test]
+    fn counts_are_read_by_their_terms_from_the_table() {
+        let json = serde_json::to_value(report()).unwrap_or_default();
+        let mut o = json.as_object().cloned().unwrap_or_default();
+        // A null is an absent signal; an unknown term is ignored.
+        o.insert("burnout".into(), serde_json::Value::Null);
+        o.insert("someFutureTerm".into(), 3.into());
+        let back: WellbeingReport = serde_json::from_value(serde_json::Value::Object(o.clone()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!back.signals().contains(Signal::Burnout));
+        assert_eq!(back.counts.signals.len(), 5);
+        // A yes/no signal sent as an array, or bands as a number, is refused.
+        o.insert("burnout".into(), serde_json::json!([1]));
+        assert!(
+            serde_json::from_value::<WellbeingReport>(serde_json::Value::Object(o.clone()))
+                .is_err()
+        );
+        o.remove("burnout");
+        o.insert("hoursBands".into(), 4.into());
+        assert!(
+            serde_json::from_value::<WellbeingReport>(serde_json::Value::Object(o.clone()))
+                .is_err()
+        );
+        o.remove("hoursBands");
+        o.remove("respondents");
+        assert!(serde_json::from_value::<WellbeingReport>(serde_json::Value::Object(o)).is_err());
+        // A repeated term is refused, as a repeated field is.
+        let text = serde_json::to_string(&report()).unwrap_or_default();
+        let twice = text.replacen("\"burnout\":4", "\"burnout\":4,\"burnout\":5", 1);
+        assert_ne!(twice, text);
+        assert!(serde_json::from_str::<WellbeingReport>(&twice).is_err());
     }
 
     #[test]
@@ -839,7 +862,6 @@ mod tests {
                     r.counts.signals.remove(&Signal::Burnout);
                 }),
             ),
-            ("threshold", Box::new(|r| r.counts.respondents = 4)),
             (
                 "hoursBands",
                 Box::new(|r| {

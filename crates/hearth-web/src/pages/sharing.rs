@@ -45,8 +45,8 @@ pub struct Cost {
     pub per_report: String,
     pub per_year: String,
     pub epsilon_year: String,
-    pub fits: bool,
-    pub reports_within_cap: u32,
+    pub sigma: String,
+    pub level_budget: String,
     pub periods_per_year: u32,
 }
 
@@ -56,8 +56,8 @@ fn cost(s: &SharingSettings) -> Cost {
         per_report: s.rho_per_report().to_string(),
         per_year: s.rho_per_year().to_string(),
         epsilon_year: eps(year),
-        fits: s.fits_a_year(),
-        reports_within_cap: s.reports_per_year_within_cap(),
+        sigma: s.sigma().to_string(),
+        level_budget: s.level.yearly_budget().to_string(),
         periods_per_year: s.cadence.periods_per_year(),
     }
 }
@@ -240,17 +240,9 @@ async fn sharing_page(
                 value: c.slug(),
                 label: c.label().to_owned(),
                 hint: format!(
-                    "Up to {} reports a year; with the choices below, a year of them costs ρ = {}{}",
+                    "Up to {} reports a year; with the other choices, noise σ = {} on every count.",
                     c.periods_per_year(),
-                    priced.rho_per_year(),
-                    if priced.fits_a_year() {
-                        String::new()
-                    } else {
-                        format!(
-                            ", more than the yearly budget: only {} would be sent each year",
-                            priced.reports_per_year_within_cap()
-                        )
-                    }
+                    priced.sigma(),
                 ),
                 checked: c.slug() == input.cadence,
             }
@@ -264,10 +256,10 @@ async fn sharing_page(
                 value: l.slug(),
                 label: l.label().to_owned(),
                 hint: format!(
-                    "Noise σ = {} on every count. A year of reports at this level: ρ = {} (ε = {} at δ = 10⁻⁶).",
-                    l.sigma(),
-                    priced.rho_per_year().min(YEARLY_CAP),
-                    eps(priced.rho_per_year().min(YEARLY_CAP))
+                    "A year of reports spends at most ρ = {} (ε = {} at δ = 10⁻⁶); with the other choices, noise σ = {} on every count.",
+                    l.yearly_budget(),
+                    eps(l.yearly_budget()),
+                    priced.sigma(),
                 ),
                 checked: l.slug() == input.level,
             }
