@@ -78,6 +78,13 @@ pub struct BenchArgs {
     /// each checking in and reading pages in turn; exits 2 on any server error.
     #[arg(long)]
     pub soak: bool,
+    /// Instead: how exactly a hub sees the sector at the size of real groups (groups of 8
+    /// respondents, segments of 25 and 100 groups), through the real report path.
+    #[arg(long, conflicts_with = "soak")]
+    pub accuracy: bool,
+    /// Simulated pairs of months for `--accuracy`.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(10..=100_000))]
+    pub runs: u64,
     /// Members (one connection each) for `--soak`.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub members: u64,

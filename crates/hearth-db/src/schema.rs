@@ -1,4 +1,4 @@
-//! The one schema for both databases, written by hand. `tests/schema.rs` checks both migration
+//! The one schema for both databases, written by hand. `tests/flows/schema.rs` checks both migration
 //! folders produce exactly these tables and columns.
 
 diesel::table! {

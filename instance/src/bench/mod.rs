@@ -7,8 +7,10 @@
 //! against raw RSA-2048 verifications, P4 outbox deliveries against raw RSA-2048 signatures,
 //! P6 the group server's resident memory idle and at its peak under load, P7 the time from
 //! starting the process to its first 200. `--soak` instead holds many members on the site for
-//! a minute and counts server errors.
+//! a minute and counts server errors; `--accuracy` measures what the hub can see at the size of
+//! real groups (see [`accuracy`]).
 
+mod accuracy;
 mod http;
 
 use std::io::Write;
@@ -309,6 +311,12 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let dir = tempfile::Builder::new().prefix("hearth-bench-").tempdir()?;
     if args.soak {
         return soak(dir.path(), &args).await;
+    }
+    if args.accuracy {
+        let runs = usize::try_from(args.runs)?;
+        // Pure computation: off the async workers.
+        tokio::task::spawn_blocking(move || accuracy::run(args.json, runs)).await??;
+        return Ok(ExitCode::SUCCESS);
     }
     let secs = Duration::from_secs(args.seconds);
     say(&format!(
