@@ -1,19 +1,19 @@
-//! A hub's sector view: the received reports as the core's [`GroupReport`]s with each group's
-//! coarse profile, the hub's settings for what it shows, and acknowledged alerts.
+//! A hub's sector view around the rollups: how many groups report, each group's coarse
+//! profile, the hub's settings for what it shows, acknowledged alerts, and the summaries a hub
+//! publishes (and a group receives).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{AggregateExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use hearth_core::report::ReportPeriod;
-use hearth_core::sector::{GroupProfile, Measure, MinGroups, Segment, Sums};
+use hearth_core::sector::{GroupProfile, MinGroups};
 
 use crate::NewOutbox;
 use crate::federation::insert_outbox;
 use crate::schema::{
     alert_acks, hub_settings, memberships, outbox, peers, published_summaries, readers,
-    received_reports, sector_rollups, sector_summaries, sector_version,
+    received_reports, sector_summaries,
 };
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -59,57 +59,6 @@ fn profile(json: &str) -> GroupProfile {
 }
 
 impl Db {
-    /// The sector rollups: sums per segment, measure and period over every report held.
-    pub async fn sector_sums(
-        &self,
-    ) -> Result<BTreeMap<(Segment, Measure, ReportPeriod), Sums>, DbError> {
-        type Row = (String, String, String, i32, i64, i64, i64);
-        let mut conn = self.conn().await?;
-        let rows: Vec<Row> = with_conn!(&mut conn, |c| sector_rollups::table
-            .select((
-                sector_rollups::segment,
-                sector_rollups::measure,
-                sector_rollups::period,
-                sector_rollups::groups,
-                sector_rollups::respondents,
-                sector_rollups::total,
-                sector_rollups::sigma_sq_hundredths,
-            ))
-            .load(c)
-            .await)?;
-        let bad = |what: &str| DbError::InvalidData(format!("rollup {what}"));
-        let mut out = BTreeMap::new();
-        for (segment, measure, period, groups, respondents, total, sigma_sq) in rows {
-            let key = (
-                Segment::parse(&segment).ok_or_else(|| bad(&segment))?,
-                Measure::parse(&measure).ok_or_else(|| bad(&measure))?,
-                period.parse::<ReportPeriod>().map_err(|_| bad(&period))?,
-            );
-            out.insert(
-                key,
-                Sums {
-                    groups: u32::try_from(groups).map_err(|_| bad("groups"))?,
-                    respondents,
-                    count: total,
-                    noise_variance: sigma_sq as f64 / 100.0,
-                },
-            );
-        }
-        Ok(out)
-    }
-
-    /// The rollups' version: it changes with every report stored, replaced or erased.
-    pub async fn sector_version(&self) -> Result<i64, DbError> {
-        let mut conn = self.conn().await?;
-        let v: Option<i64> = with_conn!(&mut conn, |c| sector_version::table
-            .find(1i64)
-            .select(sector_version::version)
-            .first(c)
-            .await
-            .optional())?;
-        Ok(v.unwrap_or(0))
-    }
-
     /// How many groups have reports held at the hub.
     pub async fn reporting_groups(&self) -> Result<i64, DbError> {
         let mut conn = self.conn().await?;
