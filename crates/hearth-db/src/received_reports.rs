@@ -61,6 +61,36 @@ const OLD_COLUMNS: (
     received_reports::segments,
 );
 
+/// Takes the received reports `$filter` picks out of the sector rollups and deletes them (their
+/// counts go with them, by cascade), inside the caller's transaction; evaluates to how many.
+/// Rollup rows left empty stay for the caller's `rollup_prune!`.
+macro_rules! remove_reports {
+    ($c:expr, $filter:expr) => {{
+        // An update that changes nothing, to read the rows as a write: see `store_report!`.
+        let old: Vec<OldReport> = diesel::update(received_reports::table.filter($filter))
+            .set(received_reports::updated_at.eq(received_reports::updated_at))
+            .returning(OLD_COLUMNS)
+            .get_results($c)
+            .await?;
+        for o in &old {
+            let counts: Vec<(String, i64)> = received_report_counts::table
+                .filter(received_report_counts::report_id.eq(o.0))
+                .select((
+                    received_report_counts::signal,
+                    received_report_counts::value,
+                ))
+                .load($c)
+                .await?;
+            rollup_apply!($c, &o.3, &o.1, o.2, &counts, -1);
+            // By id, so exactly the reports taken out go (a statement kept prepared).
+            diesel::delete(received_reports::table.find(o.0))
+                .execute($c)
+                .await?;
+        }
+        old.len()
+    }};
+}
+
 /// Stores a received report on connection `$c` (either backend), inside the caller's
 /// transaction: see [`Db::store_received_report`].
 macro_rules! store_report {
@@ -74,37 +104,18 @@ macro_rules! store_report {
         if let Some(id) = activity {
             crate::federation::record_received!(c, id, now)?;
         }
-        let old: Vec<OldReport> = if replace {
-            diesel::update(
-                received_reports::table.filter(
-                    received_reports::peer_id
-                        .eq(peer_id)
-                        .and(received_reports::period.eq(&r.period))
-                        .or(received_reports::object_id.eq(&r.object_id)),
-                ),
+        let removed = if replace {
+            remove_reports!(
+                c,
+                received_reports::peer_id
+                    .eq(peer_id)
+                    .and(received_reports::period.eq(&r.period))
+                    .or(received_reports::object_id.eq(&r.object_id))
             )
-            .set(received_reports::updated_at.eq(received_reports::updated_at))
-            .returning(OLD_COLUMNS)
-            .get_results(c)
-            .await?
         } else {
-            Vec::new()
+            0
         };
-        for o in &old {
-            let counts: Vec<(String, i64)> = received_report_counts::table
-                .filter(received_report_counts::report_id.eq(o.0))
-                .select((
-                    received_report_counts::signal,
-                    received_report_counts::value,
-                ))
-                .load(c)
-                .await?;
-            rollup_apply!(c, &o.3, &o.1, o.2, &counts, -1);
-            diesel::delete(received_reports::table.find(o.0))
-                .execute(c)
-                .await?;
-        }
-        if !old.is_empty() {
+        if removed > 0 {
             rollup_prune!(c);
         }
         let id: Option<i64> = diesel::insert_into(received_reports::table)
@@ -138,7 +149,7 @@ macro_rules! store_report {
                 None => Err(DbError::Conflict("A report for this period")),
             };
         };
-        let outcome = if old.is_empty() {
+        let outcome = if removed == 0 {
             Stored::New
         } else {
             Stored::Replaced
@@ -244,31 +255,9 @@ impl Db {
         let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
-                let old: Vec<OldReport> = diesel::update(
-                    received_reports::table.filter(received_reports::peer_id.eq(peer_id)),
-                )
-                .set(received_reports::updated_at.eq(received_reports::updated_at))
-                .returning(OLD_COLUMNS)
-                .get_results(c)
-                .await?;
-                for o in &old {
-                    let counts: Vec<(String, i64)> = received_report_counts::table
-                        .filter(received_report_counts::report_id.eq(o.0))
-                        .select((
-                            received_report_counts::signal,
-                            received_report_counts::value,
-                        ))
-                        .load(c)
-                        .await?;
-                    rollup_apply!(c, &o.3, &o.1, o.2, &counts, -1);
-                }
-                diesel::delete(
-                    received_reports::table.filter(received_reports::peer_id.eq(peer_id)),
-                )
-                .execute(c)
-                .await?;
+                let removed = remove_reports!(c, received_reports::peer_id.eq(peer_id));
                 rollup_prune!(c);
-                Ok::<_, DbError>(old.len())
+                Ok::<_, DbError>(removed)
             })
             .await)
     }
