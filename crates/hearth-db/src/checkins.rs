@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use hearth_core::{CheckinAnswers, IsoWeek};
 
+use crate::group_commit::write_body;
 use crate::prepared::reuse;
 use crate::schema::{checkin_notes, checkins};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
@@ -180,24 +181,12 @@ impl Db {
             now: to_db_time(now),
             note: answers.note().map(str::to_owned),
         };
-        if self.backend() == crate::Backend::Sqlite {
-            // Check-ins arrive many at once: queued and committed together.
-            let cache = self.cache.clone();
-            return self
-                .queued
-                .run(
-                    self,
-                    Box::new(move |c| Box::pin(async move { write_checkin!(c, row) })),
-                    Box::new(move || cache.checkins.forget(&(account_id, week))),
-                )
-                .await;
-        }
-        let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| c
-            .transaction(async |c| write_checkin!(c, row))
-            .await)?;
-        self.cache.checkins.forget(&(account_id, week));
-        Ok(())
+        // Check-ins arrive many at once: on SQLite, queued and committed together.
+        let cache = self.cache.clone();
+        self.write_batched(write_body!(self, |c| write_checkin!(c, row)), move || {
+            cache.checkins.forget(&(account_id, week))
+        })
+        .await
     }
 
     /// `account_id`'s own check-in for `week`.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use crate::group_commit::write_body;
 use crate::schema::{memberships, outbox, peer_old_keys, peers, readers, received_activities};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -856,20 +857,14 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
         let now = to_db_time(now);
-        let n = if self.backend() == crate::Backend::Sqlite {
-            // One per activity received: queued and committed with the writes beside it.
-            let id = activity_id.to_owned();
-            self.queued
-                .run(
-                    self,
-                    Box::new(move |c| Box::pin(async move { Ok(record_received!(c, &id, now)?) })),
-                    Box::new(|| {}),
-                )
-                .await?
-        } else {
-            let mut conn = self.write_conn().await?;
-            with_conn!(&mut conn, |c| record_received!(c, activity_id, now))?
-        };
+        // One per activity received: on SQLite, queued and committed with the writes beside it.
+        let id = activity_id.to_owned();
+        let n = self
+            .write_batched(
+                write_body!(self, |c| Ok(record_received!(c, &id, now)?)),
+                || {},
+            )
+            .await?;
         Ok(n == 1)
     }
 }

@@ -9,6 +9,7 @@ use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryD
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::sharing::Rho;
 
+use crate::group_commit::write_body;
 use crate::prepared::{Rows, Value};
 use crate::rollups::{rollup_apply, rollup_bump, rollup_prune};
 use crate::schema::{received_report_counts, received_reports};
@@ -208,35 +209,11 @@ impl Db {
         let now = to_db_time(now);
         let rho = nanos(r.rho)?;
         let segments = r.segments.join(",");
-        if self.backend() == crate::Backend::Sqlite {
-            // Reports arrive many at once: queued and committed together.
-            let r = r.clone();
-            let activity_id = activity_id.map(str::to_owned);
-            return self
-                .queued
-                .run(
-                    self,
-                    Box::new(move |c| {
-                        Box::pin(async move {
-                            store_report!(
-                                c,
-                                peer_id,
-                                r,
-                                replace,
-                                now,
-                                rho,
-                                segments,
-                                activity_id.as_deref()
-                            )
-                        })
-                    }),
-                    Box::new(|| {}),
-                )
-                .await;
-        }
-        let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| c
-            .transaction(async |c| store_report!(
+        // Reports arrive many at once: on SQLite, queued and committed together.
+        let r = r.clone();
+        let activity_id = activity_id.map(str::to_owned);
+        self.write_batched(
+            write_body!(self, |c| store_report!(
                 c,
                 peer_id,
                 r,
@@ -244,9 +221,11 @@ impl Db {
                 now,
                 rho,
                 segments,
-                activity_id
-            ))
-            .await)
+                activity_id.as_deref()
+            )),
+            || {},
+        )
+        .await
     }
 
     /// Erases every report a group sent this hub (its counts go with them) and takes them out
