@@ -47,11 +47,15 @@ fn to_account(
         id,
         username,
         display_name,
-        role: role
-            .parse()
-            .map_err(|e: hearth_core::role::UnknownRole| DbError::InvalidData(e.to_string()))?,
+        role: parse_role(&role)?,
         created_at: from_db_time(created_at),
     })
+}
+
+/// A stored role name (`Role::as_str`) read back.
+pub(crate) fn parse_role(s: &str) -> Result<Role, DbError> {
+    s.parse()
+        .map_err(|e: hearth_core::role::UnknownRole| DbError::InvalidData(e.to_string()))
 }
 
 impl Db {

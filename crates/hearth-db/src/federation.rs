@@ -49,7 +49,7 @@ impl MembershipState {
             MembershipState::Rejected => "rejected",
         }
     }
-    fn parse(s: &str) -> Result<Self, DbError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, DbError> {
         match s {
             "pending" => Ok(Self::Pending),
             "accepted" => Ok(Self::Accepted),
@@ -77,11 +77,31 @@ pub struct NewOutbox {
     pub payload: String,
 }
 
+/// How an outbox row's delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
     Pending,
     Delivered,
+    /// Given up after its retries, or refused by the receiver.
     Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Result<Self, DbError> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "delivered" => Ok(Self::Delivered),
+            "failed" => Ok(Self::Failed),
+            other => Err(DbError::InvalidData(format!("delivery state {other:?}"))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,15 +242,6 @@ impl QueuedRow {
     }
 }
 
-pub(crate) fn parse_delivery_state(s: &str) -> Result<DeliveryState, DbError> {
-    match s {
-        "pending" => Ok(DeliveryState::Pending),
-        "delivered" => Ok(DeliveryState::Delivered),
-        "failed" => Ok(DeliveryState::Failed),
-        other => Err(DbError::InvalidData(format!("delivery state {other:?}"))),
-    }
-}
-
 fn to_outbox(t: OutboxTuple) -> Result<OutboxRow, DbError> {
     let (
         id,
@@ -251,7 +262,7 @@ fn to_outbox(t: OutboxTuple) -> Result<OutboxRow, DbError> {
         activity_type,
         inbox,
         payload,
-        state: parse_delivery_state(&state)?,
+        state: DeliveryState::parse(&state)?,
         attempts,
         next_attempt_at: from_db_time(next),
         last_error,
@@ -369,7 +380,7 @@ macro_rules! insert_outbox {
                     outbox::activity_type.eq(&item.activity_type),
                     outbox::inbox.eq(&item.inbox),
                     outbox::payload.eq(&item.payload),
-                    outbox::state.eq("pending"),
+                    outbox::state.eq(crate::DeliveryState::Pending.as_str()),
                     outbox::attempts.eq(0),
                     outbox::next_attempt_at.eq($now),
                     outbox::created_at.eq($now),
@@ -611,14 +622,18 @@ impl Db {
                 .map(|(_, n)| *n)
                 .unwrap_or(0)
         };
-        Ok((get("pending"), get("delivered"), get("failed")))
+        Ok((
+            get(DeliveryState::Pending.as_str()),
+            get(DeliveryState::Delivered.as_str()),
+            get(DeliveryState::Failed.as_str()),
+        ))
     }
 
     /// Deliveries given up (or refused) among the activities queued since `since`.
     pub async fn failed_since(&self, since: DateTime<Utc>) -> Result<i64, DbError> {
         let mut conn = self.conn().await?;
         Ok(with_conn!(&mut conn, |c| outbox::table
-            .filter(outbox::state.eq("failed"))
+            .filter(outbox::state.eq(DeliveryState::Failed.as_str()))
             .filter(outbox::created_at.gt(to_db_time(since)))
             .count()
             .get_result(c)
@@ -710,7 +725,7 @@ impl Db {
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
         let mut conn = self.conn().await?;
         let rows: Vec<OutboxTuple> = with_conn!(&mut conn, |c| outbox::table
-            .filter(outbox::state.eq("pending"))
+            .filter(outbox::state.eq(DeliveryState::Pending.as_str()))
             .order(outbox::id.asc())
             .limit(limit)
             .select(OUTBOX_COLUMNS)
@@ -736,8 +751,9 @@ impl Db {
              next_attempt_at, last_error, created_at, delivered_at FROM outbox WHERE id IN ( \
              SELECT id FROM ( \
              SELECT id, ROW_NUMBER() OVER (PARTITION BY inbox ORDER BY id) AS place \
-             FROM outbox WHERE state = 'pending') AS queued \
+             FROM outbox WHERE state = '{}') AS queued \
              WHERE place <= {} ORDER BY id LIMIT {}) ORDER BY id",
+            DeliveryState::Pending.as_str(),
             per_inbox.max(1),
             limit.max(1)
         );
@@ -790,7 +806,7 @@ impl Db {
             outbox::table.filter(outbox::id.eq_any(ids))
         )
         .set((
-            outbox::state.eq("delivered"),
+            outbox::state.eq(DeliveryState::Delivered.as_str()),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::delivered_at.eq(Some(to_db_time(now))),
             outbox::last_error.eq(None::<String>),
@@ -820,7 +836,7 @@ impl Db {
                 .await)?,
             None => with_conn!(&mut conn, |c| diesel::update(outbox::table.find(id))
                 .set((
-                    outbox::state.eq("failed"),
+                    outbox::state.eq(DeliveryState::Failed.as_str()),
                     outbox::attempts.eq(outbox::attempts + 1),
                     outbox::last_error.eq(Some(&error)),
                 ))

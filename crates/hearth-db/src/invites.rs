@@ -3,6 +3,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl;
 use hearth_core::Role;
 
+use crate::accounts::parse_role;
 use crate::schema::invites;
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -36,9 +37,7 @@ fn to_invite(row: InviteRow, now: DateTime<Utc>) -> Result<Invite, DbError> {
     let expires_at = from_db_time(expires_at);
     Ok(Invite {
         id,
-        role: role
-            .parse()
-            .map_err(|e: hearth_core::role::UnknownRole| DbError::InvalidData(e.to_string()))?,
+        role: parse_role(&role)?,
         created_at: from_db_time(created_at),
         expires_at,
         status: if used_at.is_some() {

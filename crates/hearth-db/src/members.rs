@@ -3,6 +3,7 @@ use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryD
 use diesel_async::RunQueryDsl;
 use hearth_core::Role;
 
+use crate::accounts::parse_role;
 use crate::schema::{accounts, network_consents};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -55,9 +56,7 @@ impl Db {
                 Ok(MemberSummary {
                     id,
                     display_name,
-                    role: role.parse().map_err(|e: hearth_core::role::UnknownRole| {
-                        DbError::InvalidData(e.to_string())
-                    })?,
+                    role: parse_role(&role)?,
                     joined: from_db_time(joined),
                     last_sign_in: last.map(from_db_time),
                 })

@@ -179,7 +179,7 @@ impl Db {
             .filter(
                 peers::id.eq_any(
                     memberships::table
-                        .filter(memberships::state.eq("accepted"))
+                        .filter(memberships::state.eq(crate::MembershipState::Accepted.as_str()))
                         .select(memberships::peer_id),
                 ),
             )

@@ -41,7 +41,7 @@ impl ReportState {
             ReportState::OverBudget => "over_budget",
         }
     }
-    fn parse(s: &str) -> Result<Self, DbError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, DbError> {
         Ok(match s {
             "awaiting_approval" => ReportState::AwaitingApproval,
             "sent" => ReportState::Sent,
@@ -336,7 +336,7 @@ impl Db {
         let mut best: std::collections::HashMap<String, crate::DeliveryState> =
             std::collections::HashMap::new();
         for (id, state) in sent {
-            let state = crate::federation::parse_delivery_state(&state)?;
+            let state = crate::DeliveryState::parse(&state)?;
             let e = best.entry(id).or_insert(state);
             if rank(state) > rank(*e) {
                 *e = state;
