@@ -60,3 +60,9 @@ pub fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
 pub fn from_db_time(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
+
+/// Reads a stored ISO week label (`2026-W48`) back.
+pub(crate) fn parse_week(s: &str) -> Result<hearth_core::IsoWeek, DbError> {
+    s.parse()
+        .map_err(|e: hearth_core::period::BadIsoWeek| DbError::InvalidData(e.to_string()))
+}

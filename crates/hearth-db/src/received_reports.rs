@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::sharing::Rho;
 
@@ -47,20 +50,15 @@ pub struct ReportActivity {
     pub last_received: DateTime<Utc>,
 }
 
-/// A stored report about to be replaced or erased: id, period, σ in tenths, segments.
-type OldReport = (i64, String, i32, String);
-
-const OLD_COLUMNS: (
-    received_reports::id,
-    received_reports::period,
-    received_reports::sigma_tenths,
-    received_reports::segments,
-) = (
-    received_reports::id,
-    received_reports::period,
-    received_reports::sigma_tenths,
-    received_reports::segments,
-);
+/// A stored report about to be replaced or erased: what taking it out of the rollups needs.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = received_reports, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct OldReport {
+    id: i64,
+    period: String,
+    sigma_tenths: i32,
+    segments: String,
+}
 
 /// Takes the received reports `$filter` picks out of the sector rollups and deletes them (their
 /// counts go with them, by cascade), inside the caller's transaction; evaluates to how many.
@@ -70,21 +68,21 @@ macro_rules! remove_reports {
         // An update that changes nothing, to read the rows as a write: see `store_report!`.
         let old: Vec<OldReport> = diesel::update(received_reports::table.filter($filter))
             .set(received_reports::updated_at.eq(received_reports::updated_at))
-            .returning(OLD_COLUMNS)
+            .returning(OldReport::as_returning())
             .get_results($c)
             .await?;
         for o in &old {
             let counts: Vec<(String, i64)> = received_report_counts::table
-                .filter(received_report_counts::report_id.eq(o.0))
+                .filter(received_report_counts::report_id.eq(o.id))
                 .select((
                     received_report_counts::signal,
                     received_report_counts::value,
                 ))
                 .load($c)
                 .await?;
-            rollup_apply!($c, &o.3, &o.1, o.2, &counts, -1);
+            rollup_apply!($c, &o.segments, &o.period, o.sigma_tenths, &counts, -1);
             // By id, so exactly the reports taken out go (a statement kept prepared).
-            diesel::delete(received_reports::table.find(o.0))
+            diesel::delete(received_reports::table.find(o.id))
                 .execute($c)
                 .await?;
         }

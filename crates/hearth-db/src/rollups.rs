@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use diesel::{OptionalExtension, QueryDsl};
+use diesel::{OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper};
 use diesel_async::RunQueryDsl;
 use hearth_core::report::ReportPeriod;
 use hearth_core::sector::{Measure, Segment, Sums};
@@ -105,40 +105,46 @@ macro_rules! rollup_bump {
 
 pub(crate) use {rollup_apply, rollup_bump, rollup_prune};
 
+/// A `sector_rollups` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sector_rollups, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct RollupRecord {
+    segment: String,
+    measure: String,
+    period: String,
+    groups: i32,
+    respondents: i64,
+    total: i64,
+    sigma_sq_hundredths: i64,
+}
+
 impl Db {
     /// The sector rollups: sums per segment, measure and period over every report held.
     pub async fn sector_sums(
         &self,
     ) -> Result<BTreeMap<(Segment, Measure, ReportPeriod), Sums>, DbError> {
-        type Row = (String, String, String, i32, i64, i64, i64);
         let mut conn = self.conn().await?;
-        let rows: Vec<Row> = with_conn!(&mut conn, |c| sector_rollups::table
-            .select((
-                sector_rollups::segment,
-                sector_rollups::measure,
-                sector_rollups::period,
-                sector_rollups::groups,
-                sector_rollups::respondents,
-                sector_rollups::total,
-                sector_rollups::sigma_sq_hundredths,
-            ))
+        let rows: Vec<RollupRecord> = with_conn!(&mut conn, |c| sector_rollups::table
+            .select(RollupRecord::as_select())
             .load(c)
             .await)?;
         let bad = |what: &str| DbError::InvalidData(format!("rollup {what}"));
         let mut out = BTreeMap::new();
-        for (segment, measure, period, groups, respondents, total, sigma_sq) in rows {
+        for r in rows {
             let key = (
-                Segment::parse(&segment).ok_or_else(|| bad(&segment))?,
-                Measure::parse(&measure).ok_or_else(|| bad(&measure))?,
-                period.parse::<ReportPeriod>().map_err(|_| bad(&period))?,
+                Segment::parse(&r.segment).ok_or_else(|| bad(&r.segment))?,
+                Measure::parse(&r.measure).ok_or_else(|| bad(&r.measure))?,
+                r.period
+                    .parse::<ReportPeriod>()
+                    .map_err(|_| bad(&r.period))?,
             );
             out.insert(
                 key,
                 Sums {
-                    groups: u32::try_from(groups).map_err(|_| bad("groups"))?,
-                    respondents,
-                    count: total,
-                    noise_variance: sigma_sq as f64 / 100.0,
+                    groups: u32::try_from(r.groups).map_err(|_| bad("groups"))?,
+                    respondents: r.respondents,
+                    count: r.total,
+                    noise_variance: r.sigma_sq_hundredths as f64 / 100.0,
                 },
             );
         }

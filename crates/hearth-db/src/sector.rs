@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::{AggregateExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{
+    AggregateExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable,
+    Selectable, SelectableHelper,
+};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::sector::{GroupProfile, MinGroups};
 
@@ -30,6 +33,17 @@ pub struct HubSettings {
 pub struct AlertAck {
     pub by: Option<i64>,
     pub at: DateTime<Utc>,
+}
+
+/// An `alert_acks` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = alert_acks, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct AckRecord {
+    segment: String,
+    measure: String,
+    period: String,
+    acknowledged_by: Option<i64>,
+    acknowledged_at: NaiveDateTime,
 }
 
 impl crate::PeerRow {
@@ -121,25 +135,18 @@ impl Db {
     /// Acknowledged alerts by (segment key, measure slug, period label).
     pub async fn alert_acks(&self) -> Result<HashMap<(String, String, String), AlertAck>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<(String, String, String, Option<i64>, NaiveDateTime)> =
-            with_conn!(&mut conn, |c| alert_acks::table
-                .select((
-                    alert_acks::segment,
-                    alert_acks::measure,
-                    alert_acks::period,
-                    alert_acks::acknowledged_by,
-                    alert_acks::acknowledged_at,
-                ))
-                .load(c)
-                .await)?;
+        let rows: Vec<AckRecord> = with_conn!(&mut conn, |c| alert_acks::table
+            .select(AckRecord::as_select())
+            .load(c)
+            .await)?;
         Ok(rows
             .into_iter()
-            .map(|(s, m, p, by, at)| {
+            .map(|r| {
                 (
-                    (s, m, p),
+                    (r.segment, r.measure, r.period),
                     AlertAck {
-                        by,
-                        at: from_db_time(at),
+                        by: r.acknowledged_by,
+                        at: from_db_time(r.acknowledged_at),
                     },
                 )
             })

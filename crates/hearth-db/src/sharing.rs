@@ -3,16 +3,18 @@
 //! computed from (`contributions`).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::IsoWeek;
 use hearth_core::report::Contribution;
 use hearth_core::sharing::{Cadence, PrivacyLevel, Rho, SharingSettings, SignalSet};
 
-use crate::aggregates::{ANSWER_COLUMNS, AnswerRow, answers_from_row};
+use crate::checkins::AnswerRecord;
 use crate::federation::insert_outbox;
 use crate::schema::{checkins, hub_sharing, memberships, network_consents, outbox, shared_reports};
-use crate::{Db, DbError, NewOutbox, from_db_time, to_db_time, with_conn};
+use crate::{Db, DbError, NewOutbox, from_db_time, parse_week, to_db_time, with_conn};
 
 /// A group's sharing settings for a hub, with when sharing was last turned on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,70 +89,84 @@ pub struct SharedReport {
     pub delivery: Option<crate::DeliveryState>,
 }
 
-type SharedTuple = (
-    i64,
-    String,
-    String,
-    String,
-    i32,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-);
+/// A `shared_reports` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = shared_reports, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct SharedRecord {
+    id: i64,
+    hub_actor: String,
+    hub_name: String,
+    period: String,
+    budget_year: i32,
+    state: String,
+    rho_nanos: i64,
+    object_id: Option<String>,
+    activity: Option<String>,
+    created_at: NaiveDateTime,
+    decided_at: Option<NaiveDateTime>,
+    erasure_requested_at: Option<NaiveDateTime>,
+}
 
-const SHARED_COLUMNS: (
-    shared_reports::id,
-    shared_reports::hub_actor,
-    shared_reports::hub_name,
-    shared_reports::period,
-    shared_reports::budget_year,
-    shared_reports::state,
-    shared_reports::rho_nanos,
-    shared_reports::object_id,
-    shared_reports::activity,
-    shared_reports::created_at,
-    shared_reports::decided_at,
-    shared_reports::erasure_requested_at,
-) = (
-    shared_reports::id,
-    shared_reports::hub_actor,
-    shared_reports::hub_name,
-    shared_reports::period,
-    shared_reports::budget_year,
-    shared_reports::state,
-    shared_reports::rho_nanos,
-    shared_reports::object_id,
-    shared_reports::activity,
-    shared_reports::created_at,
-    shared_reports::decided_at,
-    shared_reports::erasure_requested_at,
-);
+impl SharedRecord {
+    /// The audit log's row, with how its delivery stands (read from the outbox beside it).
+    fn into_report(self, delivery: Option<crate::DeliveryState>) -> Result<SharedReport, DbError> {
+        let rho = self.rho_nanos;
+        Ok(SharedReport {
+            id: self.id,
+            hub_actor: self.hub_actor,
+            hub_name: self.hub_name,
+            period: self.period,
+            budget_year: self.budget_year,
+            state: ReportState::parse(&self.state)?,
+            rho: Rho(u64::try_from(rho).map_err(|_| DbError::InvalidData(format!("ρ {rho}")))?),
+            object_id: self.object_id,
+            activity: self.activity,
+            created_at: from_db_time(self.created_at),
+            decided_at: self.decided_at.map(from_db_time),
+            erasure_requested_at: self.erasure_requested_at.map(from_db_time),
+            delivery,
+        })
+    }
+}
 
-fn to_shared(
-    t: SharedTuple,
-    delivery: Option<crate::DeliveryState>,
-) -> Result<SharedReport, DbError> {
-    let (id, hub_actor, hub_name, period, budget_year, state, rho, object_id, activity, c, d, e) =
-        t;
-    Ok(SharedReport {
-        id,
-        hub_actor,
-        hub_name,
-        period,
-        budget_year,
-        state: ReportState::parse(&state)?,
-        rho: Rho(u64::try_from(rho).map_err(|_| DbError::InvalidData(format!("ρ {rho}")))?),
-        object_id,
-        activity,
-        created_at: from_db_time(c),
-        decided_at: d.map(from_db_time),
-        erasure_requested_at: e.map(from_db_time),
-        delivery,
-    })
+/// A check-in as a report counts it: whose and which week (to keep one per member), the
+/// answers, never the note.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = checkins, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct ContributionRecord {
+    account_id: i64,
+    week: String,
+    #[diesel(embed)]
+    answers: AnswerRecord,
+}
+
+/// A `hub_sharing` row without its peer id and update time.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = hub_sharing, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct SharingRecord {
+    enabled: bool,
+    signals: String,
+    cadence: String,
+    level: String,
+    automatic: bool,
+    enabled_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<SharingRecord> for Sharing {
+    type Error = DbError;
+    fn try_from(r: SharingRecord) -> Result<Self, DbError> {
+        let bad = |e: hearth_core::sharing::BadSharing| DbError::InvalidData(e.to_string());
+        Ok(Sharing {
+            settings: SharingSettings {
+                enabled: r.enabled,
+                signals: SignalSet::parse(&r.signals).map_err(bad)?,
+                cadence: Cadence::parse(&r.cadence).map_err(bad)?,
+                level: PrivacyLevel::parse(&r.level).map_err(bad)?,
+                automatic: r.automatic,
+            },
+            enabled_at: r.enabled_at.map(from_db_time),
+        })
+    }
 }
 
 pub(crate) fn nanos(r: Rho) -> Result<i64, DbError> {
@@ -170,37 +186,19 @@ impl Db {
     /// The sharing settings for a hub; defaults (off) when never set.
     pub async fn sharing(&self, peer_id: i64) -> Result<Sharing, DbError> {
         let mut conn = self.conn().await?;
-        type Row = (bool, String, String, String, bool, Option<NaiveDateTime>);
-        let row: Option<Row> = with_conn!(&mut conn, |c| hub_sharing::table
+        let row: Option<SharingRecord> = with_conn!(&mut conn, |c| hub_sharing::table
             .find(peer_id)
-            .select((
-                hub_sharing::enabled,
-                hub_sharing::signals,
-                hub_sharing::cadence,
-                hub_sharing::level,
-                hub_sharing::automatic,
-                hub_sharing::enabled_at,
-            ))
+            .select(SharingRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        let Some((enabled, signals, cadence, level, automatic, enabled_at)) = row else {
-            return Ok(Sharing {
+        match row {
+            Some(r) => r.try_into(),
+            None => Ok(Sharing {
                 settings: SharingSettings::default(),
                 enabled_at: None,
-            });
-        };
-        let bad = |e: hearth_core::sharing::BadSharing| DbError::InvalidData(e.to_string());
-        Ok(Sharing {
-            settings: SharingSettings {
-                enabled,
-                signals: SignalSet::parse(&signals).map_err(bad)?,
-                cadence: Cadence::parse(&cadence).map_err(bad)?,
-                level: PrivacyLevel::parse(&level).map_err(bad)?,
-                automatic,
-            },
-            enabled_at: enabled_at.map(from_db_time),
-        })
+            }),
+        }
     }
 
     /// Saves sharing settings for a hub the group belongs to. Turning sharing on stamps
@@ -317,9 +315,9 @@ impl Db {
     /// The audit log, newest first, with whether each sent report was delivered.
     pub async fn shared_reports(&self) -> Result<Vec<SharedReport>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<SharedTuple> = with_conn!(&mut conn, |c| shared_reports::table
+        let rows: Vec<SharedRecord> = with_conn!(&mut conn, |c| shared_reports::table
             .order((shared_reports::period.desc(), shared_reports::id.desc()))
-            .select(SHARED_COLUMNS)
+            .select(SharedRecord::as_select())
             .load(c)
             .await)?;
         let sent: Vec<(String, String)> = with_conn!(&mut conn, |c| outbox::table
@@ -343,25 +341,26 @@ impl Db {
             }
         }
         rows.into_iter()
-            .map(|t| {
-                let delivery =
-                    t.8.as_deref()
-                        .and_then(activity_id)
-                        .and_then(|id| best.get(&id).copied());
-                to_shared(t, delivery)
+            .map(|r| {
+                let delivery = r
+                    .activity
+                    .as_deref()
+                    .and_then(activity_id)
+                    .and_then(|id| best.get(&id).copied());
+                r.into_report(delivery)
             })
             .collect()
     }
 
     pub async fn shared_report(&self, id: i64) -> Result<Option<SharedReport>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<SharedTuple> = with_conn!(&mut conn, |c| shared_reports::table
+        let row: Option<SharedRecord> = with_conn!(&mut conn, |c| shared_reports::table
             .find(id)
-            .select(SHARED_COLUMNS)
+            .select(SharedRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        row.map(|t| to_shared(t, None)).transpose()
+        row.map(|r| r.into_report(None)).transpose()
     }
 
     pub async fn shared_report_by_object(
@@ -369,13 +368,13 @@ impl Db {
         object_id: &str,
     ) -> Result<Option<SharedReport>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<SharedTuple> = with_conn!(&mut conn, |c| shared_reports::table
+        let row: Option<SharedRecord> = with_conn!(&mut conn, |c| shared_reports::table
             .filter(shared_reports::object_id.eq(object_id))
-            .select(SHARED_COLUMNS)
+            .select(SharedRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        row.map(|t| to_shared(t, None)).transpose()
+        row.map(|r| r.into_report(None)).transpose()
     }
 
     /// A facilitator approves a report awaiting approval: it is marked sent and its activity
@@ -514,7 +513,7 @@ impl Db {
     pub async fn contributions(&self, weeks: &[IsoWeek]) -> Result<Vec<Contribution>, DbError> {
         let labels: Vec<String> = weeks.iter().map(ToString::to_string).collect();
         let mut conn = self.conn().await?;
-        let rows: Vec<(i64, String, AnswerRow)> = with_conn!(&mut conn, |c| checkins::table
+        let rows: Vec<ContributionRecord> = with_conn!(&mut conn, |c| checkins::table
             .filter(
                 checkins::account_id.eq_any(
                     network_consents::table
@@ -523,17 +522,15 @@ impl Db {
                 ),
             )
             .filter(checkins::week.eq_any(&labels))
-            .select((checkins::account_id, checkins::week, ANSWER_COLUMNS))
+            .select(ContributionRecord::as_select())
             .load(c)
             .await)?;
         rows.into_iter()
-            .map(|(member, week, answers)| {
+            .map(|r| {
                 Ok(Contribution {
-                    member,
-                    week: week.parse().map_err(|e: hearth_core::period::BadIsoWeek| {
-                        DbError::InvalidData(e.to_string())
-                    })?,
-                    answers: answers_from_row(answers)?,
+                    member: r.account_id,
+                    week: parse_week(&r.week)?,
+                    answers: r.answers.answers(None)?,
                 })
             })
             .collect()
