@@ -1,5 +1,7 @@
-use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::Role;
 
@@ -24,34 +26,34 @@ pub struct NewAccount {
     pub password_hash: String,
 }
 
-type AccountRow = (i64, String, String, String, chrono::NaiveDateTime);
+/// An `accounts` row without its password hash.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct AccountRecord {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    created_at: NaiveDateTime,
+}
 
-const ACCOUNT_COLUMNS: (
-    accounts::id,
-    accounts::username,
-    accounts::display_name,
-    accounts::role,
-    accounts::created_at,
-) = (
-    accounts::id,
-    accounts::username,
-    accounts::display_name,
-    accounts::role,
-    accounts::created_at,
-);
+impl TryFrom<AccountRecord> for Account {
+    type Error = DbError;
+    fn try_from(r: AccountRecord) -> Result<Self, DbError> {
+        Ok(Account {
+            id: r.id,
+            username: r.username,
+            display_name: r.display_name,
+            role: parse_role(&r.role)?,
+            created_at: from_db_time(r.created_at),
+        })
+    }
+}
 
-fn to_account(
-    (id, username, display_name, role, created_at): AccountRow,
-) -> Result<Account, DbError> {
-    Ok(Account {
-        id,
-        username,
-        display_name,
-        role: role
-            .parse()
-            .map_err(|e: hearth_core::role::UnknownRole| DbError::InvalidData(e.to_string()))?,
-        created_at: from_db_time(created_at),
-    })
+/// A stored role name (`Role::as_str`) read back.
+pub(crate) fn parse_role(s: &str) -> Result<Role, DbError> {
+    s.parse()
+        .map_err(|e: hearth_core::role::UnknownRole| DbError::InvalidData(e.to_string()))
 }
 
 impl Db {
@@ -80,7 +82,7 @@ impl Db {
                 let Some(role) = role else {
                     return Err(DbError::NotFound);
                 };
-                let row: AccountRow = diesel::insert_into(accounts::table)
+                let row: AccountRecord = diesel::insert_into(accounts::table)
                     .values((
                         accounts::username.eq(&new.username),
                         accounts::display_name.eq(&new.display_name),
@@ -88,19 +90,19 @@ impl Db {
                         accounts::password_hash.eq(&new.password_hash),
                         accounts::created_at.eq(now),
                     ))
-                    .returning(ACCOUNT_COLUMNS)
+                    .returning(AccountRecord::as_returning())
                     .get_result(c)
                     .await
                     .map_err(|e| DbError::unique(e, "That username"))?;
                 diesel::update(invites::table)
                     .filter(invites::token_hash.eq(token_hash))
-                    .set(invites::used_by.eq(row.0))
+                    .set(invites::used_by.eq(row.id))
                     .execute(c)
                     .await?;
                 Ok(row)
             })
             .await)?;
-        to_account(row)
+        row.try_into()
     }
 
     pub async fn account(&self, id: i64) -> Result<Account, DbError> {
@@ -109,12 +111,12 @@ impl Db {
         }
         let start = self.cache.accounts.start_read();
         let mut conn = self.conn().await?;
-        let row: AccountRow = with_conn!(&mut conn, |c| accounts::table
+        let row: AccountRecord = with_conn!(&mut conn, |c| accounts::table
             .find(id)
-            .select(ACCOUNT_COLUMNS)
+            .select(AccountRecord::as_select())
             .first(c)
             .await)?;
-        let account = to_account(row)?;
+        let account = Account::try_from(row)?;
         self.cache.accounts.keep(start, id, account.clone());
         Ok(account)
     }
@@ -122,13 +124,13 @@ impl Db {
     /// The account and its password hash, for logging in.
     pub async fn credentials(&self, username: &str) -> Result<Option<(Account, String)>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<(AccountRow, String)> = with_conn!(&mut conn, |c| accounts::table
+        let row: Option<(AccountRecord, String)> = with_conn!(&mut conn, |c| accounts::table
             .filter(accounts::username.eq(username))
-            .select((ACCOUNT_COLUMNS, accounts::password_hash))
+            .select((AccountRecord::as_select(), accounts::password_hash))
             .first(c)
             .await
             .optional())?;
-        row.map(|(a, h)| Ok((to_account(a)?, h))).transpose()
+        row.map(|(a, h)| Ok((a.try_into()?, h))).transpose()
     }
 
     pub async fn password_hash(&self, id: i64) -> Result<String, DbError> {

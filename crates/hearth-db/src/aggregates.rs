@@ -1,11 +1,12 @@
-use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, QueryDsl};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
 use diesel_async::RunQueryDsl;
 use hearth_core::aggregate::WeekTotals;
 use hearth_core::{CheckinAnswers, IsoWeek};
 
+use crate::checkins::AnswerRecord;
 use crate::schema::{checkins, week_aggregates};
-use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
+use crate::{Db, DbError, from_db_time, parse_week, to_db_time, with_conn};
 
 /// A week's aggregate, frozen when the week closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,62 +16,40 @@ pub struct FrozenWeek {
     pub totals: WeekTotals,
 }
 
-type TotalsRow = (
-    String,
-    chrono::NaiveDateTime,
-    (i32, i32, i32, i32, i32, i32, i32, i32),
-);
+/// A `week_aggregates` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = week_aggregates, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct FrozenRecord {
+    week: String,
+    closed_at: NaiveDateTime,
+    respondents: i32,
+    who5_pct_sum: i32,
+    low_wellbeing: i32,
+    burnout: i32,
+    time_pressure: i32,
+    paid_sum: i32,
+    unpaid_sum: i32,
+    funding_sum: i32,
+}
 
-/// WHO-5 items, then burnout, paid, unpaid, funding hours and time pressure.
-pub(crate) type AnswerRow = ((i32, i32, i32, i32, i32), (i32, i32, i32, i32, i32));
-
-type Who5Columns = (
-    checkins::who5_1,
-    checkins::who5_2,
-    checkins::who5_3,
-    checkins::who5_4,
-    checkins::who5_5,
-);
-type OtherAnswerColumns = (
-    checkins::burnout,
-    checkins::paid_hours,
-    checkins::unpaid_hours,
-    checkins::funding_hours,
-    checkins::time_pressure,
-);
-
-/// The answer columns of a check-in (never its note), in [`AnswerRow`] order.
-pub(crate) const ANSWER_COLUMNS: (Who5Columns, OtherAnswerColumns) = (
-    (
-        checkins::who5_1,
-        checkins::who5_2,
-        checkins::who5_3,
-        checkins::who5_4,
-        checkins::who5_5,
-    ),
-    (
-        checkins::burnout,
-        checkins::paid_hours,
-        checkins::unpaid_hours,
-        checkins::funding_hours,
-        checkins::time_pressure,
-    ),
-);
-
-/// Answers from a stored row, re-checked (a corrupted row is an error, never a figure).
-pub(crate) fn answers_from_row(row: AnswerRow) -> Result<CheckinAnswers, DbError> {
-    let ((a, b, cc, d, e), (burnout, paid, unpaid, funding, tp)) = row;
-    let small = |v: i32| u8::try_from(v).map_err(|_| DbError::InvalidData(format!("{v}")));
-    CheckinAnswers::new(
-        [small(a)?, small(b)?, small(cc)?, small(d)?, small(e)?],
-        small(burnout)?,
-        small(paid)?,
-        small(unpaid)?,
-        small(funding)?,
-        small(tp)?,
-        None,
-    )
-    .map_err(|e| DbError::InvalidData(e.to_string()))
+impl TryFrom<FrozenRecord> for FrozenWeek {
+    type Error = DbError;
+    fn try_from(r: FrozenRecord) -> Result<Self, DbError> {
+        Ok(FrozenWeek {
+            week: parse_week(&r.week)?,
+            closed_at: from_db_time(r.closed_at),
+            totals: WeekTotals {
+                respondents: count(r.respondents)?,
+                who5_pct_sum: count(r.who5_pct_sum)?,
+                low_wellbeing: count(r.low_wellbeing)?,
+                burnout: count(r.burnout)?,
+                time_pressure: count(r.time_pressure)?,
+                paid_sum: count(r.paid_sum)?,
+                unpaid_sum: count(r.unpaid_sum)?,
+                funding_sum: count(r.funding_sum)?,
+            },
+        })
+    }
 }
 
 fn count(v: i32) -> Result<u32, DbError> {
@@ -87,12 +66,12 @@ impl Db {
     pub async fn answers_for_week(&self, week: IsoWeek) -> Result<Vec<CheckinAnswers>, DbError> {
         let mut conn = self.conn().await?;
         let week = week.to_string();
-        let rows: Vec<AnswerRow> = with_conn!(&mut conn, |c| checkins::table
+        let rows: Vec<AnswerRecord> = with_conn!(&mut conn, |c| checkins::table
             .filter(checkins::week.eq(&week))
-            .select(ANSWER_COLUMNS)
+            .select(AnswerRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter().map(answers_from_row).collect()
+        rows.into_iter().map(|r| r.answers(None)).collect()
     }
 
     /// How many members have checked in for `week` so far.
@@ -140,44 +119,12 @@ impl Db {
     /// Every frozen week, oldest first.
     pub async fn frozen_weeks(&self) -> Result<Vec<FrozenWeek>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<TotalsRow> = with_conn!(&mut conn, |c| week_aggregates::table
+        let rows: Vec<FrozenRecord> = with_conn!(&mut conn, |c| week_aggregates::table
             .order(week_aggregates::week.asc())
-            .select((
-                week_aggregates::week,
-                week_aggregates::closed_at,
-                (
-                    week_aggregates::respondents,
-                    week_aggregates::who5_pct_sum,
-                    week_aggregates::low_wellbeing,
-                    week_aggregates::burnout,
-                    week_aggregates::time_pressure,
-                    week_aggregates::paid_sum,
-                    week_aggregates::unpaid_sum,
-                    week_aggregates::funding_sum,
-                ),
-            ))
+            .select(FrozenRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter()
-            .map(|(week, closed_at, (r, w, l, b, t, p, u, f))| {
-                Ok(FrozenWeek {
-                    week: week.parse().map_err(|e: hearth_core::period::BadIsoWeek| {
-                        DbError::InvalidData(e.to_string())
-                    })?,
-                    closed_at: from_db_time(closed_at),
-                    totals: WeekTotals {
-                        respondents: count(r)?,
-                        who5_pct_sum: count(w)?,
-                        low_wellbeing: count(l)?,
-                        burnout: count(b)?,
-                        time_pressure: count(t)?,
-                        paid_sum: count(p)?,
-                        unpaid_sum: count(u)?,
-                        funding_sum: count(f)?,
-                    },
-                })
-            })
-            .collect()
+        rows.into_iter().map(FrozenWeek::try_from).collect()
     }
 
     /// The newest frozen week, if any.
@@ -187,10 +134,6 @@ impl Db {
             .select(diesel::dsl::max(week_aggregates::week))
             .first(c)
             .await)?;
-        w.map(|w| {
-            w.parse()
-                .map_err(|e: hearth_core::period::BadIsoWeek| DbError::InvalidData(e.to_string()))
-        })
-        .transpose()
+        w.as_deref().map(parse_week).transpose()
     }
 }

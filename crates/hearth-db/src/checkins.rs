@@ -1,11 +1,15 @@
-use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{
+    ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl, Queryable,
+    Selectable, SelectableHelper,
+};
+use diesel_async::RunQueryDsl;
 use hearth_core::{CheckinAnswers, IsoWeek};
 
+use crate::group_commit::write_body;
 use crate::prepared::reuse;
 use crate::schema::{checkin_notes, checkins};
-use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
+use crate::{Db, DbError, from_db_time, parse_week, to_db_time, with_conn};
 
 /// One member's check-in for one week, note included. Only ever loaded for its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,65 +20,74 @@ pub struct StoredCheckin {
     pub updated_at: DateTime<Utc>,
 }
 
-type CheckinRow = (
-    String,
-    (i32, i32, i32, i32, i32),
-    (i32, i32, i32, i32, i32),
-    chrono::NaiveDateTime,
-    chrono::NaiveDateTime,
-    Option<String>,
-);
-
-fn small(v: i32) -> Result<u8, DbError> {
-    u8::try_from(v).map_err(|_| DbError::InvalidData(format!("answer {v} out of range")))
+/// A check-in's answer columns: never its note, nor whose it is.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = checkins, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct AnswerRecord {
+    who5_1: i32,
+    who5_2: i32,
+    who5_3: i32,
+    who5_4: i32,
+    who5_5: i32,
+    burnout: i32,
+    paid_hours: i32,
+    unpaid_hours: i32,
+    funding_hours: i32,
+    time_pressure: i32,
 }
 
-fn to_checkin(row: CheckinRow) -> Result<StoredCheckin, DbError> {
-    let (week, (w1, w2, w3, w4, w5), (burnout, paid, unpaid, funding, tp), created, updated, note) =
-        row;
-    let answers = CheckinAnswers::new(
-        [small(w1)?, small(w2)?, small(w3)?, small(w4)?, small(w5)?],
-        small(burnout)?,
-        small(paid)?,
-        small(unpaid)?,
-        small(funding)?,
-        small(tp)?,
-        note,
-    )
-    .map_err(|e| DbError::InvalidData(e.to_string()))?;
-    Ok(StoredCheckin {
-        week: week
-            .parse()
-            .map_err(|e: hearth_core::period::BadIsoWeek| DbError::InvalidData(e.to_string()))?,
-        answers,
-        created_at: from_db_time(created),
-        updated_at: from_db_time(updated),
-    })
-}
-
-macro_rules! checkin_select {
-    () => {
-        (
-            checkins::week,
-            (
-                checkins::who5_1,
-                checkins::who5_2,
-                checkins::who5_3,
-                checkins::who5_4,
-                checkins::who5_5,
-            ),
-            (
-                checkins::burnout,
-                checkins::paid_hours,
-                checkins::unpaid_hours,
-                checkins::funding_hours,
-                checkins::time_pressure,
-            ),
-            checkins::created_at,
-            checkins::updated_at,
-            checkin_notes::note.nullable(),
+impl AnswerRecord {
+    /// The answers, re-checked: a corrupted row is an error, never a figure.
+    pub(crate) fn answers(self, note: Option<String>) -> Result<CheckinAnswers, DbError> {
+        let small = |v: i32| {
+            u8::try_from(v).map_err(|_| DbError::InvalidData(format!("answer {v} out of range")))
+        };
+        CheckinAnswers::new(
+            [
+                small(self.who5_1)?,
+                small(self.who5_2)?,
+                small(self.who5_3)?,
+                small(self.who5_4)?,
+                small(self.who5_5)?,
+            ],
+            small(self.burnout)?,
+            small(self.paid_hours)?,
+            small(self.unpaid_hours)?,
+            small(self.funding_hours)?,
+            small(self.time_pressure)?,
+            note,
         )
-    };
+        .map_err(|e| DbError::InvalidData(e.to_string()))
+    }
+}
+
+/// A check-in with its note, for its author.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = checkins, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct CheckinRecord {
+    week: String,
+    #[diesel(embed)]
+    answers: AnswerRecord,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    // The note is in a table of its own, joined (left) for its author only.
+    #[diesel(
+        select_expression = checkin_notes::note.nullable(),
+        select_expression_type = diesel::dsl::Nullable<checkin_notes::note>,
+    )]
+    note: Option<String>,
+}
+
+impl TryFrom<CheckinRecord> for StoredCheckin {
+    type Error = DbError;
+    fn try_from(r: CheckinRecord) -> Result<Self, DbError> {
+        Ok(StoredCheckin {
+            week: parse_week(&r.week)?,
+            answers: r.answers.answers(r.note)?,
+            created_at: from_db_time(r.created_at),
+            updated_at: from_db_time(r.updated_at),
+        })
+    }
 }
 
 /// A check-in as written.
@@ -87,7 +100,7 @@ struct NewCheckin {
     unpaid_hours: i32,
     funding_hours: i32,
     time_pressure: i32,
-    now: chrono::NaiveDateTime,
+    now: NaiveDateTime,
     note: Option<String>,
 }
 
@@ -180,24 +193,12 @@ impl Db {
             now: to_db_time(now),
             note: answers.note().map(str::to_owned),
         };
-        if self.backend() == crate::Backend::Sqlite {
-            // Check-ins arrive many at once: queued and committed together.
-            let cache = self.cache.clone();
-            return self
-                .queued
-                .run(
-                    self,
-                    Box::new(move |c| Box::pin(async move { write_checkin!(c, row) })),
-                    Box::new(move || cache.checkins.forget(&(account_id, week))),
-                )
-                .await;
-        }
-        let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| c
-            .transaction(async |c| write_checkin!(c, row))
-            .await)?;
-        self.cache.checkins.forget(&(account_id, week));
-        Ok(())
+        // Check-ins arrive many at once: on SQLite, queued and committed together.
+        let cache = self.cache.clone();
+        self.write_batched(write_body!(self, |c| write_checkin!(c, row)), move || {
+            cache.checkins.forget(&(account_id, week))
+        })
+        .await
     }
 
     /// `account_id`'s own check-in for `week`.
@@ -212,15 +213,15 @@ impl Db {
         let start = self.cache.checkins.start_read();
         let mut conn = self.conn().await?;
         let label = week.to_string();
-        let row: Option<CheckinRow> = with_conn!(&mut conn, |c| checkins::table
+        let row: Option<CheckinRecord> = with_conn!(&mut conn, |c| checkins::table
             .left_join(checkin_notes::table)
             .filter(checkins::account_id.eq(account_id))
             .filter(checkins::week.eq(&label))
-            .select(checkin_select!())
+            .select(CheckinRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        let checkin = row.map(to_checkin).transpose()?;
+        let checkin = row.map(StoredCheckin::try_from).transpose()?;
         self.cache
             .checkins
             .keep(start, (account_id, week), checkin.clone());
@@ -230,13 +231,13 @@ impl Db {
     /// All of `account_id`'s own check-ins, oldest first.
     pub async fn own_checkins(&self, account_id: i64) -> Result<Vec<StoredCheckin>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<CheckinRow> = with_conn!(&mut conn, |c| checkins::table
+        let rows: Vec<CheckinRecord> = with_conn!(&mut conn, |c| checkins::table
             .left_join(checkin_notes::table)
             .filter(checkins::account_id.eq(account_id))
             .order(checkins::week.asc())
-            .select(checkin_select!())
+            .select(CheckinRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter().map(to_checkin).collect()
+        rows.into_iter().map(StoredCheckin::try_from).collect()
     }
 }

@@ -1,9 +1,13 @@
 //! Peers, memberships, the durable outbox and received-activity ids.
 
-use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
+    SelectableHelper,
+};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use crate::group_commit::write_body;
 use crate::schema::{memberships, outbox, peer_old_keys, peers, readers, received_activities};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -48,7 +52,7 @@ impl MembershipState {
             MembershipState::Rejected => "rejected",
         }
     }
-    fn parse(s: &str) -> Result<Self, DbError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, DbError> {
         match s {
             "pending" => Ok(Self::Pending),
             "accepted" => Ok(Self::Accepted),
@@ -76,11 +80,31 @@ pub struct NewOutbox {
     pub payload: String,
 }
 
+/// How an outbox row's delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
     Pending,
     Delivered,
+    /// Given up after its retries, or refused by the receiver.
     Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Result<Self, DbError> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "delivered" => Ok(Self::Delivered),
+            "failed" => Ok(Self::Failed),
+            other => Err(DbError::InvalidData(format!("delivery state {other:?}"))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,98 +122,73 @@ pub struct OutboxRow {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-type PeerTuple = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    chrono::NaiveDateTime,
-);
+/// A `peers` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = peers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct PeerRecord {
+    id: i64,
+    actor_url: String,
+    kind: String,
+    name: String,
+    inbox: String,
+    public_key_pem: String,
+    profile: String,
+    fetched_at: NaiveDateTime,
+}
 
-const PEER_COLUMNS: (
-    peers::id,
-    peers::actor_url,
-    peers::kind,
-    peers::name,
-    peers::inbox,
-    peers::public_key_pem,
-    peers::profile,
-    peers::fetched_at,
-) = (
-    peers::id,
-    peers::actor_url,
-    peers::kind,
-    peers::name,
-    peers::inbox,
-    peers::public_key_pem,
-    peers::profile,
-    peers::fetched_at,
-);
-
-fn to_peer(t: PeerTuple) -> PeerRow {
-    let (id, actor_url, kind, name, inbox, public_key_pem, profile, fetched_at) = t;
-    PeerRow {
-        id,
-        actor_url,
-        kind,
-        name,
-        inbox,
-        public_key_pem,
-        profile,
-        fetched_at: from_db_time(fetched_at),
+impl From<PeerRecord> for PeerRow {
+    fn from(p: PeerRecord) -> Self {
+        PeerRow {
+            id: p.id,
+            actor_url: p.actor_url,
+            kind: p.kind,
+            name: p.name,
+            inbox: p.inbox,
+            public_key_pem: p.public_key_pem,
+            profile: p.profile,
+            fetched_at: from_db_time(p.fetched_at),
+        }
     }
 }
 
-type MembershipTuple = (
-    PeerTuple,
-    (String, String, chrono::NaiveDateTime, chrono::NaiveDateTime),
-);
-
-fn to_membership(
-    (p, (state, follow_id, requested, updated)): MembershipTuple,
-) -> Result<Membership, DbError> {
-    Ok(Membership {
-        peer: to_peer(p),
-        state: MembershipState::parse(&state)?,
-        follow_id,
-        requested_at: from_db_time(requested),
-        updated_at: from_db_time(updated),
-    })
+/// A `memberships` row without its peer id (the peer comes with it).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = memberships, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct MembershipFields {
+    state: String,
+    follow_id: String,
+    requested_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
-const MEMBERSHIP_COLUMNS: (
-    memberships::state,
-    memberships::follow_id,
-    memberships::requested_at,
-    memberships::updated_at,
-) = (
-    memberships::state,
-    memberships::follow_id,
-    memberships::requested_at,
-    memberships::updated_at,
-);
+/// A membership joined with its peer.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = memberships, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct MembershipRecord {
+    #[diesel(embed)]
+    peer: PeerRecord,
+    #[diesel(embed)]
+    membership: MembershipFields,
+}
 
-type OutboxTuple = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i32,
-    chrono::NaiveDateTime,
-    Option<String>,
-    chrono::NaiveDateTime,
-    Option<chrono::NaiveDateTime>,
-);
+impl TryFrom<MembershipRecord> for Membership {
+    type Error = DbError;
+    fn try_from(r: MembershipRecord) -> Result<Self, DbError> {
+        let m = r.membership;
+        Ok(Membership {
+            peer: r.peer.into(),
+            state: MembershipState::parse(&m.state)?,
+            follow_id: m.follow_id,
+            requested_at: from_db_time(m.requested_at),
+            updated_at: from_db_time(m.updated_at),
+        })
+    }
+}
 
-/// An outbox row read by [`Db::next_deliveries`]' own SQL.
-#[derive(diesel::QueryableByName)]
-#[diesel(table_name = outbox)]
-struct QueuedRow {
+/// An `outbox` row as stored; also read by [`Db::next_deliveries`]' own SQL.
+#[derive(Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct OutboxRecord {
     id: i64,
     activity_id: String,
     activity_type: String,
@@ -197,93 +196,30 @@ struct QueuedRow {
     payload: String,
     state: String,
     attempts: i32,
-    next_attempt_at: chrono::NaiveDateTime,
+    next_attempt_at: NaiveDateTime,
     last_error: Option<String>,
-    created_at: chrono::NaiveDateTime,
-    delivered_at: Option<chrono::NaiveDateTime>,
+    created_at: NaiveDateTime,
+    delivered_at: Option<NaiveDateTime>,
 }
 
-impl QueuedRow {
-    fn into_tuple(self) -> OutboxTuple {
-        (
-            self.id,
-            self.activity_id,
-            self.activity_type,
-            self.inbox,
-            self.payload,
-            self.state,
-            self.attempts,
-            self.next_attempt_at,
-            self.last_error,
-            self.created_at,
-            self.delivered_at,
-        )
+impl TryFrom<OutboxRecord> for OutboxRow {
+    type Error = DbError;
+    fn try_from(r: OutboxRecord) -> Result<Self, DbError> {
+        Ok(OutboxRow {
+            id: r.id,
+            activity_id: r.activity_id,
+            activity_type: r.activity_type,
+            inbox: r.inbox,
+            payload: r.payload,
+            state: DeliveryState::parse(&r.state)?,
+            attempts: r.attempts,
+            next_attempt_at: from_db_time(r.next_attempt_at),
+            last_error: r.last_error,
+            created_at: from_db_time(r.created_at),
+            delivered_at: r.delivered_at.map(from_db_time),
+        })
     }
 }
-
-pub(crate) fn parse_delivery_state(s: &str) -> Result<DeliveryState, DbError> {
-    match s {
-        "pending" => Ok(DeliveryState::Pending),
-        "delivered" => Ok(DeliveryState::Delivered),
-        "failed" => Ok(DeliveryState::Failed),
-        other => Err(DbError::InvalidData(format!("delivery state {other:?}"))),
-    }
-}
-
-fn to_outbox(t: OutboxTuple) -> Result<OutboxRow, DbError> {
-    let (
-        id,
-        activity_id,
-        activity_type,
-        inbox,
-        payload,
-        state,
-        attempts,
-        next,
-        last_error,
-        created,
-        delivered,
-    ) = t;
-    Ok(OutboxRow {
-        id,
-        activity_id,
-        activity_type,
-        inbox,
-        payload,
-        state: parse_delivery_state(&state)?,
-        attempts,
-        next_attempt_at: from_db_time(next),
-        last_error,
-        created_at: from_db_time(created),
-        delivered_at: delivered.map(from_db_time),
-    })
-}
-
-const OUTBOX_COLUMNS: (
-    outbox::id,
-    outbox::activity_id,
-    outbox::activity_type,
-    outbox::inbox,
-    outbox::payload,
-    outbox::state,
-    outbox::attempts,
-    outbox::next_attempt_at,
-    outbox::last_error,
-    outbox::created_at,
-    outbox::delivered_at,
-) = (
-    outbox::id,
-    outbox::activity_id,
-    outbox::activity_type,
-    outbox::inbox,
-    outbox::payload,
-    outbox::state,
-    outbox::attempts,
-    outbox::next_attempt_at,
-    outbox::last_error,
-    outbox::created_at,
-    outbox::delivered_at,
-);
 
 /// Records an activity id as received, inside the caller's transaction; the number of rows
 /// written (0: it already was).
@@ -352,8 +288,8 @@ macro_rules! upsert_peer {
                 peers::profile.eq(&p.profile),
                 peers::fetched_at.eq(fetched),
             ))
-            .returning(PEER_COLUMNS)
-            .get_result::<PeerTuple>($c)
+            .returning(PeerRecord::as_returning())
+            .get_result::<PeerRecord>($c)
             .await
     }};
 }
@@ -368,7 +304,7 @@ macro_rules! insert_outbox {
                     outbox::activity_type.eq(&item.activity_type),
                     outbox::inbox.eq(&item.inbox),
                     outbox::payload.eq(&item.payload),
-                    outbox::state.eq("pending"),
+                    outbox::state.eq(crate::DeliveryState::Pending.as_str()),
                     outbox::attempts.eq(0),
                     outbox::next_attempt_at.eq($now),
                     outbox::created_at.eq($now),
@@ -385,13 +321,13 @@ pub(crate) use insert_outbox;
 impl Db {
     pub async fn peer_by_url(&self, actor_url: &str) -> Result<Option<PeerRow>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<PeerTuple> = with_conn!(&mut conn, |c| peers::table
+        let row: Option<PeerRecord> = with_conn!(&mut conn, |c| peers::table
             .filter(peers::actor_url.eq(actor_url))
-            .select(PEER_COLUMNS)
+            .select(PeerRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        Ok(row.map(to_peer))
+        Ok(row.map(PeerRow::from))
     }
 
     /// Refreshes a peer this instance already knows; unknown actors are not stored, so a
@@ -405,7 +341,7 @@ impl Db {
             .transaction(async |c| Ok::<_, DbError>(upsert_peer!(c, p)?))
             .await);
         self.forget_memberships();
-        Ok(Some(to_peer(row?)))
+        Ok(Some(row?.into()))
     }
 
     /// Keys `actor_url` used before its current one that were replaced after `since`.
@@ -444,14 +380,14 @@ impl Db {
         }
         let start = self.cache.memberships.start_read();
         let mut conn = self.conn().await?;
-        let row: Option<MembershipTuple> = with_conn!(&mut conn, |c| memberships::table
+        let row: Option<MembershipRecord> = with_conn!(&mut conn, |c| memberships::table
             .inner_join(peers::table)
             .filter(peers::actor_url.eq(actor_url))
-            .select((PEER_COLUMNS, MEMBERSHIP_COLUMNS))
+            .select(MembershipRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        let m = row.map(to_membership).transpose()?;
+        let m = row.map(Membership::try_from).transpose()?;
         self.cache
             .memberships
             .keep(start, actor_url.to_owned(), m.clone());
@@ -465,26 +401,26 @@ impl Db {
 
     pub async fn membership(&self, peer_id: i64) -> Result<Option<Membership>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<MembershipTuple> = with_conn!(&mut conn, |c| memberships::table
+        let row: Option<MembershipRecord> = with_conn!(&mut conn, |c| memberships::table
             .inner_join(peers::table)
             .filter(peers::id.eq(peer_id))
-            .select((PEER_COLUMNS, MEMBERSHIP_COLUMNS))
+            .select(MembershipRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        row.map(to_membership).transpose()
+        row.map(Membership::try_from).transpose()
     }
 
     /// All memberships, newest request first.
     pub async fn memberships(&self) -> Result<Vec<Membership>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<MembershipTuple> = with_conn!(&mut conn, |c| memberships::table
+        let rows: Vec<MembershipRecord> = with_conn!(&mut conn, |c| memberships::table
             .inner_join(peers::table)
             .order(memberships::requested_at.desc())
-            .select((PEER_COLUMNS, MEMBERSHIP_COLUMNS))
+            .select(MembershipRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter().map(to_membership).collect()
+        rows.into_iter().map(Membership::try_from).collect()
     }
 
     /// Stores a pending membership (a Follow sent, or received) together with the activities
@@ -499,12 +435,12 @@ impl Db {
     ) -> Result<Membership, DbError> {
         let now = to_db_time(now);
         let mut conn = self.write_conn().await?;
-        let row: Result<MembershipTuple, DbError> = with_conn!(&mut conn, |c| c
+        let row: Result<MembershipRecord, DbError> = with_conn!(&mut conn, |c| c
             .transaction(async |c| {
                 let p = upsert_peer!(c, peer)?;
                 let m = diesel::insert_into(memberships::table)
                     .values((
-                        memberships::peer_id.eq(p.0),
+                        memberships::peer_id.eq(p.id),
                         memberships::state.eq(state.as_str()),
                         memberships::follow_id.eq(follow_id),
                         memberships::requested_at.eq(now),
@@ -518,15 +454,18 @@ impl Db {
                         memberships::requested_at.eq(now),
                         memberships::updated_at.eq(now),
                     ))
-                    .returning(MEMBERSHIP_COLUMNS)
+                    .returning(MembershipFields::as_returning())
                     .get_result(c)
                     .await?;
                 insert_outbox!(c, send, now);
-                Ok::<_, DbError>((p, m))
+                Ok::<_, DbError>(MembershipRecord {
+                    peer: p,
+                    membership: m,
+                })
             })
             .await);
         self.forget_memberships();
-        to_membership(row?)
+        row?.try_into()
     }
 
     /// Moves a membership from `from` to `to` (staff deciding, or a hub's answer arriving) and
@@ -610,14 +549,18 @@ impl Db {
                 .map(|(_, n)| *n)
                 .unwrap_or(0)
         };
-        Ok((get("pending"), get("delivered"), get("failed")))
+        Ok((
+            get(DeliveryState::Pending.as_str()),
+            get(DeliveryState::Delivered.as_str()),
+            get(DeliveryState::Failed.as_str()),
+        ))
     }
 
     /// Deliveries given up (or refused) among the activities queued since `since`.
     pub async fn failed_since(&self, since: DateTime<Utc>) -> Result<i64, DbError> {
         let mut conn = self.conn().await?;
         Ok(with_conn!(&mut conn, |c| outbox::table
-            .filter(outbox::state.eq("failed"))
+            .filter(outbox::state.eq(DeliveryState::Failed.as_str()))
             .filter(outbox::created_at.gt(to_db_time(since)))
             .count()
             .get_result(c)
@@ -652,7 +595,7 @@ impl Db {
                 let p = upsert_peer!(c, peer)?;
                 diesel::insert_into(readers::table)
                     .values((
-                        readers::peer_id.eq(p.0),
+                        readers::peer_id.eq(p.id),
                         readers::follow_id.eq(follow_id),
                         readers::followed_at.eq(now),
                     ))
@@ -708,14 +651,14 @@ impl Db {
     /// Pending deliveries, oldest first, for the worker to pick per inbox.
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<OutboxTuple> = with_conn!(&mut conn, |c| outbox::table
-            .filter(outbox::state.eq("pending"))
+        let rows: Vec<OutboxRecord> = with_conn!(&mut conn, |c| outbox::table
+            .filter(outbox::state.eq(DeliveryState::Pending.as_str()))
             .order(outbox::id.asc())
             .limit(limit)
-            .select(OUTBOX_COLUMNS)
+            .select(OutboxRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter().map(to_outbox).collect()
+        rows.into_iter().map(OutboxRow::try_from).collect()
     }
 
     /// What may be delivered now, as one chain per inbox: that inbox's oldest pending
@@ -735,20 +678,21 @@ impl Db {
              next_attempt_at, last_error, created_at, delivered_at FROM outbox WHERE id IN ( \
              SELECT id FROM ( \
              SELECT id, ROW_NUMBER() OVER (PARTITION BY inbox ORDER BY id) AS place \
-             FROM outbox WHERE state = 'pending') AS queued \
+             FROM outbox WHERE state = '{}') AS queued \
              WHERE place <= {} ORDER BY id LIMIT {}) ORDER BY id",
+            DeliveryState::Pending.as_str(),
             per_inbox.max(1),
             limit.max(1)
         );
         let mut conn = self.conn().await?;
-        let rows: Vec<QueuedRow> =
+        let rows: Vec<OutboxRecord> =
             with_conn!(&mut conn, |c| diesel::sql_query(sql.as_str()).load(c).await)?;
         let mut chains: Vec<Vec<OutboxRow>> = Vec::new();
         let mut chain_of: std::collections::HashMap<String, usize> = Default::default();
         // Inboxes whose next activity is not due: nothing after it may go either.
         let mut waiting = std::collections::HashSet::new();
         for r in rows {
-            let row = to_outbox(r.into_tuple())?;
+            let row = OutboxRow::try_from(r)?;
             if waiting.contains(&row.inbox) {
                 continue;
             }
@@ -770,13 +714,13 @@ impl Db {
     /// The newest deliveries, for facilitators and staff to see.
     pub async fn recent_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<OutboxTuple> = with_conn!(&mut conn, |c| outbox::table
+        let rows: Vec<OutboxRecord> = with_conn!(&mut conn, |c| outbox::table
             .order(outbox::id.desc())
             .limit(limit)
-            .select(OUTBOX_COLUMNS)
+            .select(OutboxRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter().map(to_outbox).collect()
+        rows.into_iter().map(OutboxRow::try_from).collect()
     }
 
     /// Marks several deliveries done in one statement (a worker pass's successes).
@@ -789,7 +733,7 @@ impl Db {
             outbox::table.filter(outbox::id.eq_any(ids))
         )
         .set((
-            outbox::state.eq("delivered"),
+            outbox::state.eq(DeliveryState::Delivered.as_str()),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::delivered_at.eq(Some(to_db_time(now))),
             outbox::last_error.eq(None::<String>),
@@ -819,7 +763,7 @@ impl Db {
                 .await)?,
             None => with_conn!(&mut conn, |c| diesel::update(outbox::table.find(id))
                 .set((
-                    outbox::state.eq("failed"),
+                    outbox::state.eq(DeliveryState::Failed.as_str()),
                     outbox::attempts.eq(outbox::attempts + 1),
                     outbox::last_error.eq(Some(&error)),
                 ))
@@ -856,20 +800,14 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
         let now = to_db_time(now);
-        let n = if self.backend() == crate::Backend::Sqlite {
-            // One per activity received: queued and committed with the writes beside it.
-            let id = activity_id.to_owned();
-            self.queued
-                .run(
-                    self,
-                    Box::new(move |c| Box::pin(async move { Ok(record_received!(c, &id, now)?) })),
-                    Box::new(|| {}),
-                )
-                .await?
-        } else {
-            let mut conn = self.write_conn().await?;
-            with_conn!(&mut conn, |c| record_received!(c, activity_id, now))?
-        };
+        // One per activity received: on SQLite, queued and committed with the writes beside it.
+        let id = activity_id.to_owned();
+        let n = self
+            .write_batched(
+                write_body!(self, |c| Ok(record_received!(c, &id, now)?)),
+                || {},
+            )
+            .await?;
         Ok(n == 1)
     }
 }

@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use diesel_async::{AsyncConnection, TransactionManager};
+use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
 use tokio::sync::oneshot;
 
 use crate::DbError;
@@ -29,9 +29,65 @@ use crate::pool::{Conn, Db, SqliteConn};
 
 type Future_<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
+/// One write's statements on a connection of type `C`, run inside a transaction.
+pub(crate) type ConnWork<C, T> =
+    Box<dyn for<'c> FnOnce(&'c mut C) -> Future_<'c, Result<T, DbError>> + Send + 'static>;
+
 /// One write's statements, run on the write connection inside the batch's transaction.
-pub(crate) type Work<T> =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConn) -> Future_<'c, Result<T, DbError>> + Send + 'static>;
+pub(crate) type Work<T> = ConnWork<SqliteConn, T>;
+
+/// A write's statements for the backend its [`Db`] talks to; made by [`write_body!`], run by
+/// [`Db::write_batched`].
+pub(crate) enum Write<T> {
+    Sqlite(Work<T>),
+    Postgres(ConnWork<AsyncPgConnection, T>),
+}
+
+/// Makes a [`Write`] of one write body for the backend `$db` talks to. As with
+/// [`with_conn!`](crate::with_conn), `$body` is expanded once per backend, so one copy is
+/// type-checked against each connection; `$c` is `&mut` that connection. The body owns what it
+/// uses (it is `move`): a queued write runs on another thread.
+macro_rules! write_body {
+    ($db:expr, |$c:ident| $body:expr) => {
+        match $db.backend() {
+            $crate::Backend::Sqlite => $crate::group_commit::Write::Sqlite(Box::new(move |$c| {
+                Box::pin(async move { $body })
+            })),
+            $crate::Backend::Postgres => {
+                $crate::group_commit::Write::Postgres(Box::new(move |$c| {
+                    Box::pin(async move { $body })
+                }))
+            }
+        }
+    };
+}
+pub(crate) use write_body;
+
+impl Db {
+    /// Runs a write that arrives many at a time (a check-in, a received report, a received
+    /// activity's record). SQLite: queued and committed in a batch with the others, as the module
+    /// docs say; PostgreSQL, whose writers do not wait for one another: in a transaction of its
+    /// own. `after` (forgetting cached rows the write changed) runs once the write is committed,
+    /// before the caller hears back.
+    pub(crate) async fn write_batched<T: Send + 'static>(
+        &self,
+        write: Write<T>,
+        after: impl FnOnce() + Send + 'static,
+    ) -> Result<T, DbError> {
+        match write {
+            Write::Sqlite(work) => self.queued.run(self, work, Box::new(after)).await,
+            Write::Postgres(work) => {
+                let mut conn = self.write_conn().await?;
+                let Conn::Postgres(c) = &mut conn else {
+                    return Err(DbError::Commit("a PostgreSQL write given to SQLite".into()));
+                };
+                let v = c.transaction(async move |c| work(c).await).await?;
+                after();
+                Ok(v)
+            }
+        }
+    }
+}
 
 /// What runs once the batch holding a write has committed (forgetting cached rows it changed),
 /// before its caller hears back.

@@ -1,8 +1,11 @@
-use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+};
 use diesel_async::RunQueryDsl;
 use hearth_core::Role;
 
+use crate::accounts::parse_role;
 use crate::schema::invites;
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -23,47 +26,36 @@ pub enum InviteStatus {
     Expired,
 }
 
-type InviteRow = (
-    i64,
-    String,
-    chrono::NaiveDateTime,
-    chrono::NaiveDateTime,
-    Option<chrono::NaiveDateTime>,
-);
-
-fn to_invite(row: InviteRow, now: DateTime<Utc>) -> Result<Invite, DbError> {
-    let (id, role, created_at, expires_at, used_at) = row;
-    let expires_at = from_db_time(expires_at);
-    Ok(Invite {
-        id,
-        role: role
-            .parse()
-            .map_err(|e: hearth_core::role::UnknownRole| DbError::InvalidData(e.to_string()))?,
-        created_at: from_db_time(created_at),
-        expires_at,
-        status: if used_at.is_some() {
-            InviteStatus::Used
-        } else if expires_at <= now {
-            InviteStatus::Expired
-        } else {
-            InviteStatus::Open
-        },
-    })
+/// An `invites` row without its token hash and who made or used it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = invites, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct InviteRecord {
+    id: i64,
+    role: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    used_at: Option<NaiveDateTime>,
 }
 
-const INVITE_COLUMNS: (
-    invites::id,
-    invites::role,
-    invites::created_at,
-    invites::expires_at,
-    invites::used_at,
-) = (
-    invites::id,
-    invites::role,
-    invites::created_at,
-    invites::expires_at,
-    invites::used_at,
-);
+impl InviteRecord {
+    /// The invite as it stands at `now` (open, used or expired).
+    fn into_invite(self, now: DateTime<Utc>) -> Result<Invite, DbError> {
+        let expires_at = from_db_time(self.expires_at);
+        Ok(Invite {
+            id: self.id,
+            role: parse_role(&self.role)?,
+            created_at: from_db_time(self.created_at),
+            expires_at,
+            status: if self.used_at.is_some() {
+                InviteStatus::Used
+            } else if expires_at <= now {
+                InviteStatus::Expired
+            } else {
+                InviteStatus::Open
+            },
+        })
+    }
+}
 
 impl Db {
     pub async fn create_invite(
@@ -96,24 +88,24 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<Option<Invite>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<InviteRow> = with_conn!(&mut conn, |c| invites::table
+        let row: Option<InviteRecord> = with_conn!(&mut conn, |c| invites::table
             .filter(invites::token_hash.eq(token_hash))
-            .select(INVITE_COLUMNS)
+            .select(InviteRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        row.map(|r| to_invite(r, now)).transpose()
+        row.map(|r| r.into_invite(now)).transpose()
     }
 
     /// Every invite, newest first.
     pub async fn list_invites(&self, now: DateTime<Utc>) -> Result<Vec<Invite>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<InviteRow> = with_conn!(&mut conn, |c| invites::table
-            .select(INVITE_COLUMNS)
+        let rows: Vec<InviteRecord> = with_conn!(&mut conn, |c| invites::table
+            .select(InviteRecord::as_select())
             .order(invites::id.desc())
             .load(c)
             .await)?;
-        rows.into_iter().map(|r| to_invite(r, now)).collect()
+        rows.into_iter().map(|r| r.into_invite(now)).collect()
     }
 
     /// Revokes an unused invite by deleting it. A used invite is history and stays.

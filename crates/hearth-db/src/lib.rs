@@ -22,12 +22,14 @@ mod keys;
 mod members;
 mod pool;
 mod prepared;
+mod received_reports;
 mod reminders;
-mod reports;
+mod rollups;
 pub mod schema;
 mod sector;
 mod sessions;
 mod settings;
+mod sharing;
 
 pub use accounts::{Account, NewAccount};
 pub use aggregates::FrozenWeek;
@@ -40,13 +42,12 @@ pub use invites::{Invite, InviteStatus};
 pub use keys::InstanceKey;
 pub use members::{Consent, MemberSummary};
 pub use pool::{Backend, Conn, Db, DbHealth, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+pub use received_reports::{ReceivedReport, ReportActivity, Stored};
 pub use reminders::{DEFAULT_REMINDER_WEEKDAY, ReminderEmail};
-pub use reports::{
-    NewSharedReport, ReceivedReport, ReportActivity, ReportState, SharedReport, Sharing, Stored,
-};
 pub use sector::{AlertAck, HubSettings};
 pub use sessions::SessionRow;
 pub use settings::{GroupSettings, first_week};
+pub use sharing::{NewSharedReport, ReportState, SharedReport, Sharing};
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 
@@ -58,4 +59,10 @@ pub fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
 /// Reads a stored timestamp back as UTC.
 pub fn from_db_time(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
+}
+
+/// Reads a stored ISO week label (`2026-W48`) back.
+pub(crate) fn parse_week(s: &str) -> Result<hearth_core::IsoWeek, DbError> {
+    s.parse()
+        .map_err(|e: hearth_core::period::BadIsoWeek| DbError::InvalidData(e.to_string()))
 }

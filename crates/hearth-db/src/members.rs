@@ -1,8 +1,12 @@
-use chrono::{DateTime, Utc};
-use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
 use diesel_async::RunQueryDsl;
 use hearth_core::Role;
 
+use crate::accounts::parse_role;
 use crate::schema::{accounts, network_consents};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -25,24 +29,36 @@ pub struct Consent {
     pub changed_at: DateTime<Utc>,
 }
 
+/// The `accounts` columns the member list shows.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct MemberRecord {
+    id: i64,
+    display_name: String,
+    role: String,
+    created_at: NaiveDateTime,
+    last_login_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<MemberRecord> for MemberSummary {
+    type Error = DbError;
+    fn try_from(r: MemberRecord) -> Result<Self, DbError> {
+        Ok(MemberSummary {
+            id: r.id,
+            display_name: r.display_name,
+            role: parse_role(&r.role)?,
+            joined: from_db_time(r.created_at),
+            last_sign_in: r.last_login_at.map(from_db_time),
+        })
+    }
+}
+
 impl Db {
     /// Everyone with an account, facilitators first, then by name.
     pub async fn list_members(&self) -> Result<Vec<MemberSummary>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<(
-            i64,
-            String,
-            String,
-            chrono::NaiveDateTime,
-            Option<chrono::NaiveDateTime>,
-        )> = with_conn!(&mut conn, |c| accounts::table
-            .select((
-                accounts::id,
-                accounts::display_name,
-                accounts::role,
-                accounts::created_at,
-                accounts::last_login_at,
-            ))
+        let rows: Vec<MemberRecord> = with_conn!(&mut conn, |c| accounts::table
+            .select(MemberRecord::as_select())
             .order((
                 accounts::role.asc(),
                 accounts::display_name.asc(),
@@ -50,19 +66,7 @@ impl Db {
             ))
             .load(c)
             .await)?;
-        rows.into_iter()
-            .map(|(id, display_name, role, joined, last)| {
-                Ok(MemberSummary {
-                    id,
-                    display_name,
-                    role: role.parse().map_err(|e: hearth_core::role::UnknownRole| {
-                        DbError::InvalidData(e.to_string())
-                    })?,
-                    joined: from_db_time(joined),
-                    last_sign_in: last.map(from_db_time),
-                })
-            })
-            .collect()
+        rows.into_iter().map(MemberSummary::try_from).collect()
     }
 
     /// Changes a role. Refused (`Conflict`) when it would leave the group without a
@@ -138,7 +142,7 @@ impl Db {
 
     pub async fn consent(&self, account_id: i64) -> Result<Option<Consent>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<(bool, chrono::NaiveDateTime)> = with_conn!(&mut conn, |c| {
+        let row: Option<(bool, NaiveDateTime)> = with_conn!(&mut conn, |c| {
             network_consents::table
                 .find(account_id)
                 .select((network_consents::granted, network_consents::changed_at))

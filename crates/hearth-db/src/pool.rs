@@ -113,8 +113,8 @@ pub enum Backend {
 pub struct Db {
     pools: Pools,
     pub(crate) cache: std::sync::Arc<crate::cache::Cache>,
-    /// SQLite's writes that arrive many at a time (check-ins, received reports), committed
-    /// in batches.
+    /// SQLite's writes that arrive many at a time (check-ins, received reports, received
+    /// activities), committed in batches: see [`Db::write_batched`].
     pub(crate) queued: std::sync::Arc<crate::group_commit::GroupCommit>,
 }
 

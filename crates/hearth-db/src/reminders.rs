@@ -3,7 +3,10 @@
 //! and unsubscribe tokens and nothing else about anyone.
 
 use chrono::{DateTime, Utc};
-use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
 use diesel_async::RunQueryDsl;
 
 use crate::schema::{reminder_emails, reminder_settings};
@@ -23,28 +26,26 @@ pub struct ReminderEmail {
     pub last_sent_week: Option<String>,
 }
 
-type Row = (i64, String, String, Option<String>);
-
-fn to_email((account_id, address, stop_token, last_sent_week): Row) -> ReminderEmail {
-    ReminderEmail {
-        account_id,
-        address,
-        stop_token,
-        last_sent_week,
-    }
+/// A `reminder_emails` row without when it was made.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = reminder_emails, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct ReminderRecord {
+    account_id: i64,
+    address: String,
+    stop_token: String,
+    last_sent_week: Option<String>,
 }
 
-const COLUMNS: (
-    reminder_emails::account_id,
-    reminder_emails::address,
-    reminder_emails::stop_token,
-    reminder_emails::last_sent_week,
-) = (
-    reminder_emails::account_id,
-    reminder_emails::address,
-    reminder_emails::stop_token,
-    reminder_emails::last_sent_week,
-);
+impl From<ReminderRecord> for ReminderEmail {
+    fn from(r: ReminderRecord) -> Self {
+        ReminderEmail {
+            account_id: r.account_id,
+            address: r.address,
+            stop_token: r.stop_token,
+            last_sent_week: r.last_sent_week,
+        }
+    }
+}
 
 impl Db {
     /// The ISO weekday (1 = Monday) reminders go out on.
@@ -83,13 +84,13 @@ impl Db {
     /// The account's own reminder address, if it gave one.
     pub async fn reminder_email(&self, account_id: i64) -> Result<Option<ReminderEmail>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<Row> = with_conn!(&mut conn, |c| reminder_emails::table
+        let row: Option<ReminderRecord> = with_conn!(&mut conn, |c| reminder_emails::table
             .filter(reminder_emails::account_id.eq(account_id))
-            .select(COLUMNS)
+            .select(ReminderRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        Ok(row.map(to_email))
+        Ok(row.map(ReminderEmail::from))
     }
 
     /// Sets the account's address. A changed address gets `new_token` (so a link sent to the
@@ -145,13 +146,13 @@ impl Db {
     /// The address an unsubscribe token stops, if the token is current.
     pub async fn reminder_by_token(&self, token: &str) -> Result<Option<ReminderEmail>, DbError> {
         let mut conn = self.conn().await?;
-        let row: Option<Row> = with_conn!(&mut conn, |c| reminder_emails::table
+        let row: Option<ReminderRecord> = with_conn!(&mut conn, |c| reminder_emails::table
             .filter(reminder_emails::stop_token.eq(token))
-            .select(COLUMNS)
+            .select(ReminderRecord::as_select())
             .first(c)
             .await
             .optional())?;
-        Ok(row.map(to_email))
+        Ok(row.map(ReminderEmail::from))
     }
 
     /// Unsubscribes by token (the address is forgotten); `true` if the token was current.
@@ -168,17 +169,17 @@ impl Db {
     /// Addresses not yet reminded for `week`.
     pub async fn reminders_due(&self, week: &str) -> Result<Vec<ReminderEmail>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<Row> = with_conn!(&mut conn, |c| reminder_emails::table
+        let rows: Vec<ReminderRecord> = with_conn!(&mut conn, |c| reminder_emails::table
             .filter(
                 reminder_emails::last_sent_week
                     .is_null()
                     .or(reminder_emails::last_sent_week.ne(week)),
             )
             .order(reminder_emails::account_id.asc())
-            .select(COLUMNS)
+            .select(ReminderRecord::as_select())
             .load(c)
             .await)?;
-        Ok(rows.into_iter().map(to_email).collect())
+        Ok(rows.into_iter().map(ReminderEmail::from).collect())
     }
 
     /// Records that `account_id` was reminded for `week`.

@@ -1,19 +1,22 @@
-//! A hub's sector view: the received reports as the core's [`GroupReport`]s with each group's
-//! coarse profile, the hub's settings for what it shows, and acknowledged alerts.
+//! A hub's sector view around the rollups: how many groups report, each group's coarse
+//! profile, the hub's settings for what it shows, acknowledged alerts, and the summaries a hub
+//! publishes (and a group receives).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::{AggregateExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{
+    AggregateExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable,
+    Selectable, SelectableHelper,
+};
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use hearth_core::report::ReportPeriod;
-use hearth_core::sector::{GroupProfile, Measure, MinGroups, Segment, Sums};
+use hearth_core::sector::{GroupProfile, MinGroups};
 
 use crate::NewOutbox;
 use crate::federation::insert_outbox;
 use crate::schema::{
     alert_acks, hub_settings, memberships, outbox, peers, published_summaries, readers,
-    received_reports, sector_rollups, sector_summaries, sector_version,
+    received_reports, sector_summaries,
 };
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 
@@ -30,6 +33,17 @@ pub struct HubSettings {
 pub struct AlertAck {
     pub by: Option<i64>,
     pub at: DateTime<Utc>,
+}
+
+/// An `alert_acks` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = alert_acks, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct AckRecord {
+    segment: String,
+    measure: String,
+    period: String,
+    acknowledged_by: Option<i64>,
+    acknowledged_at: NaiveDateTime,
 }
 
 impl crate::PeerRow {
@@ -59,57 +73,6 @@ fn profile(json: &str) -> GroupProfile {
 }
 
 impl Db {
-    /// The sector rollups: sums per segment, measure and period over every report held.
-    pub async fn sector_sums(
-        &self,
-    ) -> Result<BTreeMap<(Segment, Measure, ReportPeriod), Sums>, DbError> {
-        type Row = (String, String, String, i32, i64, i64, i64);
-        let mut conn = self.conn().await?;
-        let rows: Vec<Row> = with_conn!(&mut conn, |c| sector_rollups::table
-            .select((
-                sector_rollups::segment,
-                sector_rollups::measure,
-                sector_rollups::period,
-                sector_rollups::groups,
-                sector_rollups::respondents,
-                sector_rollups::total,
-                sector_rollups::sigma_sq_hundredths,
-            ))
-            .load(c)
-            .await)?;
-        let bad = |what: &str| DbError::InvalidData(format!("rollup {what}"));
-        let mut out = BTreeMap::new();
-        for (segment, measure, period, groups, respondents, total, sigma_sq) in rows {
-            let key = (
-                Segment::parse(&segment).ok_or_else(|| bad(&segment))?,
-                Measure::parse(&measure).ok_or_else(|| bad(&measure))?,
-                period.parse::<ReportPeriod>().map_err(|_| bad(&period))?,
-            );
-            out.insert(
-                key,
-                Sums {
-                    groups: u32::try_from(groups).map_err(|_| bad("groups"))?,
-                    respondents,
-                    count: total,
-                    noise_variance: sigma_sq as f64 / 100.0,
-                },
-            );
-        }
-        Ok(out)
-    }
-
-    /// The rollups' version: it changes with every report stored, replaced or erased.
-    pub async fn sector_version(&self) -> Result<i64, DbError> {
-        let mut conn = self.conn().await?;
-        let v: Option<i64> = with_conn!(&mut conn, |c| sector_version::table
-            .find(1i64)
-            .select(sector_version::version)
-            .first(c)
-            .await
-            .optional())?;
-        Ok(v.unwrap_or(0))
-    }
-
     /// How many groups have reports held at the hub.
     pub async fn reporting_groups(&self) -> Result<i64, DbError> {
         let mut conn = self.conn().await?;
@@ -172,25 +135,18 @@ impl Db {
     /// Acknowledged alerts by (segment key, measure slug, period label).
     pub async fn alert_acks(&self) -> Result<HashMap<(String, String, String), AlertAck>, DbError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<(String, String, String, Option<i64>, NaiveDateTime)> =
-            with_conn!(&mut conn, |c| alert_acks::table
-                .select((
-                    alert_acks::segment,
-                    alert_acks::measure,
-                    alert_acks::period,
-                    alert_acks::acknowledged_by,
-                    alert_acks::acknowledged_at,
-                ))
-                .load(c)
-                .await)?;
+        let rows: Vec<AckRecord> = with_conn!(&mut conn, |c| alert_acks::table
+            .select(AckRecord::as_select())
+            .load(c)
+            .await)?;
         Ok(rows
             .into_iter()
-            .map(|(s, m, p, by, at)| {
+            .map(|r| {
                 (
-                    (s, m, p),
+                    (r.segment, r.measure, r.period),
                     AlertAck {
-                        by,
-                        at: from_db_time(at),
+                        by: r.acknowledged_by,
+                        at: from_db_time(r.acknowledged_at),
                     },
                 )
             })
@@ -230,7 +186,7 @@ impl Db {
             .filter(
                 peers::id.eq_any(
                     memberships::table
-                        .filter(memberships::state.eq("accepted"))
+                        .filter(memberships::state.eq(crate::MembershipState::Accepted.as_str()))
                         .select(memberships::peer_id),
                 ),
             )

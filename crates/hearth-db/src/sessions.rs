@@ -1,5 +1,7 @@
-use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+};
 use diesel_async::RunQueryDsl;
 
 use crate::prepared::reuse;
@@ -14,6 +16,27 @@ pub struct SessionRow {
     pub account_id: Option<i64>,
     pub data: String,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A `sessions` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct SessionRecord {
+    id: String,
+    account_id: Option<i64>,
+    data: String,
+    expires_at: NaiveDateTime,
+}
+
+impl From<SessionRecord> for SessionRow {
+    fn from(r: SessionRecord) -> Self {
+        SessionRow {
+            id: r.id,
+            account_id: r.account_id,
+            data: r.data,
+            expires_at: from_db_time(r.expires_at),
+        }
+    }
 }
 
 impl Db {
@@ -70,25 +93,14 @@ impl Db {
         }
         let start = self.cache.sessions.start_read();
         let mut conn = self.conn().await?;
-        let row: Option<(String, Option<i64>, String, chrono::NaiveDateTime)> =
-            with_conn!(&mut conn, |c| sessions::table
-                .filter(sessions::id.eq(id))
-                .filter(sessions::expires_at.gt(to_db_time(now)))
-                .select((
-                    sessions::id,
-                    sessions::account_id,
-                    sessions::data,
-                    sessions::expires_at
-                ))
-                .first(c)
-                .await
-                .optional())?;
-        let row = row.map(|(id, account_id, data, expires_at)| SessionRow {
-            id,
-            account_id,
-            data,
-            expires_at: from_db_time(expires_at),
-        });
+        let row: Option<SessionRecord> = with_conn!(&mut conn, |c| sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::expires_at.gt(to_db_time(now)))
+            .select(SessionRecord::as_select())
+            .first(c)
+            .await
+            .optional())?;
+        let row = row.map(SessionRow::from);
         if let Some(r) = &row {
             self.cache.sessions.keep(start, r.id.clone(), r.clone());
         }

@@ -1,5 +1,7 @@
-use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::aggregate::MinCount;
 use hearth_core::period::WeekClose;
@@ -48,19 +50,22 @@ impl GroupSettings {
     }
 }
 
-type SettingsRow = (
-    String,
-    String,
-    String,
-    i32,
-    i32,
-    i32,
-    Option<String>,
-    Option<String>,
-    chrono::NaiveDateTime,
-    String,
-    bool,
-);
+/// The `group_settings` row, without its id.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = group_settings, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct SettingsRecord {
+    name: String,
+    description: String,
+    timezone: String,
+    close_weekday: i32,
+    close_hour: i32,
+    min_count: i32,
+    region: Option<String>,
+    size_band: Option<String>,
+    created_at: NaiveDateTime,
+    instance_role: String,
+    hub_auto_accept: bool,
+}
 
 fn invalid(what: impl std::fmt::Display) -> DbError {
     DbError::InvalidData(what.to_string())
@@ -81,22 +86,10 @@ impl Db {
         &self,
     ) -> Result<Option<(GroupSettings, DateTime<Utc>)>, DbError> {
         let mut conn = self.conn().await?;
-        let (row, focuses): (Option<SettingsRow>, Vec<String>) = with_conn!(&mut conn, |c| {
+        let (row, focuses): (Option<SettingsRecord>, Vec<String>) = with_conn!(&mut conn, |c| {
             let row = group_settings::table
                 .filter(group_settings::id.eq(1))
-                .select((
-                    group_settings::name,
-                    group_settings::description,
-                    group_settings::timezone,
-                    group_settings::close_weekday,
-                    group_settings::close_hour,
-                    group_settings::min_count,
-                    group_settings::region,
-                    group_settings::size_band,
-                    group_settings::created_at,
-                    group_settings::instance_role,
-                    group_settings::hub_auto_accept,
-                ))
+                .select(SettingsRecord::as_select())
                 .first(c)
                 .await
                 .optional()?;
@@ -106,20 +99,7 @@ impl Db {
                 .await?;
             Ok::<_, DbError>((row, focuses))
         })?;
-        let Some((
-            name,
-            description,
-            tz,
-            weekday,
-            hour,
-            k,
-            region,
-            size_band,
-            created,
-            role,
-            hub_auto_accept,
-        )) = row
-        else {
+        let Some(r) = row else {
             return Ok(None);
         };
         let mut focuses: Vec<&'static str> = focuses
@@ -127,23 +107,25 @@ impl Db {
             .filter_map(|f| known(&FOCUSES, Some(f)))
             .collect();
         focuses.sort_by_key(|s| FOCUSES.iter().position(|(f, _)| f == s));
+        let tz = r.timezone;
         let settings = GroupSettings {
-            name,
-            description,
+            name: r.name,
+            description: r.description,
             timezone: tz
                 .parse::<Tz>()
                 .map_err(|_| invalid(format!("unknown time zone {tz:?}")))?,
-            close: WeekClose::new(i64::from(weekday), i64::from(hour)).map_err(invalid)?,
-            min_count: MinCount::new(i64::from(k)).map_err(invalid)?,
+            close: WeekClose::new(i64::from(r.close_weekday), i64::from(r.close_hour))
+                .map_err(invalid)?,
+            min_count: MinCount::new(i64::from(r.min_count)).map_err(invalid)?,
             profile: Profile {
-                region: known(&REGIONS, region),
+                region: known(&REGIONS, r.region),
                 focuses,
-                size_band: known(&SIZE_BANDS, size_band),
+                size_band: known(&SIZE_BANDS, r.size_band),
             },
-            role: role.parse().map_err(invalid)?,
-            hub_auto_accept,
+            role: r.instance_role.parse().map_err(invalid)?,
+            hub_auto_accept: r.hub_auto_accept,
         };
-        Ok(Some((settings, from_db_time(created))))
+        Ok(Some((settings, from_db_time(r.created_at))))
     }
 
     /// Creates the settings row once; later calls leave it as it is.
