@@ -12,7 +12,6 @@
 
 pub mod auth;
 pub mod charts;
-pub mod clock;
 pub mod csrf;
 pub mod csv_out;
 
@@ -40,8 +39,9 @@ use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use hearth_core::InstanceRole;
 use hearth_federation::{FedContext, discovery, inbox};
 
-pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
+/// The clock lives in the data layer, shared with federation; these paths keep working.
+pub use hearth_db::clock::{self, Clock, FixedClock, SystemClock};
 
 /// Settings the web layer needs from the instance configuration.
 #[derive(Debug, Clone)]
