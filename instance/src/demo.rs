@@ -17,8 +17,9 @@ use chrono::{DateTime, Utc};
 use hearth_core::profile::Profile;
 use hearth_core::sharing::SharingSettings;
 use hearth_core::{CheckinAnswers, InstanceRole, IsoWeek, Role, Tz};
+use hearth_db::Clock;
 use hearth_db::{Db, GroupSettings, MembershipState, NewAccount};
-use hearth_web::{AppState, SystemClock, WebConfig, setup};
+use hearth_web::{AppState, WebConfig, setup};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -104,6 +105,7 @@ fn write_config(i: &Instance, resolve: &BTreeMap<String, SocketAddr>) -> anyhow:
 /// Creates the instance's database, settings, keys and the demo sign-in, and starts serving.
 async fn start(
     i: &mut Instance,
+    clock: &Arc<dyn Clock>,
     listener: tokio::net::TcpListener,
     resolve: &BTreeMap<String, SocketAddr>,
     created: DateTime<Utc>,
@@ -141,7 +143,8 @@ async fn start(
         resolve: resolve.iter().map(|(n, a)| (n.clone(), *a)).collect(),
         inbox_requests_per_minute: None,
     };
-    let federation = hearth_federation::config(db.clone(), public, i.role, &options).await?;
+    let federation =
+        hearth_federation::config(db.clone(), clock.clone(), public, i.role, &options).await?;
     tokio::spawn(hearth_federation::outbox::run(
         federation.clone(),
         hearth_federation::outbox::RetryPolicy {
@@ -150,7 +153,7 @@ async fn start(
         },
         Duration::from_millis(200),
     ));
-    let state = AppState::new(db, Arc::new(SystemClock), web, federation);
+    let state = AppState::new(db, web, federation);
     let app = hearth_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -167,7 +170,7 @@ async fn fill(
     members: usize,
 ) -> anyhow::Result<usize> {
     let state = i.state()?;
-    let db = &state.db;
+    let (db, now) = (&state.db, state.clock.now());
     let mut ids = Vec::new();
     for m in 0..members {
         let account = setup::create_account(
@@ -179,12 +182,12 @@ async fn fill(
                 // Synthetic members never sign in.
                 password_hash: "!demo".into(),
             },
-            Utc::now(),
+            now,
         )
         .await?;
         // Most agree to share.
         if rng.gen_bool(0.9) {
-            db.set_consent(account.id, true, Utc::now()).await?;
+            db.set_consent(account.id, true, now).await?;
         }
         ids.push(account.id);
     }
@@ -199,7 +202,7 @@ async fn fill(
         };
         for id in &ids {
             if rng.gen_bool(0.85) {
-                db.save_checkin(*id, *week, &answers(rng, burnout, low)?, Utc::now())
+                db.save_checkin(*id, *week, &answers(rng, burnout, low)?, now)
                     .await?;
                 written += 1;
             }
@@ -223,7 +226,7 @@ where
     Ok(())
 }
 
-pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
     if args.groups < 1 || args.groups > 40 {
         bail!("--groups must be from 1 to 40");
     }
@@ -282,7 +285,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .collect();
 
     // History: the groups began `months` months ago.
-    let now = Utc::now();
+    let now = clock.now();
     let created = now - chrono::Duration::days(i64::from(args.months) * 31 + 7);
     let mut weeks = Vec::new();
     let mut w = IsoWeek::containing(created, Tz::Europe__London);
@@ -304,7 +307,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         } else {
             Profile::default()
         };
-        start(i, l, &resolve, created, profile).await?;
+        start(i, &clock, l, &resolve, created, profile).await?;
     }
     let mut checkins = 0;
     for i in &instances[1..] {

@@ -7,7 +7,6 @@ use std::time::Duration;
 use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::traits::Activity;
-use chrono::Utc;
 use hearth_db::OutboxRow;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -121,7 +120,7 @@ pub async fn run_once(
     policy: &RetryPolicy,
 ) -> Result<usize, FedError> {
     let data = config.to_request_data();
-    let now = Utc::now();
+    let now = data.now();
     let chains = data.db.next_deliveries(now, PER_INBOX, 1000).await?;
     if chains.is_empty() {
         return Ok(0);
@@ -169,7 +168,7 @@ pub async fn run_once(
                 // A refusal is final: the receiver has said no.
                 let retry = tries < policy.max_attempts && !matches!(e, FedError::Refused(_));
                 let next = retry.then(|| {
-                    Utc::now() + chrono::Duration::from_std(policy.delay(tries)).unwrap_or_default()
+                    data.now() + chrono::Duration::from_std(policy.delay(tries)).unwrap_or_default()
                 });
                 tracing::warn!(activity = %row.activity_id, inbox = %row.inbox, attempt = tries, error = %e, "delivery failed");
                 data.db
@@ -178,7 +177,7 @@ pub async fn run_once(
             }
         }
     }
-    data.db.mark_all_delivered(&done, Utc::now()).await?;
+    data.db.mark_all_delivered(&done, data.now()).await?;
     Ok(delivered)
 }
 

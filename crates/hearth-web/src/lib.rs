@@ -92,6 +92,7 @@ impl std::ops::Deref for AppState {
 #[derive(Clone)]
 pub struct AppStateInner {
     pub db: hearth_db::Db,
+    /// The instance's clock: the same one its federation context reads.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
     pub limiter: Arc<auth::AttemptLimiter>,
@@ -110,14 +111,17 @@ pub struct AppStateInner {
 const SETTINGS_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl AppState {
+    /// The state over `federation`, whose clock the pages read too: one clock per instance.
     pub fn new(
         db: hearth_db::Db,
-        clock: Arc<dyn Clock>,
         config: WebConfig,
         federation: FederationConfig<FedContext>,
     ) -> Self {
         let limiter = Arc::new(auth::AttemptLimiter::new(config.login_attempts_per_minute));
-        let role = federation.to_request_data().role;
+        let (role, clock) = {
+            let ctx = federation.to_request_data();
+            (ctx.role, ctx.clock.clone())
+        };
         Self(Arc::new(AppStateInner {
             db,
             clock,
