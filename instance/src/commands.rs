@@ -294,26 +294,19 @@ async fn serve(
     )
     .await
     .context("could not set up federation")?;
-    let policy = hearth_federation::outbox::RetryPolicy {
-        base: Duration::from_millis(config.delivery_retry_base_ms),
-        ..Default::default()
-    };
-    tokio::spawn(hearth_federation::outbox::run(
-        federation.clone(),
-        policy,
-        Duration::from_millis(config.delivery_retry_base_ms.clamp(100, 5000)),
-    ));
     let state = AppState::new(db.clone(), web_config(&config), federation);
-    spawn_housekeeping(state.clone());
-    if settings.role == hearth_core::InstanceRole::Hub {
-        spawn_summary_publisher(state.clone());
-    }
-    if settings.role == hearth_core::InstanceRole::Group {
-        spawn_week_closer(state.clone());
-        if let Some(mailer) = mailer(&config)? {
-            spawn_reminders(state.clone(), mailer);
-        }
-    }
+    let is_group = settings.role == hearth_core::InstanceRole::Group;
+    let jobs = hearth_web::jobs::JobRunner::start(
+        &state,
+        hearth_web::jobs::JobOptions {
+            mailer: if is_group { mailer(&config)? } else { None },
+            delivery: hearth_federation::outbox::RetryPolicy {
+                base: Duration::from_millis(config.delivery_retry_base_ms),
+                ..Default::default()
+            },
+            delivery_idle: Duration::from_millis(config.delivery_retry_base_ms.clamp(100, 5000)),
+        },
+    );
     let name = settings.name;
     println!(
         "Hearth is serving {} {name:?} at {} (listening on {})",
@@ -323,10 +316,20 @@ async fn serve(
     );
     print_setup_link(&link);
     let app = hearth_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped with an error")?;
+    let stop_jobs = jobs.shutdown_token();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // The jobs stop while the requests in flight finish.
+            stop_jobs.cancel();
+        })
+        .await;
+    // Whether the server ended by the signal or by an error, no job outlives it.
+    let stopped = jobs.shutdown().await;
+    served.context("the server stopped with an error")?;
+    if !stopped.aborted.is_empty() {
+        tracing::warn!(jobs = ?stopped.aborted, "stopped in the middle of a pass");
+    }
     println!("Hearth stopped.");
     Ok(ExitCode::SUCCESS)
 }
@@ -478,76 +481,6 @@ fn healthcheck(data_dir: &Path) -> anyhow::Result<ExitCode> {
         println!("unhealthy: {status}");
         Ok(ExitCode::FAILURE)
     }
-}
-
-/// Hourly: drop expired sessions and idle rate-limit entries.
-fn spawn_housekeeping(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match state.db.delete_expired_sessions(state.clock.now()).await {
-                Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
-                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
-            }
-            state.limiter.forget_idle();
-        }
-    });
-}
-
-/// Every five minutes on a group that sends email: this week's reminders, on the group's day.
-fn spawn_reminders(state: AppState, mailer: hearth_web::mail::Mailer) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(300));
-        loop {
-            tick.tick().await;
-            if let Err(e) =
-                hearth_web::mail::send_due_reminders(&state, &mailer, state.clock.now()).await
-            {
-                tracing::warn!(error = ?e, "reminders pass failed");
-            }
-        }
-    });
-}
-
-/// Every ten minutes on a hub: publish the newest period's sector summary once it is due.
-fn spawn_summary_publisher(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            match hearth_federation::summaries::publish_due(&state.fed(), state.clock.now()).await {
-                Ok(Some(period)) => tracing::info!(%period, "sector summary published"),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "could not publish the sector summary"),
-            }
-        }
-    });
-}
-
-/// Every minute: freeze the aggregate of any week that has closed, so figures are ready at
-/// close even if nobody opens the group page, and make any report that has come due.
-fn spawn_week_closer(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            if let Err(e) = hearth_web::periods::close_due_weeks(&state.db, state.clock.now()).await
-            {
-                tracing::warn!(error = %e, "could not close weeks");
-            }
-            // Reports come due when a period closes; noise comes from the OS generator.
-            if let Err(e) = hearth_federation::reports::make_due_reports(
-                &state.fed(),
-                state.clock.now(),
-                &mut rand::rngs::OsRng,
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "could not make due reports");
-            }
-        }
-    });
 }
 
 async fn shutdown_signal() {

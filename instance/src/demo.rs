@@ -145,6 +145,8 @@ async fn start(
     };
     let federation =
         hearth_federation::config(db.clone(), clock.clone(), public, i.role, &options).await?;
+    // Only deliveries run in the demo (its reports and summaries are made by hand); they stop
+    // with the process.
     tokio::spawn(hearth_federation::outbox::run(
         federation.clone(),
         hearth_federation::outbox::RetryPolicy {
@@ -152,6 +154,7 @@ async fn start(
             ..Default::default()
         },
         Duration::from_millis(200),
+        tokio_util::sync::CancellationToken::new(),
     ));
     let state = AppState::new(db, web, federation);
     let app = hearth_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -360,7 +363,7 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
             ..SharingSettings::default()
         };
         state.db.set_sharing(m.peer.id, &sharing, created).await?;
-        hearth_web::periods::close_due_weeks(&state.db, now).await?;
+        hearth_web::jobs::weeks::close_due_weeks(&state.db, now).await?;
         let made =
             hearth_federation::reports::make_due_reports(&state.fed(), now, &mut rand::rngs::OsRng)
                 .await

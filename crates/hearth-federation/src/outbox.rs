@@ -9,6 +9,7 @@ use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::traits::Activity;
 use hearth_db::OutboxRow;
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::actor::Peer;
@@ -181,18 +182,31 @@ pub async fn run_once(
     Ok(delivered)
 }
 
-/// Runs the worker until the process ends: a pass whenever something is queued, and at least
-/// every `idle` otherwise (for retries that come due).
-pub async fn run(config: FederationConfig<FedContext>, policy: RetryPolicy, idle: Duration) {
+/// Runs the worker until `shutdown`: a pass whenever something is queued, and at least every
+/// `idle` otherwise (for retries that come due). Shutdown leaves a pass in progress at once:
+/// whatever it had not marked delivered is sent again on the next start, and receivers ignore
+/// an activity they already have.
+pub async fn run(
+    config: FederationConfig<FedContext>,
+    policy: RetryPolicy,
+    idle: Duration,
+    shutdown: CancellationToken,
+) {
     let wake = config.to_request_data().outbox_wake.clone();
     loop {
-        match run_once(&config, &policy).await {
+        let pass = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return,
+            pass = run_once(&config, &policy) => pass,
+        };
+        match pass {
             // Something went out: the next activity to that inbox may be waiting already.
             Ok(delivered) if delivered > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "outbox pass failed"),
         }
         tokio::select! {
+            () = shutdown.cancelled() => return,
             () = wake.notified() => {},
             () = tokio::time::sleep(idle) => {},
         }

@@ -16,10 +16,16 @@ pub mod csrf;
 pub mod csv_out;
 
 pub mod error;
+pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod pages;
-pub mod periods;
+
+/// Closing weeks is the week closer's job ([`jobs::weeks`]); pages that show group figures
+/// call it too.
+pub mod periods {
+    pub use crate::jobs::weeks::close_due_weeks;
+}
 
 pub mod session_store;
 pub mod setup;
