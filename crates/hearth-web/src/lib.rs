@@ -106,10 +106,42 @@ pub struct AppStateInner {
     /// Group instance or hub: decides which pages exist.
     pub role: InstanceRole,
     pub metrics: Arc<metrics::Metrics>,
-    /// A hub's computed sector picture, kept until its rollups change.
-    pub sector_cache: Arc<pages::sector::Cache>,
+    /// What pages keep for themselves between requests (see [`AppState::extension`]).
+    extensions: Arc<Extensions>,
     /// The instance's settings as last read, and when: nearly every page needs them.
     settings_cache: Arc<std::sync::RwLock<Option<(std::time::Instant, hearth_db::GroupSettings)>>>,
+}
+
+/// Values by type, one of each per state (see [`AppState::extension`]).
+#[derive(Default)]
+struct Extensions(
+    std::sync::RwLock<
+        std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+    >,
+);
+
+impl Extensions {
+    fn get<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let key = std::any::TypeId::of::<T>();
+        let found = self
+            .0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        let value = match found {
+            Some(v) => v,
+            None => self
+                .0
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key)
+                .or_insert_with(|| Arc::new(T::default()))
+                .clone(),
+        };
+        // Keyed by `T`'s own type id, so the value is a `T`.
+        value.downcast::<T>().unwrap_or_default()
+    }
 }
 
 /// How long a read of the settings is reused. Changes made here forget it at once; this bounds
@@ -136,7 +168,7 @@ impl AppState {
             federation,
             role,
             metrics: Arc::default(),
-            sector_cache: Arc::default(),
+            extensions: Arc::default(),
             settings_cache: Arc::default(),
         }))
     }
@@ -174,6 +206,13 @@ impl AppState {
             *cached = None;
         }
         Ok(saved?)
+    }
+
+    /// This state's value of type `T`, made on first use and shared by every request (and by
+    /// [`AppState::with_config`]'s copies). A page keeps its own cache this way without the
+    /// state naming the page's types.
+    pub fn extension<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        self.extensions.get()
     }
 
     /// Federation context for one request.
@@ -347,4 +386,30 @@ fn hub_routes() -> Router<AppState> {
         .route("/public/sector", get(pages::sector::public))
         .route("/sector/publish", post(pages::sector::publish))
         .route("/summaries/{period}", get(pages::sector::summary_object))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_extension_is_made_once_per_state_and_type() {
+        #[derive(Default)]
+        struct Counter(std::sync::atomic::AtomicU32);
+        let (one, other) = (Extensions::default(), Extensions::default());
+        one.get::<Counter>()
+            .0
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let again = one.get::<Counter>();
+        assert_eq!(again.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(Arc::ptr_eq(&again, &one.get::<Counter>()));
+        assert_eq!(
+            other
+                .get::<Counter>()
+                .0
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        assert_eq!(*one.get::<String>(), "");
+    }
 }

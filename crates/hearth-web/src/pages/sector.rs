@@ -110,14 +110,16 @@ struct Picture {
 }
 
 /// The last picture computed, with the rollup version and settings it was computed for: the
-/// sector pages read one version number per request until a report changes the rollups.
+/// sector pages read one version number per request until a report changes the rollups. One
+/// per state, kept in its extensions.
 #[derive(Default)]
-pub struct Cache(std::sync::Mutex<Option<(i64, HubSettings, std::sync::Arc<Picture>)>>);
+struct Cache(std::sync::Mutex<Option<(i64, HubSettings, std::sync::Arc<Picture>)>>);
 
 async fn picture(state: &AppState) -> Result<std::sync::Arc<Picture>, AppError> {
+    let cache = state.extension::<Cache>();
     let settings = state.db.hub_settings().await?;
     let version = state.db.sector_version().await?;
-    if let Ok(cached) = state.sector_cache.0.lock()
+    if let Ok(cached) = cache.0.lock()
         && let Some((v, s, p)) = cached.as_ref()
         && *v == version
         && *s == settings
@@ -133,7 +135,7 @@ async fn picture(state: &AppState) -> Result<std::sync::Arc<Picture>, AppError> 
         series,
         tests,
     });
-    if let Ok(mut cached) = state.sector_cache.0.lock() {
+    if let Ok(mut cached) = cache.0.lock() {
         *cached = Some((version, settings, p.clone()));
     }
     Ok(p)
