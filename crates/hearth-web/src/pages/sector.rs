@@ -584,16 +584,16 @@ pub async fn publish(State(state): State<AppState>, f: Facilitator) -> Result<Re
     let Some(latest) = sums.keys().map(|(_, _, p)| *p).max() else {
         return Err(AppError::BadRequest("No reports have arrived yet.".into()));
     };
-    match hearth_federation::summaries::publish(&state.fed(), latest).await {
-        Ok(_) => {
-            tracing::info!(by = f.0.account.id, period = %latest, "summary published by staff");
-            Ok(Redirect::to("/sector?done=published").into_response())
-        }
-        Err(hearth_federation::FedError::NotAllowed(m)) => Err(AppError::BadRequest(format!(
-            "The summary cannot go out: {m}."
-        ))),
-        Err(e) => Err(AppError::Internal(e.to_string())),
-    }
+    hearth_federation::summaries::publish(&state.fed(), latest)
+        .await
+        .map_err(|e| match e {
+            hearth_federation::FedError::NotAllowed(m) => {
+                AppError::BadRequest(format!("The summary cannot go out: {m}."))
+            }
+            other => other.into(),
+        })?;
+    tracing::info!(by = f.0.account.id, period = %latest, "summary published by staff");
+    Ok(Redirect::to("/sector?done=published").into_response())
 }
 
 /// A published summary as ActivityPub JSON (public hubs only).
@@ -601,8 +601,8 @@ pub async fn summary_object(
     State(state): State<AppState>,
     axum::extract::Path(period): axum::extract::Path<String>,
 ) -> Result<Response, AppError> {
-    match hearth_federation::summaries::fetch(&state.fed(), &period).await {
-        Ok(Some(v)) => Ok((
+    match hearth_federation::summaries::fetch(&state.fed(), &period).await? {
+        Some(v) => Ok((
             StatusCode::OK,
             [(
                 header::CONTENT_TYPE,
@@ -611,7 +611,6 @@ pub async fn summary_object(
             v.to_string(),
         )
             .into_response()),
-        Ok(None) => Err(AppError::NotFound),
-        Err(e) => Err(AppError::Internal(e.to_string())),
+        None => Err(AppError::NotFound),
     }
 }
