@@ -378,9 +378,7 @@ async fn rotate_keys(data_dir: &Path, clock: &Arc<dyn Clock>) -> anyhow::Result<
     )
     .await
     .context("could not set up federation")?;
-    let n = hearth_federation::keys::announce_actor(&federation.to_request_data())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = hearth_federation::keys::announce_actor(&federation.to_request_data()).await?;
     println!(
         "A new key pair is stored (the old one is kept). {n} peer inbox(es) will be sent the new \
          public key when the instance next runs: start it now."

@@ -131,9 +131,7 @@ async fn start(
         &NewAccount {
             username: LOGIN.into(),
             display_name: "Demo facilitator".into(),
-            password_hash: hearth_web::auth::hash_password(PASSWORD.into())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+            password_hash: hearth_web::auth::hash_password(PASSWORD.into()).await?,
         },
         created,
     )
@@ -330,10 +328,8 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
             activitypub_federation::fetch::object_id::ObjectId::from(hub_actor.clone())
                 .dereference(&fed)
                 .await
-                .map_err(|e| anyhow::anyhow!("could not reach the demo hub: {e}"))?;
-        hearth_federation::activities::request_to_join(&fed, &hub)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .context("could not reach the demo hub")?;
+        hearth_federation::activities::request_to_join(&fed, &hub).await?;
     }
     wait_until("every group joins the hub", 120, || async {
         for i in &instances[1..] {
@@ -366,8 +362,7 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         hearth_web::jobs::weeks::close_due_weeks(&state.db, now).await?;
         let made =
             hearth_federation::reports::make_due_reports(&state.fed(), now, &mut rand::rngs::OsRng)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .await?;
         sent += made.sent;
     }
     let hub = instances[0].state()?.clone();
@@ -393,9 +388,7 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         .map(|(_, _, p)| *p)
         .max()
         .context("the hub has no figures: too few groups reported")?;
-    hearth_federation::summaries::publish(&hub.fed(), latest)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    hearth_federation::summaries::publish(&hub.fed(), latest).await?;
     wait_until("every group receives the summary", 120, || async {
         for i in &instances[1..] {
             if i.state()?.db.latest_sector_summaries().await?.is_empty() {
@@ -406,9 +399,7 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
     })
     .await?;
     let csv_path = instances[0].dir.join("sector.csv");
-    let csv = hearth_web::pages::sector::sector_csv(&hub)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let csv = hearth_web::pages::sector::sector_csv(&hub).await?;
     std::fs::write(&csv_path, csv)?;
 
     println!(
