@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use chrono::Utc;
 use hearth_core::{Role, Tz};
-use hearth_db::{Db, GroupSettings};
-use hearth_web::{AppState, SystemClock, WebConfig, setup};
+use hearth_db::{Clock, Db, GroupSettings, SystemClock};
+use hearth_web::{AppState, WebConfig, setup};
 
 use crate::cli::{Cli, Command, InitArgs, InviteArgs, RoleArg, ServeArgs};
 use crate::config::{
@@ -28,13 +27,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .is_ok_and(|c| c.log_format == crate::config::LogFormat::Json);
     // Held to the end: dropping it writes out the log lines still queued.
     let _log = init_logging(serving, json);
+    // The one clock every command, page, federation call and job reads.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
-        Command::Init(args) => init(&data_dir, args).await,
-        Command::Serve(args) => serve(&data_dir, args).await,
+        Command::Init(args) => init(&data_dir, &clock, args).await,
+        Command::Serve(args) => serve(&data_dir, clock, args).await,
         Command::Migrate => migrate(&data_dir).await,
-        Command::Invite(args) => invite(&data_dir, args).await,
-        Command::Check => check(&data_dir).await,
-        Command::Demo(args) => crate::demo::demo(args).await,
+        Command::Invite(args) => invite(&data_dir, &clock, args).await,
+        Command::Check => check(&data_dir, &clock).await,
+        Command::Demo(args) => crate::demo::demo(args, clock).await,
         Command::Bench(args) => crate::bench::bench(args).await,
         Command::BenchHello {
             listen,
@@ -44,7 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(args) => backup(&data_dir, args).await,
         Command::Restore(args) => restore(&data_dir, args).await,
         Command::Export(args) => export(&data_dir, args).await,
-        Command::RotateKeys => rotate_keys(&data_dir).await,
+        Command::RotateKeys => rotate_keys(&data_dir, &clock).await,
     }
 }
 
@@ -176,6 +177,7 @@ fn mailer(config: &Config) -> anyhow::Result<Option<hearth_web::mail::Mailer>> {
 /// key pair. Returns the open database and a setup link when nobody has an account yet.
 async fn prepare(
     data_dir: &Path,
+    clock: &Arc<dyn Clock>,
     config: &Config,
     group: &GroupSettings,
     file_overrides: &Overrides,
@@ -195,7 +197,7 @@ async fn prepare(
     let db = Db::open(&url)
         .await
         .context("could not open the database")?;
-    let now = Utc::now();
+    let now = clock.now();
     setup::ensure_group(&db, group, now).await?;
     if db.instance_key().await?.is_none() {
         let key = tokio::task::spawn_blocking(keys::generate).await??;
@@ -215,7 +217,7 @@ fn print_setup_link(link: &Option<String>) {
     }
 }
 
-async fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+async fn init(data_dir: &Path, clock: &Arc<dyn Clock>, args: InitArgs) -> anyhow::Result<ExitCode> {
     let name = parse_group_name(&args.group_name)?;
     let tz = parse_timezone(&args.timezone)?;
     let group = if args.hub {
@@ -229,7 +231,7 @@ async fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     };
     let config = Config::load(data_dir, &overrides)?;
     let existed = has_instance(data_dir, &config);
-    let (db, link) = prepare(data_dir, &config, &group, &overrides).await?;
+    let (db, link) = prepare(data_dir, clock, &config, &group, &overrides).await?;
     let current = db.group_settings().await?;
     if existed {
         let (name, role) = current
@@ -258,7 +260,11 @@ async fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+async fn serve(
+    data_dir: &Path,
+    clock: Arc<dyn Clock>,
+    args: ServeArgs,
+) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         listen: args.listen,
         public_url: args.public_url,
@@ -266,7 +272,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(data_dir, &overrides)?;
     let group = GroupSettings::new("Our group", Tz::Europe__London);
     // Only the first start writes flags into a new configuration file.
-    let (db, link) = prepare(data_dir, &config, &group, &overrides).await?;
+    let (db, link) = prepare(data_dir, &clock, &config, &group, &overrides).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {
@@ -281,37 +287,26 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("the instance has no settings row")?;
     let federation = hearth_federation::config(
         db.clone(),
+        clock,
         config.public_url(),
         settings.role,
         &fed_options(&config),
     )
     .await
     .context("could not set up federation")?;
-    let policy = hearth_federation::outbox::RetryPolicy {
-        base: Duration::from_millis(config.delivery_retry_base_ms),
-        ..Default::default()
-    };
-    tokio::spawn(hearth_federation::outbox::run(
-        federation.clone(),
-        policy,
-        Duration::from_millis(config.delivery_retry_base_ms.clamp(100, 5000)),
-    ));
-    let state = AppState::new(
-        db.clone(),
-        Arc::new(SystemClock),
-        web_config(&config),
-        federation,
+    let state = AppState::new(db.clone(), web_config(&config), federation);
+    let is_group = settings.role == hearth_core::InstanceRole::Group;
+    let jobs = hearth_web::jobs::JobRunner::start(
+        &state,
+        hearth_web::jobs::JobOptions {
+            mailer: if is_group { mailer(&config)? } else { None },
+            delivery: hearth_federation::outbox::RetryPolicy {
+                base: Duration::from_millis(config.delivery_retry_base_ms),
+                ..Default::default()
+            },
+            delivery_idle: Duration::from_millis(config.delivery_retry_base_ms.clamp(100, 5000)),
+        },
     );
-    spawn_housekeeping(state.clone());
-    if settings.role == hearth_core::InstanceRole::Hub {
-        spawn_summary_publisher(state.clone());
-    }
-    if settings.role == hearth_core::InstanceRole::Group {
-        spawn_week_closer(state.clone());
-        if let Some(mailer) = mailer(&config)? {
-            spawn_reminders(state.clone(), mailer);
-        }
-    }
     let name = settings.name;
     println!(
         "Hearth is serving {} {name:?} at {} (listening on {})",
@@ -321,10 +316,20 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     print_setup_link(&link);
     let app = hearth_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped with an error")?;
+    let stop_jobs = jobs.shutdown_token();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // The jobs stop while the requests in flight finish.
+            stop_jobs.cancel();
+        })
+        .await;
+    // Whether the server ended by the signal or by an error, no job outlives it.
+    let stopped = jobs.shutdown().await;
+    served.context("the server stopped with an error")?;
+    if !stopped.aborted.is_empty() {
+        tracing::warn!(jobs = ?stopped.aborted, "stopped in the middle of a pass");
+    }
     println!("Hearth stopped.");
     Ok(ExitCode::SUCCESS)
 }
@@ -351,7 +356,7 @@ async fn backup(data_dir: &Path, args: crate::cli::BackupArgs) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-async fn rotate_keys(data_dir: &Path) -> anyhow::Result<ExitCode> {
+async fn rotate_keys(data_dir: &Path, clock: &Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
     let (config, db) = open_existing(data_dir).await?;
     // A running instance keeps signing with the key it loaded: it must restart to use a new one.
     let probe = local_addr(&config);
@@ -362,19 +367,18 @@ async fn rotate_keys(data_dir: &Path) -> anyhow::Result<ExitCode> {
         .group_settings()
         .await?
         .context("this instance is not set up: run `hearth init` first")?;
-    db.store_instance_key(&keys::generate()?, Utc::now())
+    db.store_instance_key(&keys::generate()?, clock.now())
         .await?;
     let federation = hearth_federation::config(
         db.clone(),
+        clock.clone(),
         config.public_url(),
         settings.role,
         &fed_options(&config),
     )
     .await
     .context("could not set up federation")?;
-    let n = hearth_federation::keys::announce_actor(&federation.to_request_data())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = hearth_federation::keys::announce_actor(&federation.to_request_data()).await?;
     println!(
         "A new key pair is stored (the old one is kept). {n} peer inbox(es) will be sent the new \
          public key when the instance next runs: start it now."
@@ -477,74 +481,6 @@ fn healthcheck(data_dir: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Hourly: drop expired sessions and idle rate-limit entries.
-fn spawn_housekeeping(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match state.db.delete_expired_sessions(Utc::now()).await {
-                Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
-                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
-            }
-            state.limiter.forget_idle();
-        }
-    });
-}
-
-/// Every five minutes on a group that sends email: this week's reminders, on the group's day.
-fn spawn_reminders(state: AppState, mailer: hearth_web::mail::Mailer) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(300));
-        loop {
-            tick.tick().await;
-            if let Err(e) = hearth_web::mail::send_due_reminders(&state, &mailer, Utc::now()).await
-            {
-                tracing::warn!(error = ?e, "reminders pass failed");
-            }
-        }
-    });
-}
-
-/// Every ten minutes on a hub: publish the newest period's sector summary once it is due.
-fn spawn_summary_publisher(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            match hearth_federation::summaries::publish_due(&state.fed(), Utc::now()).await {
-                Ok(Some(period)) => tracing::info!(%period, "sector summary published"),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "could not publish the sector summary"),
-            }
-        }
-    });
-}
-
-/// Every minute: freeze the aggregate of any week that has closed, so figures are ready at
-/// close even if nobody opens the group page, and make any report that has come due.
-fn spawn_week_closer(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            if let Err(e) = hearth_web::periods::close_due_weeks(&state.db, Utc::now()).await {
-                tracing::warn!(error = %e, "could not close weeks");
-            }
-            // Reports come due when a period closes; noise comes from the OS generator.
-            if let Err(e) = hearth_federation::reports::make_due_reports(
-                &state.fed(),
-                Utc::now(),
-                &mut rand::rngs::OsRng,
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "could not make due reports");
-            }
-        }
-    });
-}
-
 async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -596,7 +532,11 @@ async fn migrate(data_dir: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn invite(data_dir: &Path, args: InviteArgs) -> anyhow::Result<ExitCode> {
+async fn invite(
+    data_dir: &Path,
+    clock: &Arc<dyn Clock>,
+    args: InviteArgs,
+) -> anyhow::Result<ExitCode> {
     let (config, db) = open_existing(data_dir).await?;
     let health = db.health(&config.database_url(data_dir)).await?;
     if health.pending_migrations > 0 {
@@ -609,8 +549,15 @@ async fn invite(data_dir: &Path, args: InviteArgs) -> anyhow::Result<ExitCode> {
         RoleArg::Member => Role::Member,
         RoleArg::Facilitator => Role::Facilitator,
     };
-    let link =
-        setup::invite_link(&db, &web_config(&config), role, args.days, None, Utc::now()).await?;
+    let link = setup::invite_link(
+        &db,
+        &web_config(&config),
+        role,
+        args.days,
+        None,
+        clock.now(),
+    )
+    .await?;
     println!(
         "Invite link for a new {role} (works once, for {} days):",
         args.days
@@ -624,7 +571,7 @@ const MIN_FREE_MIB: u64 = 200;
 /// `check` asks at most this many peers (a hub may have thousands of groups).
 const MAX_PEERS_CHECKED: usize = 20;
 
-async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
+async fn check(data_dir: &Path, clock: &Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
     let mut problems = 0;
     let mut report = |ok: bool, what: &str, detail: String| {
         if !ok {
@@ -733,7 +680,8 @@ async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
     }
     // Deliveries: a backlog that has waited a day, or any given up this past week, needs a
     // look (an old refusal, already seen, does not keep `check` failing for ever).
-    let week_ago = Utc::now() - chrono::Duration::days(7);
+    let now = clock.now();
+    let week_ago = now - chrono::Duration::days(7);
     match (
         db.outbox_counts().await,
         db.pending_outbox(1).await,
@@ -742,7 +690,7 @@ async fn check(data_dir: &Path) -> anyhow::Result<ExitCode> {
         (Ok((pending, delivered, failed)), Ok(oldest), Ok(recent)) => {
             let stuck = oldest
                 .first()
-                .is_some_and(|r| Utc::now() - r.created_at > chrono::Duration::days(1));
+                .is_some_and(|r| now - r.created_at > chrono::Duration::days(1));
             report(
                 recent == 0 && !stuck,
                 "deliveries",

@@ -17,8 +17,9 @@ use chrono::{DateTime, Utc};
 use hearth_core::profile::Profile;
 use hearth_core::sharing::SharingSettings;
 use hearth_core::{CheckinAnswers, InstanceRole, IsoWeek, Role, Tz};
+use hearth_db::Clock;
 use hearth_db::{Db, GroupSettings, MembershipState, NewAccount};
-use hearth_web::{AppState, SystemClock, WebConfig, setup};
+use hearth_web::{AppState, WebConfig, setup};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -104,6 +105,7 @@ fn write_config(i: &Instance, resolve: &BTreeMap<String, SocketAddr>) -> anyhow:
 /// Creates the instance's database, settings, keys and the demo sign-in, and starts serving.
 async fn start(
     i: &mut Instance,
+    clock: &Arc<dyn Clock>,
     listener: tokio::net::TcpListener,
     resolve: &BTreeMap<String, SocketAddr>,
     created: DateTime<Utc>,
@@ -129,9 +131,7 @@ async fn start(
         &NewAccount {
             username: LOGIN.into(),
             display_name: "Demo facilitator".into(),
-            password_hash: hearth_web::auth::hash_password(PASSWORD.into())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+            password_hash: hearth_web::auth::hash_password(PASSWORD.into()).await?,
         },
         created,
     )
@@ -141,7 +141,10 @@ async fn start(
         resolve: resolve.iter().map(|(n, a)| (n.clone(), *a)).collect(),
         inbox_requests_per_minute: None,
     };
-    let federation = hearth_federation::config(db.clone(), public, i.role, &options).await?;
+    let federation =
+        hearth_federation::config(db.clone(), clock.clone(), public, i.role, &options).await?;
+    // Only deliveries run in the demo (its reports and summaries are made by hand); they stop
+    // with the process.
     tokio::spawn(hearth_federation::outbox::run(
         federation.clone(),
         hearth_federation::outbox::RetryPolicy {
@@ -149,8 +152,9 @@ async fn start(
             ..Default::default()
         },
         Duration::from_millis(200),
+        tokio_util::sync::CancellationToken::new(),
     ));
-    let state = AppState::new(db, Arc::new(SystemClock), web, federation);
+    let state = AppState::new(db, web, federation);
     let app = hearth_web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -167,7 +171,7 @@ async fn fill(
     members: usize,
 ) -> anyhow::Result<usize> {
     let state = i.state()?;
-    let db = &state.db;
+    let (db, now) = (&state.db, state.clock.now());
     let mut ids = Vec::new();
     for m in 0..members {
         let account = setup::create_account(
@@ -179,12 +183,12 @@ async fn fill(
                 // Synthetic members never sign in.
                 password_hash: "!demo".into(),
             },
-            Utc::now(),
+            now,
         )
         .await?;
         // Most agree to share.
         if rng.gen_bool(0.9) {
-            db.set_consent(account.id, true, Utc::now()).await?;
+            db.set_consent(account.id, true, now).await?;
         }
         ids.push(account.id);
     }
@@ -199,7 +203,7 @@ async fn fill(
         };
         for id in &ids {
             if rng.gen_bool(0.85) {
-                db.save_checkin(*id, *week, &answers(rng, burnout, low)?, Utc::now())
+                db.save_checkin(*id, *week, &answers(rng, burnout, low)?, now)
                     .await?;
                 written += 1;
             }
@@ -223,7 +227,7 @@ where
     Ok(())
 }
 
-pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
     if args.groups < 1 || args.groups > 40 {
         bail!("--groups must be from 1 to 40");
     }
@@ -282,7 +286,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .collect();
 
     // History: the groups began `months` months ago.
-    let now = Utc::now();
+    let now = clock.now();
     let created = now - chrono::Duration::days(i64::from(args.months) * 31 + 7);
     let mut weeks = Vec::new();
     let mut w = IsoWeek::containing(created, Tz::Europe__London);
@@ -304,7 +308,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         } else {
             Profile::default()
         };
-        start(i, l, &resolve, created, profile).await?;
+        start(i, &clock, l, &resolve, created, profile).await?;
     }
     let mut checkins = 0;
     for i in &instances[1..] {
@@ -324,10 +328,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             activitypub_federation::fetch::object_id::ObjectId::from(hub_actor.clone())
                 .dereference(&fed)
                 .await
-                .map_err(|e| anyhow::anyhow!("could not reach the demo hub: {e}"))?;
-        hearth_federation::activities::request_to_join(&fed, &hub)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .context("could not reach the demo hub")?;
+        hearth_federation::activities::request_to_join(&fed, &hub).await?;
     }
     wait_until("every group joins the hub", 120, || async {
         for i in &instances[1..] {
@@ -357,11 +359,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ..SharingSettings::default()
         };
         state.db.set_sharing(m.peer.id, &sharing, created).await?;
-        hearth_web::periods::close_due_weeks(&state.db, now).await?;
+        hearth_web::jobs::weeks::close_due_weeks(&state.db, now).await?;
         let made =
             hearth_federation::reports::make_due_reports(&state.fed(), now, &mut rand::rngs::OsRng)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .await?;
         sent += made.sent;
     }
     let hub = instances[0].state()?.clone();
@@ -387,9 +388,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .map(|(_, _, p)| *p)
         .max()
         .context("the hub has no figures: too few groups reported")?;
-    hearth_federation::summaries::publish(&hub.fed(), latest)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    hearth_federation::summaries::publish(&hub.fed(), latest).await?;
     wait_until("every group receives the summary", 120, || async {
         for i in &instances[1..] {
             if i.state()?.db.latest_sector_summaries().await?.is_empty() {
@@ -400,9 +399,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     })
     .await?;
     let csv_path = instances[0].dir.join("sector.csv");
-    let csv = hearth_web::pages::sector::sector_csv(&hub)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let csv = hearth_web::pages::sector::sector_csv(&hub).await?;
     std::fs::write(&csv_path, csv)?;
 
     println!(

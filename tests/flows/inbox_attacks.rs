@@ -191,7 +191,7 @@ async fn attacks(backend: Backend) {
     );
     expect(
         as_a.post(&follow(a, hub, 5), |s| {
-            s.date = Utc::now() - Duration::hours(1)
+            s.date = hub.app.now() - Duration::hours(1)
         })
         .await,
         401,

@@ -621,6 +621,7 @@ async fn budget_cap_and_restart(backend: Backend) {
     );
     let fed = hearth_federation::config(
         reopened.clone(),
+        app.clock.clone(),
         url::Url::parse("http://hearth.test/").unwrap(),
         InstanceRole::Group,
         &hearth_federation::FedOptions {

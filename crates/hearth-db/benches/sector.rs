@@ -17,7 +17,7 @@ use hearth_core::noise::Sigma;
 use hearth_core::report::ReportPeriod;
 use hearth_core::sector::{MinGroups, series_from_sums};
 use hearth_core::sharing::Rho;
-use hearth_db::{Db, MembershipState, NewPeer, ReceivedReport};
+use hearth_db::{Clock, Db, MembershipState, NewPeer, ReceivedReport, SystemClock};
 use hearth_testkit::{Backend, TestDb};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -198,7 +198,7 @@ async fn ingest(db: &Db, peers: &[(i64, Vec<String>)], period: &str) -> (Duratio
             segments: segs.clone(),
         };
         let start = Instant::now();
-        db.store_received_report(*peer, &r, false, chrono::Utc::now())
+        db.store_received_report(*peer, &r, false, SystemClock.now())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         times.push(start.elapsed());
@@ -225,7 +225,7 @@ async fn run(backend: Backend) {
     // 200 member groups to store new reports for, with their segments.
     let mut peers = Vec::new();
     for (i, segs) in groups.iter().take(200).enumerate() {
-        let now = chrono::Utc::now();
+        let now = SystemClock.now();
         let m = db
             .save_membership(
                 &NewPeer {

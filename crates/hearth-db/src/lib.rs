@@ -14,6 +14,7 @@ mod accounts;
 mod aggregates;
 mod cache;
 mod checkins;
+pub mod clock;
 mod error;
 mod federation;
 mod group_commit;
@@ -34,6 +35,7 @@ mod sharing;
 pub use accounts::{Account, NewAccount};
 pub use aggregates::FrozenWeek;
 pub use checkins::StoredCheckin;
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::DbError;
 pub use federation::{
     DeliveryState, Membership, MembershipState, NewOutbox, NewPeer, OutboxRow, PeerRow,

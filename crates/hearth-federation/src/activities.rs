@@ -6,7 +6,6 @@ use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType};
 use activitypub_federation::protocol::context::WithContext;
 use activitypub_federation::traits::Activity;
-use chrono::Utc;
 use hearth_core::InstanceRole;
 use hearth_db::{DbError, Membership, MembershipState, NewOutbox};
 use serde::{Deserialize, Serialize};
@@ -156,10 +155,10 @@ impl Activity for Follow {
             let accept = answer(data, &group, &self, true)?;
             data.db
                 .save_reader(
-                    &group.to_new_peer(),
+                    &group.to_new_peer(data.now()),
                     self.id.as_str(),
                     &[accept],
-                    Utc::now(),
+                    data.now(),
                 )
                 .await?;
             data.wake_outbox();
@@ -186,11 +185,11 @@ impl Activity for Follow {
         };
         data.db
             .save_membership(
-                &group.to_new_peer(),
+                &group.to_new_peer(data.now()),
                 state,
                 self.id.as_str(),
                 &send,
-                Utc::now(),
+                data.now(),
             )
             .await?;
         data.wake_outbox();
@@ -235,7 +234,7 @@ async fn take_answer(
     let m = pending_follow(data, hub, follow).await?;
     if m.state != to {
         data.db
-            .change_membership(m.peer.id, m.state, to, Some(&m.follow_id), &[], Utc::now())
+            .change_membership(m.peer.id, m.state, to, Some(&m.follow_id), &[], data.now())
             .await?;
     }
     tracing::info!(hub = %hub, state = to.as_str(), "hub answered");
@@ -308,7 +307,7 @@ impl Activity for Undo {
             .membership_by_actor(self.actor.inner().as_str())
             .await?
         {
-            match data.db.end_membership(m.peer.id, &[], Utc::now()).await {
+            match data.db.end_membership(m.peer.id, &[], data.now()).await {
                 Ok(()) | Err(DbError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -417,11 +416,11 @@ pub async fn request_to_join(data: &FedContext, hub: &Peer) -> Result<Membership
     let m = data
         .db
         .save_membership(
-            &hub.to_new_peer(),
+            &hub.to_new_peer(data.now()),
             MembershipState::Pending,
             id.as_str(),
             &[item],
-            Utc::now(),
+            data.now(),
         )
         .await?;
     data.allow_domain(&hub.id);
@@ -456,7 +455,7 @@ pub async fn decide(data: &FedContext, peer_id: i64, accept: bool) -> Result<(),
             to,
             None,
             &[item],
-            Utc::now(),
+            data.now(),
         )
         .await?;
     data.wake_outbox();

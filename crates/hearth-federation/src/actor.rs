@@ -84,8 +84,9 @@ impl Peer {
         })
     }
 
-    /// The row to store for a remote actor.
-    pub fn to_new_peer(&self) -> NewPeer {
+    /// The row to store for a remote actor; `now` stands for when it was fetched if the peer
+    /// does not say (a remote peer always does: it was read from a fetch or a row).
+    pub fn to_new_peer(&self, now: DateTime<Utc>) -> NewPeer {
         NewPeer {
             actor_url: self.id.to_string(),
             kind: self.kind.as_str().to_owned(),
@@ -97,7 +98,7 @@ impl Peer {
                 .as_ref()
                 .and_then(|p| serde_json::to_string(p).ok())
                 .unwrap_or_else(|| "{}".into()),
-            fetched_at: self.fetched_at.unwrap_or_else(Utc::now),
+            fetched_at: self.fetched_at.unwrap_or(now),
         }
     }
 }
@@ -179,9 +180,11 @@ impl Object for Peer {
             public_key_pem: json.public_key.public_key_pem,
             private_key_pem: None,
             profile: json.group_profile,
-            fetched_at: Some(Utc::now()),
+            fetched_at: Some(data.now()),
         };
-        data.db.refresh_known_peer(&peer.to_new_peer()).await?;
+        data.db
+            .refresh_known_peer(&peer.to_new_peer(data.now()))
+            .await?;
         Ok(peer)
     }
 }

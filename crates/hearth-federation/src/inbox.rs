@@ -14,7 +14,6 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, FromRequest};
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hearth_core::InstanceRole;
 use hearth_db::Membership;
@@ -169,7 +168,7 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
         parts.uri.clone(),
         parts.headers.clone(),
     );
-    let fresh = membership.filter(|m| Utc::now() - m.peer.fetched_at < REFRESH_AFTER);
+    let fresh = membership.filter(|m| data.now() - m.peer.fetched_at < REFRESH_AFTER);
     let request = InboxRequest {
         sender: fresh.clone(),
         recorded: Cell::new(false),
@@ -222,7 +221,7 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
         other => other?,
     }
     if !recorded {
-        data.db.record_received(env.id.as_str(), Utc::now()).await?;
+        data.db.record_received(env.id.as_str(), data.now()).await?;
     }
     Ok(StatusCode::ACCEPTED)
 }
@@ -239,7 +238,7 @@ async fn receive_with_old_key(
     headers: &axum::http::HeaderMap,
     body: &[u8],
 ) -> Result<bool, FedError> {
-    let since = Utc::now() - OLD_KEY_GRACE;
+    let since = data.now() - OLD_KEY_GRACE;
     let keys = data.db.recent_old_keys(env.actor.as_str(), since).await?;
     if keys.is_empty() {
         return Ok(false);
@@ -384,7 +383,14 @@ fn checked(
     };
     let mut refused = E::ActivitySignatureInvalid.into();
     for pem in keys {
-        match crate::signing::verify_request(method, path_and_query, headers, actor, pem) {
+        match crate::signing::verify_request_at(
+            method,
+            path_and_query,
+            headers,
+            actor,
+            pem,
+            data.now(),
+        ) {
             Ok(()) => return Ok(activity),
             // Answered as the library answers them (401, with the reason).
             Err(FedError::NotAllowed(reason) | FedError::Invalid(reason)) => {

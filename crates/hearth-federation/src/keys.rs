@@ -7,7 +7,6 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::UpdateType;
 use activitypub_federation::traits::{Activity, Object};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -78,7 +77,7 @@ pub async fn announce_actor(data: &Data<FedContext>) -> Result<usize, FedError> 
         let inbox = Url::parse(inbox).map_err(|e| FedError::Invalid(e.to_string()))?;
         send.push(outbox_item(&update, &id, "Update", &inbox)?);
     }
-    data.db.enqueue(&send, Utc::now()).await?;
+    data.db.enqueue(&send, data.now()).await?;
     data.wake_outbox();
     Ok(send.len())
 }

@@ -31,16 +31,23 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use activitypub_federation::config::{FederationConfig, UrlVerifier};
+use chrono::{DateTime, Utc};
 use hearth_core::InstanceRole;
-use hearth_db::Db;
+use hearth_db::{Clock, Db};
 use url::Url;
 
 pub use error::{FedError, REFUSED};
 
-/// What federation code needs from the instance: the database, where it lives and what it is.
+/// What federation code needs from the instance: the database, its clock, where it lives and
+/// what it is.
 #[derive(Clone)]
 pub struct FedContext {
     pub db: Db,
+    /// The instance's one clock, shared with the web layer (`AppState` reads it from here).
+    /// `activitypub_federation` still reads the system clock for what it does itself: the
+    /// `Date` it signs, the dates it checks on requests it verifies, when a fetched actor is
+    /// stale.
+    pub clock: Arc<dyn Clock>,
     pub base: Url,
     pub role: InstanceRole,
     allow: AllowList,
@@ -49,6 +56,10 @@ pub struct FedContext {
 }
 
 impl FedContext {
+    /// The time, by the instance's clock: every federation function reads it here.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
     pub fn url(&self, path: &str) -> Url {
         let mut u = self.base.clone();
         u.set_path(path);
@@ -174,9 +185,10 @@ pub fn http_client(options: &FedOptions) -> Result<reqwest::Client, FedError> {
         .map_err(|e| FedError::Invalid(format!("HTTP client: {e}")))
 }
 
-/// Builds the federation configuration for this instance.
+/// Builds the federation configuration for this instance, reading time from `clock`.
 pub async fn config(
     db: Db,
+    clock: Arc<dyn Clock>,
     base: Url,
     role: InstanceRole,
     options: &FedOptions,
@@ -193,6 +205,7 @@ pub async fn config(
     };
     let ctx = FedContext {
         db,
+        clock,
         base,
         role,
         allow: allow.clone(),

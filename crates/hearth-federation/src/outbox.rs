@@ -7,9 +7,9 @@ use std::time::Duration;
 use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::traits::Activity;
-use chrono::Utc;
 use hearth_db::OutboxRow;
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::actor::Peer;
@@ -121,7 +121,7 @@ pub async fn run_once(
     policy: &RetryPolicy,
 ) -> Result<usize, FedError> {
     let data = config.to_request_data();
-    let now = Utc::now();
+    let now = data.now();
     let chains = data.db.next_deliveries(now, PER_INBOX, 1000).await?;
     if chains.is_empty() {
         return Ok(0);
@@ -169,7 +169,7 @@ pub async fn run_once(
                 // A refusal is final: the receiver has said no.
                 let retry = tries < policy.max_attempts && !matches!(e, FedError::Refused(_));
                 let next = retry.then(|| {
-                    Utc::now() + chrono::Duration::from_std(policy.delay(tries)).unwrap_or_default()
+                    data.now() + chrono::Duration::from_std(policy.delay(tries)).unwrap_or_default()
                 });
                 tracing::warn!(activity = %row.activity_id, inbox = %row.inbox, attempt = tries, error = %e, "delivery failed");
                 data.db
@@ -178,22 +178,35 @@ pub async fn run_once(
             }
         }
     }
-    data.db.mark_all_delivered(&done, Utc::now()).await?;
+    data.db.mark_all_delivered(&done, data.now()).await?;
     Ok(delivered)
 }
 
-/// Runs the worker until the process ends: a pass whenever something is queued, and at least
-/// every `idle` otherwise (for retries that come due).
-pub async fn run(config: FederationConfig<FedContext>, policy: RetryPolicy, idle: Duration) {
+/// Runs the worker until `shutdown`: a pass whenever something is queued, and at least every
+/// `idle` otherwise (for retries that come due). Shutdown leaves a pass in progress at once:
+/// whatever it had not marked delivered is sent again on the next start, and receivers ignore
+/// an activity they already have.
+pub async fn run(
+    config: FederationConfig<FedContext>,
+    policy: RetryPolicy,
+    idle: Duration,
+    shutdown: CancellationToken,
+) {
     let wake = config.to_request_data().outbox_wake.clone();
     loop {
-        match run_once(&config, &policy).await {
+        let pass = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return,
+            pass = run_once(&config, &policy) => pass,
+        };
+        match pass {
             // Something went out: the next activity to that inbox may be waiting already.
             Ok(delivered) if delivered > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "outbox pass failed"),
         }
         tokio::select! {
+            () = shutdown.cancelled() => return,
             () = wake.notified() => {},
             () = tokio::time::sleep(idle) => {},
         }

@@ -96,14 +96,38 @@ pub fn sign_get(
 }
 
 /// Verifies a draft-cavage signature on a request (Mastodon's form: `(request-target)`, `host`,
-/// `date` and, on a POST, `digest`) as made by `actor`'s key `public_key_pem`. A POST's digest
-/// is checked against its body separately ([`digest_matches`]).
+/// `date` and, on a POST, `digest`) as made by `actor`'s key `public_key_pem`, by the system
+/// clock. Kept for `reports`' signed fetch until it passes its context's clock to
+/// [`verify_request_at`]; nothing else should call it.
 pub fn verify_request(
     method: &str,
     path_and_query: &str,
     headers: &HeaderMap,
     actor: &str,
     public_key_pem: &str,
+) -> Result<(), FedError> {
+    use hearth_db::Clock;
+    verify_request_at(
+        method,
+        path_and_query,
+        headers,
+        actor,
+        public_key_pem,
+        hearth_db::SystemClock.now(),
+    )
+}
+
+/// Verifies a draft-cavage signature on a request (Mastodon's form: `(request-target)`, `host`,
+/// `date` and, on a POST, `digest`) as made by `actor`'s key `public_key_pem`, its dates
+/// checked against `now`. A POST's digest is checked against its body separately
+/// ([`digest_matches`]).
+pub fn verify_request_at(
+    method: &str,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    actor: &str,
+    public_key_pem: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), FedError> {
     use rsa::pkcs8::DecodePublicKey;
     if !headers.contains_key("signature") {
@@ -116,14 +140,17 @@ pub fn verify_request(
     let mut config = http_signature_normalization::Config::new()
         .mastodon_compat()
         .require_header("(request-target)")
-        .set_expiration(SIGNATURE_LIFETIME);
+        .set_expiration(LIBRARY_EXPIRATION);
     if method.eq_ignore_ascii_case("POST") {
         // Only a signed digest ties the body to the signature.
         config = config.require_digest();
     }
     let unverified = config
-        .begin_verify(method, path_and_query, map)
+        .begin_verify(method, path_and_query, map.clone())
         .map_err(|e| FedError::NotAllowed(e.to_string()))?;
+    if let Some(refusal) = expired(&map, now) {
+        return Err(FedError::NotAllowed(refusal));
+    }
     let signer = unverified.key_id().split('#').next().unwrap_or_default();
     if signer != actor {
         return Err(FedError::NotAllowed("signed by someone else".into()));
@@ -148,6 +175,60 @@ pub fn verify_request(
         // been rotated).
         Err(activitypub_federation::error::Error::ActivitySignatureInvalid.into())
     }
+}
+
+/// What the signature library is told a signature's lifetime is: long enough that its own
+/// checks of `created` and `Date`, made by the system clock, never decide; [`expired`] makes
+/// them by the instance's clock instead. (Its check of an `expires` parameter, against the
+/// system clock, cannot be turned off; [`expired`] makes that one too.)
+const LIBRARY_EXPIRATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The signature library's date checks (an `expires` parameter that has passed; a `created`
+/// parameter, then a `Date` header, older than [`SIGNATURE_LIFETIME`]), in its order and
+/// words, made against `now`. `headers` are the request's, by lower-case name.
+fn expired(headers: &BTreeMap<String, String>, now: DateTime<Utc>) -> Option<String> {
+    let lifetime = chrono::Duration::from_std(SIGNATURE_LIFETIME).unwrap_or_default();
+    // The header the library reads the parameters from: `Authorization` if there is one.
+    let signature = headers
+        .get("authorization")
+        .or_else(|| headers.get("signature"))?;
+    let parameter = |name: &str| {
+        signature
+            .trim_start_matches("Signature")
+            .trim()
+            .split(',')
+            .filter_map(|part| part.split_once('='))
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.trim_matches('"').parse::<i64>().ok())
+            .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, 0))
+    };
+    let refusal = |field: &str, expires: DateTime<Utc>| {
+        Some(format!(
+            "Http Signature is expired, checked {field}, checked at {}, expired at {}",
+            http_date(now),
+            http_date(expires)
+        ))
+    };
+    if let Some(expires) = parameter("expires")
+        && expires < now
+    {
+        return refusal("expires pseudo-header", expires);
+    }
+    if let Some(created) = parameter("created")
+        && created + lifetime < now
+    {
+        return refusal("created pseudo-header", created + lifetime);
+    }
+    if let Some(date) = headers
+        .get("date")
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+    {
+        let date = DateTime::<Utc>::from(date);
+        if date + lifetime < now {
+            return refusal("Date header", date + lifetime);
+        }
+    }
+    None
 }
 
 /// Whether the `digest` header is the SHA-256 of `body`.
@@ -199,25 +280,49 @@ mod tests {
                 k,
             ))
         };
-        let h = post(&key, Utc::now());
-        assert!(verify_request("POST", "/inbox", &h, actor, &pem).is_ok());
+        // A time far from the system's: the instance's clock decides, not the system's.
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 25, 12, 0, 0).unwrap();
+        let verify = |method, path, h: &HeaderMap, actor, at| {
+            verify_request_at(method, path, h, actor, &pem, at)
+        };
+        let h = post(&key, now);
+        assert!(verify("POST", "/inbox", &h, actor, now).is_ok());
         assert!(digest_matches(&h, body));
         assert!(!digest_matches(&h, b"something else"));
-        assert!(verify_request("POST", "/other", &h, actor, &pem).is_err());
-        assert!(verify_request("POST", "/inbox", &h, "https://x.example/actor", &pem).is_err());
-        assert!(verify_request("POST", "/inbox", &post(&other, Utc::now()), actor, &pem).is_err());
-        let stale = Utc::now() - chrono::Duration::hours(2);
-        assert!(verify_request("POST", "/inbox", &post(&key, stale), actor, &pem).is_err());
+        assert!(verify("POST", "/other", &h, actor, now).is_err());
+        assert!(verify("POST", "/inbox", &h, "https://x.example/actor", now).is_err());
+        assert!(verify("POST", "/inbox", &post(&other, now), actor, now).is_err());
+        let stale = now - chrono::Duration::hours(2);
+        let refused = verify("POST", "/inbox", &post(&key, stale), actor, now);
+        assert!(
+            matches!(&refused, Err(FedError::NotAllowed(m)) if m.contains("expired, checked Date header")),
+            "{refused:?}"
+        );
+        // The same request, checked two hours earlier by the clock, is in time.
+        assert!(verify("POST", "/inbox", &post(&key, stale), actor, stale).is_ok());
+        // A `created` parameter is held to the same lifetime.
+        let mut with_created = h.clone();
+        let old = format!(
+            "{},created={}",
+            h["signature"].to_str().unwrap(),
+            stale.timestamp()
+        );
+        with_created.insert("signature", HeaderValue::from_str(&old).unwrap());
+        let refused = verify("POST", "/inbox", &with_created, actor, now);
+        assert!(
+            matches!(&refused, Err(FedError::NotAllowed(m)) if m.contains("created pseudo-header")),
+            "{refused:?}"
+        );
         let get = headers(&sign_get(
             "g.example",
             "/reports/1",
             "https://g.example/actor#main-key",
             &key,
-            Utc::now(),
+            now,
         ));
-        assert!(verify_request("GET", "/reports/1", &get, actor, &pem).is_ok());
+        assert!(verify("GET", "/reports/1", &get, actor, now).is_ok());
         assert!(matches!(
-            verify_request("GET", "/reports/1", &HeaderMap::new(), actor, &pem),
+            verify("GET", "/reports/1", &HeaderMap::new(), actor, now),
             Err(FedError::Unsigned)
         ));
     }

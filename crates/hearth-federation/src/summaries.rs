@@ -193,7 +193,7 @@ pub async fn publish(ctx: &FedContext, period: ReportPeriod) -> Result<bool, Fed
     }
     let done = ctx
         .db
-        .publish_summary(&period.to_string(), object_id.as_str(), &send, Utc::now())
+        .publish_summary(&period.to_string(), object_id.as_str(), &send, ctx.now())
         .await?;
     if done {
         ctx.wake_outbox();
@@ -335,7 +335,7 @@ impl Activity for CreateSummary {
                 &hub,
                 &self.object.period,
                 &figures,
-                Utc::now(),
+                data.now(),
             )
             .await?;
         tracing::info!(hub = %self.actor.inner(), period = %self.object.period, "sector summary received");

@@ -6,6 +6,7 @@
 //! database and drops it afterwards. Without the variable they report that they skipped.
 
 mod client;
+mod clock;
 mod database;
 mod network;
 pub mod signing;
@@ -17,9 +18,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use hearth_core::{InstanceRole, Role, Tz};
 use hearth_db::{Db, GroupSettings};
 use hearth_federation::FedOptions;
-use hearth_web::{AppState, FixedClock, WebConfig, setup};
+use hearth_web::{AppState, WebConfig, setup};
 
 pub use client::{TestClient, TestResponse};
+pub use clock::TestClock;
 pub use database::{Backend, TestDb, postgres_admin_url};
 pub use network::{Node, network, network_with, wait_for};
 
@@ -87,10 +89,11 @@ pub fn default_now() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// An initialised group instance on its own database, with a clock the test controls.
+/// An initialised group instance on its own database, with a clock the test controls: its
+/// pages, federation and jobs all read it.
 pub struct TestApp {
     pub db: Db,
-    pub clock: Arc<FixedClock>,
+    pub clock: Arc<TestClock>,
     pub state: AppState,
     router: axum::Router,
     options: FedOptions,
@@ -136,7 +139,14 @@ impl TestApp {
         let db = Db::open(database.url())
             .await
             .unwrap_or_else(|e| panic!("open test db: {e}"));
-        let clock = Arc::new(FixedClock::new(default_now()));
+        // Instances that really federate run on real time from the default instant (see
+        // `TestClock`); the others stand still there.
+        let federates = !options.resolve.is_empty();
+        let clock = Arc::new(if federates {
+            TestClock::running(default_now())
+        } else {
+            TestClock::fixed(default_now())
+        });
         let group = match role {
             InstanceRole::Group => GroupSettings::new("Test group", Tz::Europe__London),
             InstanceRole::Hub => GroupSettings::hub("Test hub", Tz::Europe__London),
@@ -147,11 +157,7 @@ impl TestApp {
         let config =
             WebConfig::for_url(url::Url::parse(public_url).unwrap_or_else(|e| panic!("{e}")));
         // Instances that really federate need keys of their own, or one could sign as another.
-        let key = if options.resolve.is_empty() {
-            test_key()
-        } else {
-            new_key()
-        };
+        let key = if !federates { test_key() } else { new_key() };
         if db.instance_key().await.ok().flatten().is_none() {
             db.store_instance_key(&key, default_now())
                 .await
@@ -161,11 +167,16 @@ impl TestApp {
             insecure_local: true,
             ..options.clone()
         };
-        let federation =
-            hearth_federation::config(db.clone(), config.public_url.clone(), role, &options)
-                .await
-                .unwrap_or_else(|e| panic!("federation: {e}"));
-        let state = AppState::new(db.clone(), clock.clone(), config, federation);
+        let federation = hearth_federation::config(
+            db.clone(),
+            clock.clone(),
+            config.public_url.clone(),
+            role,
+            &options,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("federation: {e}"));
+        let state = AppState::new(db.clone(), config, federation);
         let router = hearth_web::router(state.clone());
         TestApp {
             db,
@@ -184,18 +195,14 @@ impl TestApp {
         let config = (*self.state.config).clone();
         let federation = hearth_federation::config(
             self.db.clone(),
+            self.clock.clone(),
             config.public_url.clone(),
             self.state.role,
             &self.options,
         )
         .await
         .unwrap_or_else(|e| panic!("federation: {e}"));
-        self.install(AppState::new(
-            self.db.clone(),
-            self.clock.clone(),
-            config,
-            federation,
-        ));
+        self.install(AppState::new(self.db.clone(), config, federation));
     }
 
     /// Serves `state` from now on.

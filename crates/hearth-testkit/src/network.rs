@@ -57,10 +57,12 @@ fn serve(app: &TestApp, listener: tokio::net::TcpListener) -> Vec<tokio::task::J
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, service).await;
     });
+    // Never signalled: `Node::stop` aborts the worker, as an outage would.
     let worker = tokio::spawn(hearth_federation::outbox::run(
         app.state.federation.clone(),
         test_retry_policy(),
         Duration::from_millis(50),
+        tokio_util::sync::CancellationToken::new(),
     ));
     vec![server, worker]
 }

@@ -171,8 +171,9 @@ pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<Acc
     };
     match state.db.account(id).await {
         Ok(a) => {
-            // Real time, like the session's own expiry (not the app clock).
-            let today = chrono::Utc::now().date_naive().to_string();
+            // The instance's clock. tower-sessions computes the expiry this moves from the
+            // system clock itself; outside tests the two are the same clock.
+            let today = state.clock.now().date_naive().to_string();
             if session.get::<String>(SEEN_KEY).await?.as_deref() != Some(today.as_str()) {
                 session.insert(SEEN_KEY, today).await?;
             }

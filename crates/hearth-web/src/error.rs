@@ -31,6 +31,20 @@ impl From<hearth_db::DbError> for AppError {
     }
 }
 
+/// Federation's failures as a page sees them, mapped here once: what is not there is not
+/// found, what federation refuses is a bad request with its reason, anything else is internal
+/// (logged, never shown). A page with words of its own for one case matches that case first.
+impl From<hearth_federation::FedError> for AppError {
+    fn from(e: hearth_federation::FedError) -> Self {
+        use hearth_federation::FedError;
+        match e {
+            FedError::Db(e) => e.into(),
+            FedError::NotAllowed(m) => AppError::BadRequest(m),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<tower_sessions::session::Error> for AppError {
     fn from(e: tower_sessions::session::Error) -> Self {
         AppError::Internal(format!("session: {e}"))

@@ -12,15 +12,20 @@
 
 pub mod auth;
 pub mod charts;
-pub mod clock;
 pub mod csrf;
 pub mod csv_out;
 
 pub mod error;
+pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod pages;
-pub mod periods;
+
+/// Closing weeks is the week closer's job ([`jobs::weeks`]); pages that show group figures
+/// call it too.
+pub mod periods {
+    pub use crate::jobs::weeks::close_due_weeks;
+}
 
 pub mod session_store;
 pub mod setup;
@@ -40,8 +45,9 @@ use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use hearth_core::InstanceRole;
 use hearth_federation::{FedContext, discovery, inbox};
 
-pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
+/// The clock lives in the data layer, shared with federation; these paths keep working.
+pub use hearth_db::clock::{self, Clock, FixedClock, SystemClock};
 
 /// Settings the web layer needs from the instance configuration.
 #[derive(Debug, Clone)]
@@ -92,6 +98,7 @@ impl std::ops::Deref for AppState {
 #[derive(Clone)]
 pub struct AppStateInner {
     pub db: hearth_db::Db,
+    /// The instance's clock: the same one its federation context reads.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
     pub limiter: Arc<auth::AttemptLimiter>,
@@ -99,10 +106,42 @@ pub struct AppStateInner {
     /// Group instance or hub: decides which pages exist.
     pub role: InstanceRole,
     pub metrics: Arc<metrics::Metrics>,
-    /// A hub's computed sector picture, kept until its rollups change.
-    pub sector_cache: Arc<pages::sector::Cache>,
+    /// What pages keep for themselves between requests (see [`AppState::extension`]).
+    extensions: Arc<Extensions>,
     /// The instance's settings as last read, and when: nearly every page needs them.
     settings_cache: Arc<std::sync::RwLock<Option<(std::time::Instant, hearth_db::GroupSettings)>>>,
+}
+
+/// Values by type, one of each per state (see [`AppState::extension`]).
+#[derive(Default)]
+struct Extensions(
+    std::sync::RwLock<
+        std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+    >,
+);
+
+impl Extensions {
+    fn get<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let key = std::any::TypeId::of::<T>();
+        let found = self
+            .0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        let value = match found {
+            Some(v) => v,
+            None => self
+                .0
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key)
+                .or_insert_with(|| Arc::new(T::default()))
+                .clone(),
+        };
+        // Keyed by `T`'s own type id, so the value is a `T`.
+        value.downcast::<T>().unwrap_or_default()
+    }
 }
 
 /// How long a read of the settings is reused. Changes made here forget it at once; this bounds
@@ -110,14 +149,17 @@ pub struct AppStateInner {
 const SETTINGS_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl AppState {
+    /// The state over `federation`, whose clock the pages read too: one clock per instance.
     pub fn new(
         db: hearth_db::Db,
-        clock: Arc<dyn Clock>,
         config: WebConfig,
         federation: FederationConfig<FedContext>,
     ) -> Self {
         let limiter = Arc::new(auth::AttemptLimiter::new(config.login_attempts_per_minute));
-        let role = federation.to_request_data().role;
+        let (role, clock) = {
+            let ctx = federation.to_request_data();
+            (ctx.role, ctx.clock.clone())
+        };
         Self(Arc::new(AppStateInner {
             db,
             clock,
@@ -126,7 +168,7 @@ impl AppState {
             federation,
             role,
             metrics: Arc::default(),
-            sector_cache: Arc::default(),
+            extensions: Arc::default(),
             settings_cache: Arc::default(),
         }))
     }
@@ -164,6 +206,13 @@ impl AppState {
             *cached = None;
         }
         Ok(saved?)
+    }
+
+    /// This state's value of type `T`, made on first use and shared by every request (and by
+    /// [`AppState::with_config`]'s copies). A page keeps its own cache this way without the
+    /// state naming the page's types.
+    pub fn extension<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        self.extensions.get()
     }
 
     /// Federation context for one request.
@@ -337,4 +386,30 @@ fn hub_routes() -> Router<AppState> {
         .route("/public/sector", get(pages::sector::public))
         .route("/sector/publish", post(pages::sector::publish))
         .route("/summaries/{period}", get(pages::sector::summary_object))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_extension_is_made_once_per_state_and_type() {
+        #[derive(Default)]
+        struct Counter(std::sync::atomic::AtomicU32);
+        let (one, other) = (Extensions::default(), Extensions::default());
+        one.get::<Counter>()
+            .0
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let again = one.get::<Counter>();
+        assert_eq!(again.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(Arc::ptr_eq(&again, &one.get::<Counter>()));
+        assert_eq!(
+            other
+                .get::<Counter>()
+                .0
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        assert_eq!(*one.get::<String>(), "");
+    }
 }

@@ -1,13 +1,13 @@
-//! Sending the weekly reminders over SMTP (lettre). Each reminder holds the group's name, the
-//! check-in link and the member's own unsubscribe link; never anything about answers.
+//! The weekly reminder over SMTP (lettre): the transport and the message. Each reminder holds
+//! the group's name, the check-in link and the member's own unsubscribe link; never anything
+//! about answers. Who is reminded, and when, is the reminders job's ([`crate::jobs::reminders`]).
 
-use chrono::{DateTime, Utc};
-use hearth_core::reminder::{due_week, reminder_text};
+use hearth_core::reminder::reminder_text;
 use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::{AppError, AppState};
+pub use crate::jobs::reminders::send_due_reminders;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -94,6 +94,18 @@ impl Mailer {
             .map(drop)
             .map_err(|e| send_error(&e))
     }
+
+    /// Builds and sends one reminder to `to`.
+    pub(crate) async fn send_reminder(
+        &self,
+        to: &str,
+        group: &str,
+        checkin_link: &str,
+        stop_link: &str,
+    ) -> Result<(), MailError> {
+        self.send(reminder(&self.from, to, group, checkin_link, stop_link)?)
+            .await
+    }
 }
 
 /// Builds one reminder.
@@ -130,62 +142,6 @@ fn reminder(
         ));
     }
     Ok(message)
-}
-
-/// Sends this week's reminders if today is the group's day and they have not gone yet.
-/// Returns how many were sent. One address that fails is logged and tried again on the next
-/// pass (unless the server refused it for good); the others still go.
-pub async fn send_due_reminders(
-    state: &AppState,
-    mailer: &Mailer,
-    now: DateTime<Utc>,
-) -> Result<usize, AppError> {
-    let settings = state.settings().await?;
-    let Some(week) = due_week(now, settings.timezone, state.db.reminder_weekday().await?) else {
-        return Ok(0);
-    };
-    let week = week.to_string();
-    let checkin_link = state.config.link("/checkin");
-    let mut sent = 0;
-    for r in state.db.reminders_due(&week).await? {
-        let stop_link = state
-            .config
-            .link(&format!("/reminders/stop/{}", r.stop_token));
-        let result = match reminder(
-            &mailer.from,
-            &r.address,
-            &settings.name,
-            &checkin_link,
-            &stop_link,
-        ) {
-            Ok(m) => mailer.send(m).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(()) => {
-                state.db.mark_reminded(r.account_id, &week).await?;
-                sent += 1;
-            }
-            // The account id, never the address, goes to the log.
-            Err(e) => {
-                tracing::warn!(account_id = r.account_id, error = %e, "reminder not sent");
-                // Asking again every pass would only repeat the refusal.
-                if matches!(
-                    e,
-                    MailError::Answered {
-                        permanent: true,
-                        ..
-                    }
-                ) {
-                    state.db.mark_reminded(r.account_id, &week).await?;
-                }
-            }
-        }
-    }
-    if sent > 0 {
-        tracing::info!(sent, %week, "reminders sent");
-    }
-    Ok(sent)
 }
 
 #[cfg(test)]

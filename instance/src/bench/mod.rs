@@ -26,11 +26,11 @@ use activitypub_federation::kinds::activity::CreateType;
 use anyhow::{Context, bail};
 use axum::body::Bytes;
 use axum::http::StatusCode;
-use chrono::Utc;
+
 use hearth_core::Role;
 use hearth_core::report::{TrueCounts, make_report_with_noise};
 use hearth_core::sharing::{SharingSettings, Signal};
-use hearth_db::{Db, MembershipState, NewAccount, NewOutbox, NewPeer};
+use hearth_db::{Clock, Db, MembershipState, NewAccount, NewOutbox, NewPeer, SystemClock};
 use hearth_federation::reports::{CreateReport, WellbeingReport};
 use rsa::pkcs1v15::{SigningKey, VerifyingKey};
 use rsa::pkcs8::DecodePrivateKey;
@@ -209,7 +209,7 @@ async fn open(dir: &Path) -> anyhow::Result<Db> {
 
 /// Members with signed-in sessions: `(cookie, csrf token)` each.
 async fn members(db: &Db, n: usize) -> anyhow::Result<Vec<(String, String)>> {
-    let now = Utc::now();
+    let now = SystemClock.now();
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let account = hearth_web::setup::create_account(
@@ -544,7 +544,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<(f64, f64)> {
     .await;
     let mut groups = Vec::new();
     let mut public_keys = std::collections::HashMap::new();
-    let now = Utc::now();
+    let now = SystemClock.now();
     for (g, key) in keys.into_iter().enumerate() {
         let key = key??;
         // Every group on `localhost` (the library resolves each sender's domain): one domain,
@@ -647,7 +647,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<(f64, f64)> {
                                 path: "/inbox",
                                 body: &body,
                                 key_id: &key_id,
-                                date: Utc::now(),
+                                date: SystemClock.now(),
                                 digest_of: None,
                             },
                             &groups[g].2,
@@ -782,7 +782,7 @@ async fn p4(group: &Group, signs_per_second: f64) -> anyhow::Result<f64> {
         })
         .collect();
     for chunk in rows.chunks(1000) {
-        db.enqueue(chunk, Utc::now()).await?;
+        db.enqueue(chunk, SystemClock.now()).await?;
     }
     drop(db);
     let server = group.start().await?;
@@ -894,8 +894,13 @@ pub async fn hello(listen: SocketAddr, verify_keys: Option<PathBuf>) -> anyhow::
                         .unwrap_or_default();
                     let ok = hearth_federation::signing::digest_matches(&headers, &body)
                         && keys.get(signer).is_some_and(|pem| {
-                            hearth_federation::signing::verify_request(
-                                "POST", "/inbox", &headers, signer, pem,
+                            hearth_federation::signing::verify_request_at(
+                                "POST",
+                                "/inbox",
+                                &headers,
+                                signer,
+                                pem,
+                                SystemClock.now(),
                             )
                             .is_ok()
                         });

@@ -210,6 +210,7 @@ async fn every_activity_arrives_once_across_a_hub_outage_and_a_killed_sender() {
     };
     let config = hearth_federation::config(
         group_db.clone(),
+        std::sync::Arc::new(hearth_db::SystemClock),
         url::Url::parse(&group_url).unwrap(),
         InstanceRole::Group,
         &options,

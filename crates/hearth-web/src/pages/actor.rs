@@ -32,9 +32,7 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let mut response = if discovery::wants_activity_json(&headers) {
         let data = state.fed();
-        let json = discovery::actor_json(&data)
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let json = discovery::actor_json(&data).await?;
         discovery::activity_response(json)
     } else {
         let settings = state.settings().await?;

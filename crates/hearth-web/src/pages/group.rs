@@ -11,7 +11,7 @@ use hearth_db::FrozenWeek;
 use super::{Nav, account::download, current_week, render};
 use crate::auth::{CurrentUser, Facilitator};
 use crate::charts::{Chart, YAxis, line_chart};
-use crate::periods::close_due_weeks;
+use crate::jobs::weeks::close_due_weeks;
 use crate::{AppError, AppState};
 
 pub struct FigureRow {

@@ -132,21 +132,21 @@ pub async fn decide(
         "decline" => false,
         _ => return Err(AppError::BadRequest("Choose accept or decline.".into())),
     };
-    match activities::decide(&state.fed(), id, accept).await {
-        Ok(()) => {
-            tracing::info!(
-                by = f.0.account.id,
-                peer = id,
-                accept,
-                "join request decided"
-            );
-            Ok(Redirect::to("/groups").into_response())
-        }
-        Err(hearth_federation::FedError::Db(hearth_db::DbError::NotFound)) => Err(
-            AppError::BadRequest("That request is not waiting for a decision any more.".into()),
-        ),
-        Err(e) => Err(AppError::Internal(e.to_string())),
-    }
+    activities::decide(&state.fed(), id, accept)
+        .await
+        .map_err(|e| match e {
+            hearth_federation::FedError::Db(hearth_db::DbError::NotFound) => {
+                AppError::BadRequest("That request is not waiting for a decision any more.".into())
+            }
+            other => other.into(),
+        })?;
+    tracing::info!(
+        by = f.0.account.id,
+        peer = id,
+        accept,
+        "join request decided"
+    );
+    Ok(Redirect::to("/groups").into_response())
 }
 
 pub async fn settings(

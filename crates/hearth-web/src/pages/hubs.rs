@@ -202,28 +202,21 @@ pub async fn leave(
     Form(form): Form<LeaveForm>,
 ) -> Result<Response, AppError> {
     let erase = form.erase == "yes";
-    match hearth_federation::reports::leave(&state.fed(), id, erase).await {
-        Ok(()) => {
-            tracing::info!(by = f.0.account.id, peer = id, erase, "left a hub");
-            render(
-                &page(
-                    &state,
-                    &f,
-                    String::new(),
-                    None,
-                    Some(if erase {
-                        "The group has left the hub and asked it to erase every report the group sent."
-                            .into()
-                    } else {
-                        "The group has left the hub.".into()
-                    }),
-                )
-                .await?,
-            )
-        }
-        Err(hearth_federation::FedError::Db(hearth_db::DbError::NotFound)) => {
-            Err(AppError::NotFound)
-        }
-        Err(e) => Err(AppError::Internal(e.to_string())),
-    }
+    hearth_federation::reports::leave(&state.fed(), id, erase).await?;
+    tracing::info!(by = f.0.account.id, peer = id, erase, "left a hub");
+    render(
+        &page(
+            &state,
+            &f,
+            String::new(),
+            None,
+            Some(if erase {
+                "The group has left the hub and asked it to erase every report the group sent."
+                    .into()
+            } else {
+                "The group has left the hub.".into()
+            }),
+        )
+        .await?,
+    )
 }

@@ -108,14 +108,16 @@ struct Picture {
 }
 
 /// The last picture computed, with the rollup version and settings it was computed for: the
-/// sector pages read one version number per request until a report changes the rollups.
+/// sector pages read one version number per request until a report changes the rollups. One
+/// per state, kept in its extensions.
 #[derive(Default)]
-pub struct Cache(std::sync::Mutex<Option<(i64, HubSettings, std::sync::Arc<Picture>)>>);
+struct Cache(std::sync::Mutex<Option<(i64, HubSettings, std::sync::Arc<Picture>)>>);
 
 async fn picture(state: &AppState) -> Result<std::sync::Arc<Picture>, AppError> {
+    let cache = state.extension::<Cache>();
     let settings = state.db.hub_settings().await?;
     let version = state.db.sector_version().await?;
-    if let Ok(cached) = state.sector_cache.0.lock()
+    if let Ok(cached) = cache.0.lock()
         && let Some((v, s, p)) = cached.as_ref()
         && *v == version
         && *s == settings
@@ -131,7 +133,7 @@ async fn picture(state: &AppState) -> Result<std::sync::Arc<Picture>, AppError> 
         series,
         tests,
     });
-    if let Ok(mut cached) = state.sector_cache.0.lock() {
+    if let Ok(mut cached) = cache.0.lock() {
         *cached = Some((version, settings, p.clone()));
     }
     Ok(p)
@@ -579,16 +581,16 @@ pub async fn publish(State(state): State<AppState>, f: Facilitator) -> Result<Re
     let Some(latest) = sums.keys().map(|(_, _, p)| *p).max() else {
         return Err(AppError::BadRequest("No reports have arrived yet.".into()));
     };
-    match hearth_federation::summaries::publish(&state.fed(), latest).await {
-        Ok(_) => {
-            tracing::info!(by = f.0.account.id, period = %latest, "summary published by staff");
-            Ok(Redirect::to("/sector?done=published").into_response())
-        }
-        Err(hearth_federation::FedError::NotAllowed(m)) => Err(AppError::BadRequest(format!(
-            "The summary cannot go out: {m}."
-        ))),
-        Err(e) => Err(AppError::Internal(e.to_string())),
-    }
+    hearth_federation::summaries::publish(&state.fed(), latest)
+        .await
+        .map_err(|e| match e {
+            hearth_federation::FedError::NotAllowed(m) => {
+                AppError::BadRequest(format!("The summary cannot go out: {m}."))
+            }
+            other => other.into(),
+        })?;
+    tracing::info!(by = f.0.account.id, period = %latest, "summary published by staff");
+    Ok(Redirect::to("/sector?done=published").into_response())
 }
 
 /// A published summary as ActivityPub JSON (public hubs only).
@@ -596,8 +598,8 @@ pub async fn summary_object(
     State(state): State<AppState>,
     axum::extract::Path(period): axum::extract::Path<String>,
 ) -> Result<Response, AppError> {
-    match hearth_federation::summaries::fetch(&state.fed(), &period).await {
-        Ok(Some(v)) => Ok((
+    match hearth_federation::summaries::fetch(&state.fed(), &period).await? {
+        Some(v) => Ok((
             StatusCode::OK,
             [(
                 header::CONTENT_TYPE,
@@ -606,7 +608,6 @@ pub async fn summary_object(
             v.to_string(),
         )
             .into_response()),
-        Ok(None) => Err(AppError::NotFound),
-        Err(e) => Err(AppError::Internal(e.to_string())),
+        None => Err(AppError::NotFound),
     }
 }

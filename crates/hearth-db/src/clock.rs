@@ -1,4 +1,6 @@
-//! Time as a dependency, so tests can move between weeks.
+//! Time as a dependency: one clock per instance, read by the pages, the federation code and
+//! the background jobs alike, so tests can move an instance between weeks end to end. It lives
+//! here, in the lowest layer that does IO; `hearth-core` takes `now` as an argument instead.
 
 use std::sync::Mutex;
 
@@ -8,6 +10,7 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// The system's clock: what every instance runs on outside tests.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 

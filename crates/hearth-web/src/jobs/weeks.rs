@@ -1,11 +1,14 @@
-//! Closing weeks: each week's group aggregate is computed once, when the week closes, and
-//! frozen. Runs from a background tick and before any page that shows group figures, so a
-//! view never waits for the tick and never sees an open week.
+//! The week closer (group instances, every minute): each week's group aggregate is computed
+//! once, when the week closes, and frozen; then any report that came due with it is made.
+//! Pages that show group figures close weeks themselves first, so a view never waits for the
+//! job and never sees an open week.
 
 use chrono::{DateTime, Utc};
 use hearth_core::IsoWeek;
 use hearth_core::aggregate::WeekTotals;
 use hearth_db::{Db, DbError, first_week};
+
+use crate::AppState;
 
 /// At most this many weeks are closed in one call (ten years), so a long-idle instance
 /// catches up in bounded work.
@@ -33,4 +36,21 @@ pub async fn close_due_weeks(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr
         week = week.next();
     }
     Ok(frozen)
+}
+
+/// One pass of the job: freeze what has closed, then make the reports that came due (noise
+/// from the OS generator).
+pub(super) async fn pass(state: &AppState) {
+    if let Err(e) = close_due_weeks(&state.db, state.clock.now()).await {
+        tracing::warn!(error = %e, "could not close weeks");
+    }
+    if let Err(e) = hearth_federation::reports::make_due_reports(
+        &state.fed(),
+        state.clock.now(),
+        &mut rand::rngs::OsRng,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "could not make due reports");
+    }
 }
