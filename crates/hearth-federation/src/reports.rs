@@ -331,7 +331,7 @@ async fn store(
     replace: bool,
 ) -> Result<(), FedError> {
     let peer = verify_report(data, actor, to, object).await?;
-    let mut received = object.validate(Utc::now().date_naive())?;
+    let mut received = object.validate(data.now().date_naive())?;
     // The report counts in the segments the group is in now, for good.
     received.segments = peer
         .group_profile()
@@ -346,7 +346,7 @@ async fn store(
             peer.id,
             &received,
             replace,
-            Utc::now(),
+            data.now(),
             Some(activity.as_str()),
         )
         .await?;
@@ -520,7 +520,7 @@ async fn make_one<R: RngCore + CryptoRng>(
     };
     let spent = ctx.db.budget_spent(hub.id.as_str(), year).await?;
     if let BudgetCheck::OverCap { .. } = check_budget(spent, s.rho_per_report()) {
-        ctx.db.record_report(&row, None, Utc::now()).await?;
+        ctx.db.record_report(&row, None, ctx.now()).await?;
         tracing::info!(hub = %hub.id, %period, "report not made: the year's privacy budget is spent");
         return Ok(ReportState::OverBudget);
     }
@@ -536,8 +536,8 @@ async fn make_one<R: RngCore + CryptoRng>(
         ReportState::AwaitingApproval
     };
     let send = s.automatic.then_some(&item);
-    // Stored at the real time, whatever `now` the caller judged due periods by.
-    ctx.db.record_report(&row, send, Utc::now()).await?;
+    // Stamped by the instance's clock, whatever `now` the caller judged due periods by.
+    ctx.db.record_report(&row, send, ctx.now()).await?;
     tracing::info!(hub = %hub.id, %period, state = row.state.as_str(), "report made");
     Ok(row.state)
 }
@@ -604,7 +604,7 @@ pub async fn approve(ctx: &FedContext, report_id: i64) -> Result<(), FedError> {
         .ok_or(FedError::Db(DbError::NotFound))?;
     let hub = member_hub(ctx, &r.hub_actor).await?;
     let item = stored_item(activity, "Create", &hub.inbox)?;
-    ctx.db.approve_report(report_id, &item, Utc::now()).await?;
+    ctx.db.approve_report(report_id, &item, ctx.now()).await?;
     ctx.wake_outbox();
     Ok(())
 }
@@ -634,7 +634,7 @@ pub async fn send_again(ctx: &FedContext, report_id: i64) -> Result<(), FedError
         object: create.object,
     };
     let item = outbox_item(&update, &id, "Update", &hub.inbox)?;
-    ctx.db.enqueue(&[item], Utc::now()).await?;
+    ctx.db.enqueue(&[item], ctx.now()).await?;
     ctx.wake_outbox();
     Ok(())
 }
@@ -661,7 +661,7 @@ pub async fn request_erasure(ctx: &FedContext, peer_id: i64) -> Result<(), FedEr
     let hub = Peer::from_row(&m.peer)?;
     let item = delete_item(ctx, &hub)?;
     ctx.db
-        .request_erasure(hub.id.as_str(), &item, Utc::now())
+        .request_erasure(hub.id.as_str(), &item, ctx.now())
         .await?;
     ctx.wake_outbox();
     Ok(())
@@ -694,7 +694,7 @@ pub async fn leave(ctx: &FedContext, peer_id: i64, erase: bool) -> Result<(), Fe
     };
     send.push(outbox_item(&undo, &id, "Undo", &hub.inbox)?);
     ctx.db
-        .leave_hub(peer_id, hub.id.as_str(), erase, &send, Utc::now())
+        .leave_hub(peer_id, hub.id.as_str(), erase, &send, ctx.now())
         .await?;
     ctx.wake_outbox();
     Ok(())

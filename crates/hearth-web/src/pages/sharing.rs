@@ -538,7 +538,7 @@ mod tests {
             rho: hearth_core::sharing::Rho(1),
             object_id: None,
             activity: None,
-            created_at: chrono::Utc::now(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
             decided_at: None,
             erasure_requested_at: None,
             delivery: Some(DeliveryState::Delivered),
