@@ -99,7 +99,7 @@ impl Default for Config {
             login_attempts_per_minute: 10,
             federation_insecure_local: false,
             federation_resolve: std::collections::BTreeMap::new(),
-            inbox_requests_per_minute: hearth_federation::inbox::REQUESTS_PER_MINUTE,
+            inbox_requests_per_minute: hearth_federation::REQUESTS_PER_MINUTE,
             delivery_retry_base_ms: 2000,
             metrics_token: None,
             log_format: LogFormat::Text,
@@ -298,7 +298,7 @@ log_format = "text"
 # [federation_resolve]
 # "hub.localhost" = "127.0.0.1:8090"
 "#,
-        inbox = hearth_federation::inbox::REQUESTS_PER_MINUTE,
+        inbox = hearth_federation::REQUESTS_PER_MINUTE,
     )
 }
 

@@ -329,7 +329,7 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
                 .dereference(&fed)
                 .await
                 .context("could not reach the demo hub")?;
-        hearth_federation::activities::request_to_join(&fed, &hub).await?;
+        hearth_federation::membership::request_to_join(&fed, &hub).await?;
     }
     wait_until("every group joins the hub", 120, || async {
         for i in &instances[1..] {
@@ -360,9 +360,12 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         };
         state.db.set_sharing(m.peer.id, &sharing, created).await?;
         hearth_web::jobs::weeks::close_due_weeks(&state.db, now).await?;
-        let made =
-            hearth_federation::reports::make_due_reports(&state.fed(), now, &mut rand::rngs::OsRng)
-                .await?;
+        let made = hearth_federation::group_sharing::make_due_reports(
+            &state.fed(),
+            now,
+            &mut rand::rngs::OsRng,
+        )
+        .await?;
         sent += made.sent;
     }
     let hub = instances[0].state()?.clone();

@@ -9,13 +9,13 @@ use activitypub_federation::protocol::context::WithContext;
 use activitypub_federation::protocol::public_key::PublicKey;
 use hearth_core::InstanceRole;
 use hearth_federation::discovery::{nodeinfo_document, webfinger_document};
+use hearth_federation::protocol::report::{
+    CreateReport, DeleteReports, UpdateReport, WellbeingReport, reports_collection,
+};
+use hearth_federation::protocol::summary::{CreateSummary, Figure, PUBLIC, SectorSummary};
 use hearth_federation::protocol::{
     Accept, ActorJson, ActorKind, Endpoints, Follow, GroupProfile, Reject, Undo,
 };
-use hearth_federation::reports::{
-    CreateReport, DeleteReports, UpdateReport, WellbeingReport, reports_collection,
-};
-use hearth_federation::summaries::{CreateSummary, Figure, PUBLIC, SectorSummary};
 use hearth_federation::vocab;
 use serde_json::Value;
 use url::Url;
@@ -50,7 +50,7 @@ fn actor_json(
     let id = url(&format!("{base}/actor"));
     ActorJson {
         kind,
-        id: id.clone().into(),
+        id: id.clone(),
         preferred_username: username.into(),
         name: name.into(),
         inbox: url(&format!("{base}/inbox")),
@@ -76,8 +76,8 @@ fn examples() -> Vec<(&'static str, Value)> {
             "{group}/activities/follow/6f1c0d6e2b7a4c35a1e0f3b9d2c48a17"
         )),
         kind: FollowType::Follow,
-        actor: url(&format!("{group}/actor")).into(),
-        object: url(&format!("{hub}/actor")).into(),
+        actor: url(&format!("{group}/actor")),
+        object: url(&format!("{hub}/actor")),
     };
     let report = example_report(group, hub);
     vec![
@@ -124,7 +124,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                     "{hub}/activities/accept/0b8e5a7c93d14f2e8c6a1d0f7b3e9a52"
                 )),
                 kind: AcceptType::Accept,
-                actor: url(&format!("{hub}/actor")).into(),
+                actor: url(&format!("{hub}/actor")),
                 object: follow.clone(),
             }),
         ),
@@ -135,7 +135,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                     "{hub}/activities/reject/9d2f4b6a1c8e4a07b5f3e2d1c0a9b8e7"
                 )),
                 kind: RejectType::Reject,
-                actor: url(&format!("{hub}/actor")).into(),
+                actor: url(&format!("{hub}/actor")),
                 object: follow.clone(),
             }),
         ),
@@ -146,7 +146,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                     "{group}/activities/undo/3c7a9e1f5b2d4c68a0e4f6b8d1c3a5e7"
                 )),
                 kind: UndoType::Undo,
-                actor: url(&format!("{group}/actor")).into(),
+                actor: url(&format!("{group}/actor")),
                 object: follow,
             }),
         ),
@@ -157,7 +157,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                     "{group}/activities/create/5e2a8c1d7f3b4e69a0c2d4f6b8e1a3c5"
                 )),
                 kind: CreateType::Create,
-                actor: url(&format!("{group}/actor")).into(),
+                actor: url(&format!("{group}/actor")),
                 to: vec![url(&format!("{hub}/actor"))],
                 object: report.clone(),
             }),
@@ -169,7 +169,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                     "{group}/activities/update/8b4d2f6a0c1e4a37b9d5e7f1a3c5b7d9"
                 )),
                 kind: UpdateType::Update,
-                actor: url(&format!("{group}/actor")).into(),
+                actor: url(&format!("{group}/actor")),
                 to: vec![url(&format!("{hub}/actor"))],
                 object: report,
             }),
@@ -181,19 +181,19 @@ fn examples() -> Vec<(&'static str, Value)> {
                     "{group}/activities/delete/2f6b8d0a4c1e4f57a3b5c7d9e1f3a5b7"
                 )),
                 kind: DeleteType::Delete,
-                actor: url(&format!("{group}/actor")).into(),
+                actor: url(&format!("{group}/actor")),
                 to: vec![url(&format!("{hub}/actor"))],
                 object: reports_collection(&url(&format!("{group}/actor"))),
             }),
         ),
         (
             "actor-update",
-            with_context(hearth_federation::keys::UpdateActor {
+            with_context(hearth_federation::protocol::keys::UpdateActor {
                 id: url(&format!(
                     "{group}/activities/update/1e3a5c7e9b0d4f26a8c0e2b4d6f8a0c2"
                 )),
                 kind: UpdateType::Update,
-                actor: url(&format!("{group}/actor")).into(),
+                actor: url(&format!("{group}/actor")),
                 object: actor_json(
                     group,
                     ActorKind::Group,
@@ -214,7 +214,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                     "{hub}/activities/create/7a1c3e5f9b2d4f68b0d2e4a6c8f0b1d3"
                 )),
                 kind: CreateType::Create,
-                actor: url(&format!("{hub}/actor")).into(),
+                actor: url(&format!("{hub}/actor")),
                 to: vec![url(PUBLIC)],
                 cc: vec![url(&format!("{hub}/followers"))],
                 object: SectorSummary {

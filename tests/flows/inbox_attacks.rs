@@ -348,7 +348,7 @@ async fn a_flood_from_one_domain_is_cut_off_with_429() {
     };
     let before = counts(hub).await;
     // The allowance refills as time passes, so send until the cut-off (bounded).
-    let allowance = hearth_federation::inbox::REQUESTS_PER_MINUTE;
+    let allowance = hearth_federation::REQUESTS_PER_MINUTE;
     let mut statuses = Vec::new();
     for n in 0..allowance * 3 {
         let status = sender

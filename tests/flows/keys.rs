@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::Request;
 use chrono::Utc;
 use hearth_core::report::{TrueCounts, make_report_with_noise};
-use hearth_federation::reports::{CreateReport, WellbeingReport};
+use hearth_federation::protocol::report::{CreateReport, WellbeingReport};
 use url::Url;
 
 use hearth_core::{InstanceRole, Role};
@@ -27,7 +27,7 @@ async fn send_report(hub: &Node, group_actor: &str, period: &str, private_pem: &
     let create = CreateReport {
         id: id.clone(),
         kind: Default::default(),
-        actor: actor.clone().into(),
+        actor: actor.clone(),
         to: vec![hub_actor.clone()],
         object: WellbeingReport::from_report(
             actor.join(&format!("/reports/{period}")).unwrap(),
@@ -37,7 +37,7 @@ async fn send_report(hub: &Node, group_actor: &str, period: &str, private_pem: &
         ),
     };
     let inbox = Url::parse(&format!("{}/inbox", hub.base())).unwrap();
-    let body = hearth_federation::activities::outbox_item(&create, &id, "Create", &inbox)
+    let body = hearth_federation::sending::outbox_item(&create, &id, "Create", &inbox)
         .unwrap()
         .payload;
     let key_id = format!("{group_actor}#main-key");
@@ -190,7 +190,7 @@ async fn a_rotated_key_reaches_the_hub_and_signs_from_then_on() {
         .unwrap()
         .peer
         .id;
-    hearth_federation::activities::leave(&group.app.state.fed(), peer)
+    hearth_federation::membership::leave(&group.app.state.fed(), peer)
         .await
         .unwrap();
     wait_for(

@@ -5,7 +5,8 @@
 use hearth_core::Role;
 use hearth_testkit::smtp::SmtpSink;
 use hearth_testkit::{Backend, TestApp, checkin_form, on_both_backends};
-use hearth_web::mail::{Mailer, send_due_reminders};
+use hearth_web::jobs::reminders::send_due_reminders;
+use hearth_web::mail::Mailer;
 
 /// The message as a reader sees it: quoted-printable soft line breaks joined again.
 fn unfolded(data: &str) -> String {

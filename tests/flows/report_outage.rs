@@ -7,7 +7,7 @@ use hearth_core::sharing::{SharingSettings, Signal};
 use hearth_core::{InstanceRole, Role};
 use hearth_db::{DeliveryState, MembershipState, NewSharedReport, ReportState};
 use hearth_federation::actor::Peer;
-use hearth_federation::reports::report_create;
+use hearth_federation::group_sharing::report_create;
 use hearth_testkit::{Backend, network_with, wait_for};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -10,7 +10,7 @@ use activitypub_federation::protocol::context::WithContext;
 use hearth_core::report::{Contribution, TrueCounts, make_report_with_noise};
 use hearth_core::sharing::{Cadence, PrivacyLevel, SharingSettings, Signal, SignalSet};
 use hearth_core::{CheckinAnswers, IsoWeek};
-use hearth_federation::reports::{CreateReport, WellbeingReport};
+use hearth_federation::protocol::report::{CreateReport, WellbeingReport};
 use hearth_federation::vocab;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -144,7 +144,7 @@ fn payload(r: &hearth_core::report::NoisyReport) -> String {
     let create = CreateReport {
         id: Url::parse("https://group.example/activities/create/00ff").unwrap(),
         kind: CreateType::Create,
-        actor: Url::parse("https://group.example/actor").unwrap().into(),
+        actor: Url::parse("https://group.example/actor").unwrap(),
         to: vec![Url::parse("https://hub.example/actor").unwrap()],
         object,
     };

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use hearth_core::sharing::{DELTA, Rho, YEARLY_CAP};
 use hearth_core::{CheckinAnswers, InstanceRole, IsoWeek, Role};
 use hearth_db::{MembershipState, NewPeer, NewSharedReport, ReportState};
-use hearth_federation::reports::{MadeReports, make_due_reports};
+use hearth_federation::group_sharing::{MadeReports, make_due_reports};
 use hearth_testkit::{Backend, Node, TestApp, TestClient, network, signing, wait_for};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -8,7 +8,7 @@ use hearth_core::sharing::{SharingSettings, Signal};
 use hearth_core::{InstanceRole, Role};
 use hearth_db::{MembershipState, NewSharedReport, ReportState};
 use hearth_federation::actor::Peer;
-use hearth_federation::reports::report_create;
+use hearth_federation::group_sharing::report_create;
 use hearth_testkit::{Backend, Node, network, wait_for};
 
 async fn summaries_reach_groups_and_readers(backend: Backend) {
@@ -42,16 +42,15 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
     .dereference(&reader.app.state.fed())
     .await
     .unwrap();
-    let follow_id =
-        hearth_federation::activities::new_activity_id(&reader.app.state.fed(), "follow");
+    let follow_id = hearth_federation::sending::new_activity_id(&reader.app.state.fed(), "follow");
     let follow = hearth_federation::protocol::Follow {
         id: follow_id.clone(),
         kind: activitypub_federation::kinds::activity::FollowType::Follow,
-        actor: reader.app.state.fed().actor_url().into(),
-        object: url::Url::parse(&hub_actor).unwrap().into(),
+        actor: reader.app.state.fed().actor_url(),
+        object: url::Url::parse(&hub_actor).unwrap(),
     };
     let item =
-        hearth_federation::activities::outbox_item(&follow, &follow_id, "Follow", &hub_peer.inbox)
+        hearth_federation::sending::outbox_item(&follow, &follow_id, "Follow", &hub_peer.inbox)
             .unwrap();
     reader
         .app

@@ -6,7 +6,7 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 use hearth_core::{CheckinAnswers, IsoWeek};
 
-use crate::group_commit::write_body;
+use crate::pool::group_commit::write_body;
 use crate::prepared::reuse;
 use crate::schema::{checkin_notes, checkins};
 use crate::{Db, DbError, from_db_time, parse_week, to_db_time, with_conn};

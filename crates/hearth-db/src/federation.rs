@@ -7,7 +7,7 @@ use diesel::{
 };
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use crate::group_commit::write_body;
+use crate::pool::group_commit::write_body;
 use crate::schema::{memberships, outbox, peer_old_keys, peers, readers, received_activities};
 use crate::{Db, DbError, from_db_time, to_db_time, with_conn};
 

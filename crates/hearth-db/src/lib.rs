@@ -17,7 +17,6 @@ mod checkins;
 pub mod clock;
 mod error;
 mod federation;
-mod group_commit;
 mod invites;
 mod keys;
 mod members;

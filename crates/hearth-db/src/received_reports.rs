@@ -12,7 +12,7 @@ use diesel::{
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::sharing::Rho;
 
-use crate::group_commit::write_body;
+use crate::pool::group_commit::write_body;
 use crate::prepared::{Rows, Value};
 use crate::rollups::{rollup_apply, rollup_bump, rollup_prune};
 use crate::schema::{received_report_counts, received_reports};

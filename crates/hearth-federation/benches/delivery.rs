@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use hearth_core::InstanceRole;
 use hearth_db::MembershipState;
-use hearth_federation::activities;
 use hearth_federation::actor::Peer;
+use hearth_federation::membership;
 use hearth_testkit::{Backend, network_with, wait_for};
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
@@ -92,12 +92,12 @@ fn main() {
                 .unwrap_or(None)
             {
                 Some(m) if m.state != MembershipState::Pending => {
-                    activities::leave(&data, m.peer.id)
+                    membership::leave(&data, m.peer.id)
                         .await
                         .unwrap_or_else(|e| panic!("{e}"));
                 }
                 _ => {
-                    activities::request_to_join(&data, &hub_actor)
+                    membership::request_to_join(&data, &hub_actor)
                         .await
                         .unwrap_or_else(|e| panic!("{e}"));
                 }
@@ -129,11 +129,11 @@ fn main() {
                 .await
                 .unwrap_or(None);
             match member {
-                Some(m) if i % 2 == 0 => activities::leave(&data, m.peer.id)
+                Some(m) if i % 2 == 0 => membership::leave(&data, m.peer.id)
                     .await
                     .unwrap_or_else(|e| panic!("{e}")),
                 _ => {
-                    activities::request_to_join(&data, &hub_actor)
+                    membership::request_to_join(&data, &hub_actor)
                         .await
                         .unwrap_or_else(|e| panic!("{e}"));
                 }

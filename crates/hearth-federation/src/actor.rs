@@ -140,7 +140,7 @@ impl Object for Peer {
                 owner: self.id.clone(),
                 public_key_pem: self.public_key_pem.clone(),
             },
-            id: self.id.into(),
+            id: self.id,
             preferred_username: self.preferred_username,
             name: self.name,
             inbox: self.inbox.clone(),
@@ -158,9 +158,9 @@ impl Object for Peer {
         expected_domain: &Url,
         _data: &Data<FedContext>,
     ) -> Result<(), FedError> {
-        verify_domains_match(json.id.inner(), expected_domain)?;
+        verify_domains_match(&json.id, expected_domain)?;
         verify_domains_match(&json.inbox, expected_domain)?;
-        if json.public_key.owner != *json.id.inner() {
+        if json.public_key.owner != json.id {
             return Err(FedError::Invalid(
                 "public key belongs to another actor".into(),
             ));
@@ -172,7 +172,7 @@ impl Object for Peer {
     /// stored by whatever accepted activity brought it.
     async fn from_json(json: ActorJson, data: &Data<FedContext>) -> Result<Self, FedError> {
         let peer = Peer {
-            id: json.id.into_inner(),
+            id: json.id,
             kind: json.kind,
             preferred_username: json.preferred_username,
             name: json.name.chars().take(200).collect(),

@@ -1,9 +1,7 @@
 //! The inbox: every check that can refuse a request runs before any work or any write, and
 //! every refusal gets a 4xx that tells the sender not to retry (except 429).
 
-use std::cell::Cell;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 
 use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
 use activitypub_federation::config::Data;
@@ -14,35 +12,21 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, FromRequest};
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hearth_core::InstanceRole;
 use hearth_db::Membership;
 use url::Url;
 
-use crate::activities::{INBOUND_TYPES, Inbound};
 use crate::actor::Peer;
+pub use crate::context::REQUESTS_PER_MINUTE;
+use crate::hub_reports;
+use crate::inbound::{INBOUND_TYPES, Inbound};
 use crate::{FedContext, FedError};
 
 /// Largest activity accepted. Hearth's own activities are a few kilobytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// Requests per minute accepted from one sending domain, and from one address.
-pub const REQUESTS_PER_MINUTE: u32 = 120;
 /// How long after a peer's key changes a request signed with its previous key still verifies:
 /// a sender may have signed requests before it rotated that arrive (or are retried) after.
 pub const OLD_KEY_GRACE: chrono::Duration = chrono::Duration::days(2);
-
-pub struct PeerLimiter(DefaultKeyedRateLimiter<String>);
-
-impl PeerLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        Self(RateLimiter::keyed(Quota::per_minute(
-            NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
-        )))
-    }
-    fn check(&self, key: String) -> Result<(), FedError> {
-        self.0.check_key(&key).map_err(|_| FedError::RateLimited)
-    }
-}
 
 fn refuse(e: &FedError) -> Response {
     let status = e.status();
@@ -114,7 +98,7 @@ pub fn check_body(body: &[u8], today: chrono::NaiveDate) -> Result<(), FedError>
     match activity.inner() {
         Inbound::CreateReport(c) => c.object.validate(today).map(drop),
         Inbound::UpdateReport(u) => u.object.validate(today).map(drop),
-        Inbound::CreateSummary(s) => s.object.check(s.actor.inner()),
+        Inbound::CreateSummary(s) => s.object.check(&s.actor),
         _ => Ok(()),
     }
 }
@@ -169,23 +153,18 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
         parts.headers.clone(),
     );
     let fresh = membership.filter(|m| data.now() - m.peer.fetched_at < REFRESH_AFTER);
-    let request = InboxRequest {
-        sender: fresh.clone(),
-        recorded: Cell::new(false),
+    let first = match &fresh {
+        Some(m) => {
+            let path = uri.path_and_query().map_or("/inbox", |p| p.as_str());
+            receive_from_member(data, m, method.as_str(), path, &headers, &bytes).await
+        }
+        // The library's own path cannot say whether a handler recorded the activity: it is
+        // recorded below (the record is idempotent).
+        None => receive(data, Request::from_parts(parts, Body::from(bytes.clone())))
+            .await
+            .map(|()| Recorded::No),
     };
-    let (first, recorded) = REQUEST
-        .scope(request, async {
-            let first = match &fresh {
-                Some(m) => {
-                    let path = uri.path_and_query().map_or("/inbox", |p| p.as_str());
-                    receive_from_member(data, m, method.as_str(), path, &headers, &bytes).await
-                }
-                None => receive(data, Request::from_parts(parts, Body::from(bytes.clone()))).await,
-            };
-            (first, REQUEST.with(|r| r.recorded.get()))
-        })
-        .await;
-    match first {
+    let recorded = match first {
         // A known peer whose signature fails may have rotated its key: fetch its actor again
         // (which refreshes the stored key) and check once more. If that fails too (or the
         // peer cannot be reached), a signature by a key it replaced within the grace period
@@ -208,19 +187,21 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
                 .dereference_forced(data)
                 .await
             {
-                Ok(_) => receive(data, retry).await,
+                Ok(_) => receive(data, retry).await.map(|()| Recorded::No),
                 Err(e) => Err(e),
             };
-            if let Err(e) = again
-                && !receive_with_old_key(data, &env, method.as_str(), &path, &headers, &bytes)
-                    .await?
-            {
-                return Err(e);
+            match again {
+                Ok(r) => r,
+                Err(e) => {
+                    receive_with_old_key(data, &env, method.as_str(), &path, &headers, &bytes)
+                        .await?
+                        .ok_or(e)?
+                }
             }
         }
         other => other?,
-    }
-    if !recorded {
+    };
+    if recorded == Recorded::No {
         data.db.record_received(env.id.as_str(), data.now()).await?;
     }
     Ok(StatusCode::ACCEPTED)
@@ -229,7 +210,7 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
 /// The library verifies against the actor's current key only. A request signed with one of
 /// the sender's keys replaced within [`OLD_KEY_GRACE`] is checked here instead, with the same
 /// checks as [`receive_from_member`], and then handed to the activity. `false`: no such key
-/// signed it (or the digest does not match), so the caller's own refusal stands.
+/// signed it (or the digest does not match), so the caller's own refusal stands (`None`).
 async fn receive_with_old_key(
     data: &Data<FedContext>,
     env: &Envelope,
@@ -237,11 +218,11 @@ async fn receive_with_old_key(
     path_and_query: &str,
     headers: &axum::http::HeaderMap,
     body: &[u8],
-) -> Result<bool, FedError> {
+) -> Result<Option<Recorded>, FedError> {
     let since = data.now() - OLD_KEY_GRACE;
     let keys = data.db.recent_old_keys(env.actor.as_str(), since).await?;
     if keys.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let activity = match checked(
         data,
@@ -253,52 +234,48 @@ async fn receive_with_old_key(
         body,
     ) {
         Ok(a) => a,
-        Err(FedError::Federation(_)) => return Ok(false),
+        Err(FedError::Federation(_)) => return Ok(None),
         Err(e) => return Err(e),
     };
     tracing::info!(actor = %env.actor, "accepted a request signed with the sender's previous key");
-    activity.verify(data).await?;
-    activity.receive(data).await?;
-    Ok(true)
+    dispatch(data, activity, None).await.map(Some)
 }
 
 /// How long a stored actor (and its key) is used before the library fetches it again, as the
 /// library does.
 const REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
-/// What the activity's handlers share with the inbox request that carries it.
-struct InboxRequest {
-    /// The sender's membership as the inbox read it at the start of the request (when its
-    /// stored actor is fresh), so the checks further in do not read it again.
-    sender: Option<Membership>,
-    /// Set once a handler recorded the activity as received in its own transaction, so the
-    /// inbox does not record it again in another.
-    recorded: Cell<bool>,
+/// Whether handling an activity already recorded it as received, in its own transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recorded {
+    Yes,
+    No,
 }
 
-tokio::task_local! {
-    static REQUEST: InboxRequest;
-}
-
-/// `actor`'s membership: the one this inbox request already read, else from the database.
-pub(crate) async fn membership_of(
-    data: &FedContext,
-    actor: &str,
-) -> Result<Option<Membership>, FedError> {
-    if let Ok(Some(m)) = REQUEST.try_with(|r| {
-        r.sender
-            .as_ref()
-            .filter(|m| m.peer.actor_url == actor)
-            .cloned()
-    }) {
-        return Ok(Some(m));
+/// Hands a checked activity to its feature, with the sender's membership when the inbox has
+/// already read it (so a report's checks do not read it again). A report is stored together
+/// with the record that its activity arrived; everything else is verified and received as the
+/// library would.
+async fn dispatch(
+    data: &Data<FedContext>,
+    activity: WithContext<Inbound>,
+    sender: Option<&Membership>,
+) -> Result<Recorded, FedError> {
+    match activity.inner() {
+        Inbound::CreateReport(c) => {
+            hub_reports::receive(data, &c.id, &c.actor, &c.to, &c.object, false, sender).await?;
+            Ok(Recorded::Yes)
+        }
+        Inbound::UpdateReport(u) => {
+            hub_reports::receive(data, &u.id, &u.actor, &u.to, &u.object, true, sender).await?;
+            Ok(Recorded::Yes)
+        }
+        _ => {
+            activity.verify(data).await?;
+            activity.receive(data).await?;
+            Ok(Recorded::No)
+        }
     }
-    Ok(data.db.membership_by_actor(actor).await?)
-}
-
-/// Tells the inbox request being handled, if any, that its activity is recorded as received.
-pub(crate) fn mark_recorded() {
-    let _ = REQUEST.try_with(|r| r.recorded.set(true));
 }
 
 /// An activity from a peer this instance federates with and fetched within [`REFRESH_AFTER`]:
@@ -314,7 +291,7 @@ async fn receive_from_member(
     path_and_query: &str,
     headers: &axum::http::HeaderMap,
     body: &[u8],
-) -> Result<(), FedError> {
+) -> Result<Recorded, FedError> {
     let activity = checked(
         data,
         &m.peer.actor_url,
@@ -324,9 +301,7 @@ async fn receive_from_member(
         headers,
         body,
     )?;
-    activity.verify(data).await?;
-    activity.receive(data).await?;
-    Ok(())
+    dispatch(data, activity, Some(m)).await
 }
 
 /// The library's checks of a signed activity from `actor`, made with `keys` (any one may have
@@ -461,19 +436,19 @@ mod tests {
         let r = make_report_with_noise("2026-10".parse().unwrap(), &settings, truth, &mut || 0);
         let actor = Url::parse("https://g.example/actor").unwrap();
         let hub = Url::parse("https://hub.example/actor").unwrap();
-        let create = crate::reports::CreateReport {
+        let create = crate::protocol::report::CreateReport {
             id: Url::parse("https://g.example/activities/create/1").unwrap(),
             kind: Default::default(),
-            actor: actor.clone().into(),
+            actor: actor.clone(),
             to: vec![hub.clone()],
-            object: crate::reports::WellbeingReport::from_report(
+            object: crate::protocol::report::WellbeingReport::from_report(
                 Url::parse("https://g.example/reports/1").unwrap(),
                 actor,
                 hub,
                 &r,
             ),
         };
-        let body = |c: &crate::reports::CreateReport| {
+        let body = |c: &crate::protocol::report::CreateReport| {
             serde_json::to_vec(
                 &activitypub_federation::protocol::context::WithContext::new(
                     c,

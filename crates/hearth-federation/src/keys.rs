@@ -7,24 +7,12 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::UpdateType;
 use activitypub_federation::traits::{Activity, Object};
-use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::activities::{new_activity_id, outbox_item};
 use crate::actor::Peer;
-use crate::protocol::ActorJson;
+use crate::protocol::keys::UpdateActor;
+use crate::sending::{new_activity_id, outbox_item};
 use crate::{FedContext, FedError};
-
-/// An instance announces its actor again (after a key rotation).
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateActor {
-    pub id: Url,
-    #[serde(rename = "type")]
-    pub kind: UpdateType,
-    pub actor: ObjectId<Peer>,
-    pub object: ActorJson,
-}
 
 #[async_trait::async_trait]
 impl Activity for UpdateActor {
@@ -34,17 +22,19 @@ impl Activity for UpdateActor {
         &self.id
     }
     fn actor(&self) -> &Url {
-        self.actor.inner()
+        &self.actor
     }
     async fn verify(&self, _data: &Data<FedContext>) -> Result<(), FedError> {
-        if self.object.id.inner() != self.actor.inner() {
+        if self.object.id != self.actor {
             return Err(FedError::Invalid("an actor can only update itself".into()));
         }
         Ok(())
     }
     /// Fetches the actor from its own server rather than trusting the embedded copy.
     async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        let peer = self.actor.dereference_forced(data).await?;
+        let peer = ObjectId::<Peer>::from(self.actor.clone())
+            .dereference_forced(data)
+            .await?;
         tracing::info!(peer = %peer.id, "peer actor updated");
         Ok(())
     }
@@ -59,7 +49,7 @@ pub async fn announce_actor(data: &Data<FedContext>) -> Result<usize, FedError> 
     let update = UpdateActor {
         id: id.clone(),
         kind: UpdateType::Update,
-        actor: data.actor_url().into(),
+        actor: data.actor_url(),
         object,
     };
     let mut inboxes: Vec<String> = data

@@ -5,7 +5,6 @@
 //! Only figures with at least m groups behind them are in a summary.
 
 use activitypub_federation::config::Data;
-use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::CreateType;
 use activitypub_federation::kinds::object::NoteType;
 use activitypub_federation::traits::Activity;
@@ -14,56 +13,11 @@ use hearth_core::InstanceRole;
 use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
 use hearth_core::sector::{Measure, Segment, series_from_sums};
 use hearth_db::MembershipState;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::activities::{new_activity_id, outbox_item};
-use crate::actor::Peer;
+use crate::protocol::summary::{CreateSummary, Figure, PUBLIC, SectorSummary};
+use crate::sending::{new_activity_id, outbox_item};
 use crate::{FedContext, FedError};
-
-pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-
-/// One figure: a measure's pooled share in one segment, with its 95 % interval.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Figure {
-    pub segment: String,
-    pub measure: String,
-    pub share: f64,
-    pub interval_low: f64,
-    pub interval_high: f64,
-    pub groups: u32,
-}
-
-/// The summary: a readable Note with the figures attached.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SectorSummary {
-    #[serde(rename = "type")]
-    pub kind: NoteType,
-    pub id: Url,
-    pub attributed_to: Url,
-    pub to: Vec<Url>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cc: Vec<Url>,
-    pub content: String,
-    pub schema_version: u32,
-    pub period: String,
-    pub sector_figures: Vec<Figure>,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateSummary {
-    pub id: Url,
-    #[serde(rename = "type")]
-    pub kind: CreateType,
-    pub actor: ObjectId<Peer>,
-    pub to: Vec<Url>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cc: Vec<Url>,
-    pub object: SectorSummary,
-}
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -171,7 +125,7 @@ pub async fn publish(ctx: &FedContext, period: ReportPeriod) -> Result<bool, Fed
     let create = CreateSummary {
         id: id.clone(),
         kind: CreateType::Create,
-        actor: ctx.actor_url().into(),
+        actor: ctx.actor_url(),
         to: to.clone(),
         cc: cc.clone(),
         object: SectorSummary {
@@ -255,42 +209,6 @@ pub async fn publish_due(ctx: &FedContext, now: DateTime<Utc>) -> Result<Option<
     Ok(None)
 }
 
-impl SectorSummary {
-    pub(crate) fn check(&self, actor: &Url) -> Result<(), FedError> {
-        if self.attributed_to != *actor || self.id.host_str() != actor.host_str() {
-            return Err(FedError::Invalid(
-                "a hub can only send its own summary".into(),
-            ));
-        }
-        if self.schema_version != SCHEMA_VERSION {
-            return Err(FedError::Invalid(format!(
-                "schemaVersion {} is not supported",
-                self.schema_version
-            )));
-        }
-        self.period
-            .parse::<ReportPeriod>()
-            .map_err(|e| FedError::Invalid(e.to_string()))?;
-        for f in &self.sector_figures {
-            let ok = [f.share, f.interval_low, f.interval_high]
-                .iter()
-                .all(|x| (0.0..=1.0).contains(x))
-                && f.interval_low <= f.share
-                && f.share <= f.interval_high
-                && f.groups >= hearth_core::sector::MIN_GROUPS
-                && Segment::parse(&f.segment).is_some()
-                && hearth_core::sector::Measure::parse(&f.measure).is_some();
-            if !ok {
-                return Err(FedError::Invalid(format!(
-                    "figure {} {} is out of range",
-                    f.segment, f.measure
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
 #[async_trait::async_trait]
 impl Activity for CreateSummary {
     type DataType = FedContext;
@@ -299,7 +217,7 @@ impl Activity for CreateSummary {
         &self.id
     }
     fn actor(&self) -> &Url {
-        self.actor.inner()
+        &self.actor
     }
     async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
         if data.role != InstanceRole::Group {
@@ -307,11 +225,7 @@ impl Activity for CreateSummary {
                 "sector summaries are taken by group instances".into(),
             ));
         }
-        match data
-            .db
-            .membership_by_actor(self.actor.inner().as_str())
-            .await?
-        {
+        match data.db.membership_by_actor(self.actor.as_str()).await? {
             Some(m) if m.state == MembershipState::Accepted => {}
             _ => {
                 return Err(FedError::NotAllowed(
@@ -319,26 +233,26 @@ impl Activity for CreateSummary {
                 ));
             }
         }
-        self.object.check(self.actor.inner())
+        self.object.check(&self.actor)
     }
     async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
         let hub = data
             .db
-            .membership_by_actor(self.actor.inner().as_str())
+            .membership_by_actor(self.actor.as_str())
             .await?
             .map(|m| m.peer.name)
             .unwrap_or_default();
         let figures = serde_json::to_string(&self.object.sector_figures)?;
         data.db
             .save_sector_summary(
-                self.actor.inner().as_str(),
+                self.actor.as_str(),
                 &hub,
                 &self.object.period,
                 &figures,
                 data.now(),
             )
             .await?;
-        tracing::info!(hub = %self.actor.inner(), period = %self.object.period, "sector summary received");
+        tracing::info!(hub = %self.actor, period = %self.object.period, "sector summary received");
         Ok(())
     }
 }

@@ -7,8 +7,6 @@ use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-pub use crate::jobs::reminders::send_due_reminders;
-
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("smtp_url is not usable: {0}")]

@@ -14,7 +14,7 @@ use hearth_core::CheckinAnswers;
 use hearth_core::report::{Contribution, ReportPeriod, make_report};
 use hearth_core::sector::{GroupReport, MinGroups, Series, Z95, series};
 use hearth_core::sharing::{SharingSettings, Signal};
-use hearth_federation::reports::WellbeingReport;
+use hearth_federation::protocol::report::WellbeingReport;
 use rand::Rng;
 use serde::Serialize;
 use url::Url;

@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::CreateType;
 use anyhow::{Context, bail};
 use axum::body::Bytes;
@@ -31,7 +30,7 @@ use hearth_core::Role;
 use hearth_core::report::{TrueCounts, make_report_with_noise};
 use hearth_core::sharing::{SharingSettings, Signal};
 use hearth_db::{Clock, Db, MembershipState, NewAccount, NewOutbox, NewPeer, SystemClock};
-use hearth_federation::reports::{CreateReport, WellbeingReport};
+use hearth_federation::protocol::report::{CreateReport, WellbeingReport};
 use rsa::pkcs1v15::{SigningKey, VerifyingKey};
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
@@ -617,12 +616,12 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<(f64, f64)> {
             let create = CreateReport {
                 id: id.clone(),
                 kind: CreateType::Create,
-                actor: ObjectId::from(actor.clone()),
+                actor: actor.clone(),
                 to: vec![hub_actor.clone()],
                 object,
             };
             let payload =
-                hearth_federation::activities::outbox_item(&create, &id, "Create", &hub_inbox)?
+                hearth_federation::sending::outbox_item(&create, &id, "Create", &hub_inbox)?
                     .payload;
             bodies.push((g, Bytes::from(payload)));
         }

@@ -15,7 +15,7 @@ use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
 use hearth_core::InstanceRole;
 use hearth_db::{Db, MembershipState};
 use hearth_federation::actor::Peer;
-use hearth_federation::{FedContext, FedOptions, activities};
+use hearth_federation::{FedContext, FedOptions, membership};
 
 fn hearth(dir: &Path, args: &[&str]) {
     let o = Command::new(env!("CARGO_BIN_EXE_hearth"))
@@ -226,7 +226,7 @@ async fn every_activity_arrives_once_across_a_hub_outage_and_a_killed_sender() {
     .await
     .unwrap();
     let hub_actor_url = hub_actor.id.to_string();
-    activities::request_to_join(&data, &hub_actor)
+    membership::request_to_join(&data, &hub_actor)
         .await
         .unwrap();
     wait_for("the group is a member", 30, || async {
@@ -279,8 +279,8 @@ async fn every_activity_arrives_once_across_a_hub_outage_and_a_killed_sender() {
                 .unwrap()
                 .peer
                 .id;
-            activities::leave(&data, peer).await.unwrap();
-            activities::request_to_join(&data, &hub_actor)
+            membership::leave(&data, peer).await.unwrap();
+            membership::request_to_join(&data, &hub_actor)
                 .await
                 .unwrap();
         }

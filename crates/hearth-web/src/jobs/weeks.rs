@@ -44,7 +44,7 @@ pub(super) async fn pass(state: &AppState) {
     if let Err(e) = close_due_weeks(&state.db, state.clock.now()).await {
         tracing::warn!(error = %e, "could not close weeks");
     }
-    if let Err(e) = hearth_federation::reports::make_due_reports(
+    if let Err(e) = hearth_federation::group_sharing::make_due_reports(
         &state.fed(),
         state.clock.now(),
         &mut rand::rngs::OsRng,

@@ -143,7 +143,7 @@ async fn beside_the_sector(
 ) -> Result<Vec<Beside>, AppError> {
     use hearth_core::report::ReportPeriod;
     use hearth_core::sector::Measure;
-    use hearth_federation::summaries::Figure;
+    use hearth_federation::protocol::summary::Figure;
     let mut out = Vec::new();
     for (_, hub, period, figures) in state.db.latest_sector_summaries().await? {
         let Ok(p) = period.parse::<ReportPeriod>() else {

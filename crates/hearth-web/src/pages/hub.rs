@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::profile::{FOCUSES, REGIONS, SIZE_BANDS, label};
 use hearth_db::MembershipState;
-use hearth_federation::activities;
+use hearth_federation::membership;
 use hearth_federation::protocol::GroupProfile;
 use serde::Deserialize;
 
@@ -132,7 +132,7 @@ pub async fn decide(
         "decline" => false,
         _ => return Err(AppError::BadRequest("Choose accept or decline.".into())),
     };
-    activities::decide(&state.fed(), id, accept)
+    membership::decide(&state.fed(), id, accept)
         .await
         .map_err(|e| match e {
             hearth_federation::FedError::Db(hearth_db::DbError::NotFound) => {

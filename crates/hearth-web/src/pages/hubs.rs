@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_db::{DeliveryState, MembershipState, OutboxRow};
-use hearth_federation::activities;
 use hearth_federation::actor::Peer;
+use hearth_federation::membership;
 use serde::Deserialize;
 use url::Url;
 
@@ -168,7 +168,7 @@ pub async fn join(
     Form(form): Form<JoinForm>,
 ) -> Result<Response, AppError> {
     let result = match resolve(&state, &form.address).await {
-        Ok(hub) => activities::request_to_join(&state.fed(), &hub)
+        Ok(hub) => membership::request_to_join(&state.fed(), &hub)
             .await
             .map_err(|e| match e {
                 hearth_federation::FedError::Invalid(m)
@@ -202,7 +202,7 @@ pub async fn leave(
     Form(form): Form<LeaveForm>,
 ) -> Result<Response, AppError> {
     let erase = form.erase == "yes";
-    hearth_federation::reports::leave(&state.fed(), id, erase).await?;
+    hearth_federation::group_sharing::leave(&state.fed(), id, erase).await?;
     tracing::info!(by = f.0.account.id, peer = id, erase, "left a hub");
     render(
         &page(

@@ -14,7 +14,7 @@ use hearth_core::sharing::{
     YEARLY_CAP,
 };
 use hearth_db::{DeliveryState, MembershipState, ReportState, SharedReport};
-use hearth_federation::reports;
+use hearth_federation::group_sharing;
 use serde::Deserialize;
 
 use super::{Nav, human_datetime, render, render_with_status};
@@ -344,7 +344,7 @@ pub async fn erase(
     f: Facilitator,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    reports::request_erasure(&state.fed(), id)
+    group_sharing::request_erasure(&state.fed(), id)
         .await
         .map_err(fed_error)?;
     tracing::info!(
@@ -390,7 +390,8 @@ pub struct SharedPage {
 
 /// The figures a stored report carries, labelled for people.
 fn figures(activity: &str) -> Vec<(String, String)> {
-    let Ok(create) = serde_json::from_str::<hearth_federation::reports::CreateReport>(activity)
+    let Ok(create) =
+        serde_json::from_str::<hearth_federation::protocol::report::CreateReport>(activity)
     else {
         return Vec::new();
     };
@@ -477,7 +478,7 @@ pub async fn approve(
     f: Facilitator,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    reports::approve(&state.fed(), id)
+    group_sharing::approve(&state.fed(), id)
         .await
         .map_err(fed_error)?;
     tracing::info!(by = f.0.account.id, report = id, "report approved");
@@ -506,7 +507,7 @@ pub async fn send_again(
     f: Facilitator,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    reports::send_again(&state.fed(), id)
+    group_sharing::send_again(&state.fed(), id)
         .await
         .map_err(fed_error)?;
     tracing::info!(by = f.0.account.id, report = id, "report sent again");
@@ -519,7 +520,7 @@ pub async fn fetch(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    reports::fetch_report(&state.fed(), &path, &headers).await
+    group_sharing::fetch_report(&state.fed(), &path, &headers).await
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
-//! Wire types: exactly what Hearth sends and accepts. Behaviour lives in `actor` and
-//! `activities`; nothing here touches the database.
+//! Wire types: exactly what Hearth sends and accepts, and each one's own checks. Behaviour
+//! lives with its feature (`membership`, `group_sharing`, `hub_reports`, `summaries`, `keys`);
+//! nothing here touches the database or imports anything else of this crate.
 
-use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
 use activitypub_federation::protocol::public_key::PublicKey;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::actor::Peer;
+pub mod keys;
+pub mod report;
+pub mod summary;
 
 /// The actor types Hearth understands. A group instance is a `Group`, a hub a `Service`;
 /// others may follow a hub as readers.
@@ -71,7 +73,7 @@ pub struct Endpoints {
 pub struct ActorJson {
     #[serde(rename = "type")]
     pub kind: ActorKind,
-    pub id: ObjectId<Peer>,
+    pub id: Url,
     pub preferred_username: String,
     pub name: String,
     pub inbox: Url,
@@ -93,8 +95,8 @@ pub struct Follow {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: FollowType,
-    pub actor: ObjectId<Peer>,
-    pub object: ObjectId<Peer>,
+    pub actor: Url,
+    pub object: Url,
 }
 
 /// A hub lets a group join.
@@ -104,7 +106,7 @@ pub struct Accept {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: AcceptType,
-    pub actor: ObjectId<Peer>,
+    pub actor: Url,
     pub object: Follow,
 }
 
@@ -115,7 +117,7 @@ pub struct Reject {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: RejectType,
-    pub actor: ObjectId<Peer>,
+    pub actor: Url,
     pub object: Follow,
 }
 
@@ -126,7 +128,7 @@ pub struct Undo {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: UndoType,
-    pub actor: ObjectId<Peer>,
+    pub actor: Url,
     pub object: Follow,
 }
 

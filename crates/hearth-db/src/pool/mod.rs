@@ -1,3 +1,6 @@
+//! Connections: the SQLite or PostgreSQL pool behind `Db`, its migrations, and (in
+//! `group_commit`) SQLite's batched writer with the one fork between backends for writes.
+
 use std::time::Duration;
 
 use diesel::{Connection, SqliteConnection};
@@ -12,6 +15,8 @@ use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::DbError;
+
+pub(crate) mod group_commit;
 
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, Inline>;
 
@@ -115,7 +120,7 @@ pub struct Db {
     pub(crate) cache: std::sync::Arc<crate::cache::Cache>,
     /// SQLite's writes that arrive many at a time (check-ins, received reports, received
     /// activities), committed in batches: see [`Db::write_batched`].
-    pub(crate) queued: std::sync::Arc<crate::group_commit::GroupCommit>,
+    pub(crate) queued: std::sync::Arc<group_commit::GroupCommit>,
 }
 
 #[derive(Clone)]

@@ -10,7 +10,7 @@
 //!
 //! A caller that goes away before its write was taken removes it, so nothing is written later
 //! for a request nobody waits on. A batch, once taken, runs on a blocking thread to its end
-//! (SQLite statements run in place there, see [`crate::pool::Inline`]), whatever becomes of the
+//! (SQLite statements run in place there, see [`super::Inline`]), whatever becomes of the
 //! caller that took it, so no batch is left half done. It runs off the async workers so they go
 //! on with other requests meanwhile: when each request does much work before its write (a hub
 //! checks a signature), a batch on a worker left the other requests waiting behind it and the
@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
 use tokio::sync::oneshot;
 
+use super::{Conn, Db, SqliteConn};
 use crate::DbError;
-use crate::pool::{Conn, Db, SqliteConn};
 
 type Future_<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
@@ -50,11 +50,13 @@ pub(crate) enum Write<T> {
 macro_rules! write_body {
     ($db:expr, |$c:ident| $body:expr) => {
         match $db.backend() {
-            $crate::Backend::Sqlite => $crate::group_commit::Write::Sqlite(Box::new(move |$c| {
-                Box::pin(async move { $body })
-            })),
+            $crate::Backend::Sqlite => {
+                $crate::pool::group_commit::Write::Sqlite(Box::new(move |$c| {
+                    Box::pin(async move { $body })
+                }))
+            }
             $crate::Backend::Postgres => {
-                $crate::group_commit::Write::Postgres(Box::new(move |$c| {
+                $crate::pool::group_commit::Write::Postgres(Box::new(move |$c| {
                     Box::pin(async move { $body })
                 }))
             }
