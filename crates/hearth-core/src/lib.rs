@@ -17,6 +17,7 @@ pub mod checkin;
 pub mod history;
 pub mod instruments;
 pub mod noise;
+pub mod pair;
 pub mod period;
 pub mod profile;
 pub mod reminder;

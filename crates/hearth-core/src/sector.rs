@@ -130,12 +130,23 @@ impl Point {
     /// The share and interval from sums, or `None` when the noisy respondents are too few to
     /// divide by (only possible in a segment of very small groups).
     pub fn from_sums(period: ReportPeriod, sums: Sums) -> Option<Point> {
+        Point::with_respondents_noise(period, sums, sums.noise_variance)
+    }
+    /// The same where the respondents' sum carries other noise than the count's (a hub pair's
+    /// respondents behind a signal are the difference of two released sums):
+    /// Var(p̂) ≈ (N·p(1−p) + Var(noise in X) + p²·Var(noise in N)) / N².
+    pub fn with_respondents_noise(
+        period: ReportPeriod,
+        sums: Sums,
+        respondents_variance: f64,
+    ) -> Option<Point> {
         if sums.respondents < 1 {
             return None;
         }
         let n = sums.respondents as f64;
         let p = (sums.count as f64 / n).clamp(0.0, 1.0);
-        let variance = (n * p * (1.0 - p) + (1.0 + p * p) * sums.noise_variance) / (n * n);
+        let variance =
+            (n * p * (1.0 - p) + sums.noise_variance + p * p * respondents_variance) / (n * n);
         let half = Z95 * variance.sqrt();
         Some(Point {
             period,

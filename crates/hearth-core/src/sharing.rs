@@ -222,24 +222,11 @@ impl SharingSettings {
     /// The noise on every count: the smallest σ, in tenths, with which a full year of reports
     /// (every period of the cadence, with these signals) fits the level's yearly budget.
     pub fn sigma(&self) -> Sigma {
-        let touched = self.signals.touched_counts();
-        let periods = self.cadence.periods_per_year();
-        let budget = self.level.yearly_budget();
-        let fits = |tenths: u32| {
-            Sigma::from_tenths(tenths)
-                .is_ok_and(|s| Rho::of_report(touched, s).saturating_mul(periods) <= budget)
-        };
-        // ρ_year = periods · touched / (2σ²) ≤ budget: start just below the real root and step
-        // up to the first tenth that fits (rounding ρ up per report can cost a step).
-        let root = (f64::from(periods) * f64::from(touched) / (2.0 * budget.as_f64())).sqrt();
-        let mut tenths = ((root * 10.0).floor() as u32).clamp(10, MAX_SIGMA_TENTHS);
-        while tenths > 10 && fits(tenths - 1) {
-            tenths -= 1;
-        }
-        while tenths < MAX_SIGMA_TENTHS && !fits(tenths) {
-            tenths += 1;
-        }
-        Sigma::from_tenths(tenths).unwrap_or_else(|_| unreachable!("clamped to Sigma's range"))
+        least_sigma(
+            self.signals.touched_counts(),
+            self.cadence.periods_per_year(),
+            self.level.yearly_budget(),
+        )
     }
     /// What one report costs.
     pub fn rho_per_report(&self) -> Rho {
@@ -250,6 +237,27 @@ impl SharingSettings {
         self.rho_per_report()
             .saturating_mul(self.cadence.periods_per_year())
     }
+}
+
+/// The least σ, in tenths, with which `releases` releases a year, each changed by a member in
+/// at most `touched` counts by one (Δ² = touched), fit `budget`:
+/// releases · touched / (2σ²) ≤ budget, each release's ρ rounded up as the ledger rounds it.
+pub fn least_sigma(touched: u32, releases: u32, budget: Rho) -> Sigma {
+    let fits = |tenths: u32| {
+        Sigma::from_tenths(tenths)
+            .is_ok_and(|s| Rho::of_report(touched, s).saturating_mul(releases) <= budget)
+    };
+    // Start just below the real root and step up to the first tenth that fits (rounding ρ up
+    // per release can cost a step).
+    let root = (f64::from(releases) * f64::from(touched) / (2.0 * budget.as_f64())).sqrt();
+    let mut tenths = ((root * 10.0).floor() as u32).clamp(10, MAX_SIGMA_TENTHS);
+    while tenths > 10 && fits(tenths - 1) {
+        tenths -= 1;
+    }
+    while tenths < MAX_SIGMA_TENTHS && !fits(tenths) {
+        tenths += 1;
+    }
+    Sigma::from_tenths(tenths).unwrap_or_else(|_| unreachable!("clamped to Sigma's range"))
 }
 
 /// The ledger's verdict on a report.
