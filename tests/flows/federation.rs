@@ -5,7 +5,9 @@
 use axum::body::Body;
 use axum::http::Request;
 use hearth_core::{InstanceRole, Role};
+// The library dates and checks signatures by the system clock, so these requests must too.
 use hearth_db::MembershipState;
+use hearth_db::clock::{Clock as _, SystemClock};
 use hearth_testkit::{Backend, Node, TestApp, TestClient, backend_tests, network, wait_for};
 
 async fn get_json(
@@ -390,7 +392,7 @@ async fn a_hub_refetches_a_peer_whose_key_no_longer_matches() {
         inbox: stored.inbox.clone(),
         public_key_pem: hearth_testkit::new_key().public_pem,
         profile: stored.profile.clone(),
-        fetched_at: chrono::Utc::now(),
+        fetched_at: SystemClock.now(),
     };
     hub.app.db.refresh_known_peer(&stale).await.unwrap();
 

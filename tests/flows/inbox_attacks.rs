@@ -3,9 +3,11 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use hearth_core::{InstanceRole, Role};
+// The library dates and checks signatures by the system clock, so these requests must too.
 use hearth_db::MembershipState;
+use hearth_db::clock::{Clock as _, SystemClock};
 use hearth_testkit::signing::{Signed, sign};
 use hearth_testkit::{Backend, Node, TestResponse, network, wait_for};
 
@@ -45,7 +47,7 @@ impl Sender<'_> {
             body,
             key_id: &self.key_id,
             private_key_pem: &self.key_pem,
-            date: Utc::now(),
+            date: SystemClock.now(),
             digest_of: None,
         };
         tweak(&mut s);
@@ -159,7 +161,7 @@ async fn attacks(backend: Backend) {
         body: &body,
         key_id: &key_id,
         private_key_pem: &key_pem,
-        date: Utc::now(),
+        date: SystemClock.now(),
         digest_of: None,
     }) {
         let v = if k == "signature" {

@@ -6,12 +6,13 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use chrono::Utc;
 use hearth_core::report::{TrueCounts, make_report_with_noise};
 use hearth_federation::protocol::report::{CreateReport, WellbeingReport};
 use url::Url;
 
 use hearth_core::{InstanceRole, Role};
+// The library dates and checks signatures by the system clock, so these requests must too.
+use hearth_db::clock::{Clock as _, SystemClock};
 use hearth_db::{DeliveryState, MembershipState};
 use hearth_testkit::{Backend, Node, network, wait_for};
 
@@ -48,7 +49,7 @@ async fn send_report(hub: &Node, group_actor: &str, period: &str, private_pem: &
         body: body.as_bytes(),
         key_id: &key_id,
         private_key_pem: private_pem,
-        date: Utc::now(),
+        date: SystemClock.now(),
         digest_of: None,
     }) {
         req = req.header(k, v);

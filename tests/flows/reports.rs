@@ -8,6 +8,8 @@ use axum::http::Request;
 use chrono::{DateTime, TimeZone, Utc};
 use hearth_core::sharing::{DELTA, Rho, YEARLY_CAP};
 use hearth_core::{CheckinAnswers, InstanceRole, IsoWeek, Role};
+// The library dates and checks signatures by the system clock, so these requests must too.
+use hearth_db::clock::{Clock as _, SystemClock};
 use hearth_db::{MembershipState, NewPeer, NewSharedReport, ReportState};
 use hearth_federation::group_sharing::{MadeReports, make_due_reports};
 use hearth_testkit::{Backend, Node, TestApp, TestClient, network, signing, wait_for};
@@ -292,7 +294,7 @@ async fn previewed_approved_delivered_fetched_and_erased(backend: Backend) {
         let host = group.host();
         async move {
             let mut req = Request::get(&path);
-            for (k, v) in signing::sign_get(&host, &path, &key_id, &pem, Utc::now()) {
+            for (k, v) in signing::sign_get(&host, &path, &key_id, &pem, SystemClock.now()) {
                 req = req.header(k, v);
             }
             c.send(req.body(Body::empty()).unwrap()).await

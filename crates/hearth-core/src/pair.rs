@@ -389,6 +389,53 @@ pub enum Dimension {
     SizeBand,
 }
 
+impl Dimension {
+    pub const ALL: [Dimension; 4] = [
+        Dimension::Network,
+        Dimension::Region,
+        Dimension::Focus,
+        Dimension::SizeBand,
+    ];
+    pub fn slug(self) -> &'static str {
+        match self {
+            Dimension::Network => "network",
+            Dimension::Region => "region",
+            Dimension::Focus => "focus",
+            Dimension::SizeBand => "size",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Dimension> {
+        Dimension::ALL.into_iter().find(|d| d.slug() == s)
+    }
+    /// How the sharing and pair pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Dimension::Network => "the whole network",
+            Dimension::Region => "each region",
+            Dimension::Focus => "each community focus (a group's first)",
+            Dimension::SizeBand => "each size band",
+        }
+    }
+}
+
+/// `network,region`: a plan's dimensions as stored and sent.
+pub fn dimensions_to_slugs(dims: &[Dimension]) -> String {
+    dims.iter().map(|d| d.slug()).collect::<Vec<_>>().join(",")
+}
+
+/// The dimensions of `network,region`; `None` if any is unknown, repeated, or none is given.
+pub fn dimensions_from_slugs(s: &str) -> Option<Vec<Dimension>> {
+    let mut dims = Vec::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let d = Dimension::parse(part)?;
+        if dims.contains(&d) {
+            return None;
+        }
+        dims.push(d);
+    }
+    (!dims.is_empty()).then_some(dims)
+}
+
 /// What a pair releases and with how much noise: the same for every group in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PairPlan {
@@ -611,6 +658,18 @@ mod tests {
             (variance / want - 1.0).abs() < 0.2,
             "variance {variance} vs {want}"
         );
+    }
+
+    #[test]
+    fn dimensions_round_trip_and_refuse_what_is_not_one() {
+        let dims = vec![Dimension::Network, Dimension::Region, Dimension::SizeBand];
+        assert_eq!(
+            dimensions_from_slugs(&dimensions_to_slugs(&dims)),
+            Some(dims)
+        );
+        assert_eq!(dimensions_from_slugs("network,network"), None);
+        assert_eq!(dimensions_from_slugs("network,planet"), None);
+        assert_eq!(dimensions_from_slugs(""), None);
     }
 
     #[test]

@@ -125,8 +125,8 @@ pub struct OutboxRow {
 /// A `peers` row as stored.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = peers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-struct PeerRecord {
-    id: i64,
+pub(crate) struct PeerRecord {
+    pub(crate) id: i64,
     actor_url: String,
     kind: String,
     name: String,
@@ -317,6 +317,7 @@ macro_rules! insert_outbox {
     }};
 }
 pub(crate) use insert_outbox;
+pub(crate) use upsert_peer;
 
 impl Db {
     pub async fn peer_by_url(&self, actor_url: &str) -> Result<Option<PeerRow>, DbError> {

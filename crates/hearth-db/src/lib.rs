@@ -20,6 +20,7 @@ mod federation;
 mod invites;
 mod keys;
 mod members;
+mod pairs;
 mod pool;
 mod prepared;
 mod received_reports;
@@ -42,6 +43,10 @@ pub use federation::{
 pub use invites::{Invite, InviteStatus};
 pub use keys::InstanceKey;
 pub use members::{Consent, MemberSummary};
+pub use pairs::{
+    HubPair, NewPair, NewPairShare, PairBatch, PairRelease, PairShare, PairState, ShareState,
+    ShareStored,
+};
 pub use pool::{Backend, Conn, Db, DbHealth, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use received_reports::{ReceivedReport, ReportActivity, Stored};
 pub use reminders::{DEFAULT_REMINDER_WEEKDAY, ReminderEmail};

@@ -314,8 +314,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    hub_pairs (id) {
+        id -> BigInt,
+        pair_url -> Text,
+        role -> Text,
+        peer_id -> BigInt,
+        state -> Text,
+        verify_key -> Text,
+        cadence -> Text,
+        dimensions -> Text,
+        sigma_tenths -> Integer,
+        min_groups -> Integer,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pair_shares (id) {
+        id -> BigInt,
+        pair_id -> BigInt,
+        peer_id -> BigInt,
+        period -> Text,
+        nonce -> Text,
+        public_share -> Text,
+        input_share -> Text,
+        state -> Text,
+        output_share -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pair_batches (pair_id, segment, period) {
+        pair_id -> BigInt,
+        segment -> Text,
+        period -> Text,
+        reports -> Integer,
+        aggregate_share -> Text,
+        released_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pair_releases (pair_id, segment, period) {
+        pair_id -> BigInt,
+        segment -> Text,
+        period -> Text,
+        groups -> Integer,
+        sigma_tenths -> Integer,
+        sums -> Text,
+        released_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(reminder_emails -> accounts (account_id));
 diesel::joinable!(peer_old_keys -> peers (peer_id));
+diesel::joinable!(hub_pairs -> peers (peer_id));
+diesel::joinable!(pair_shares -> hub_pairs (pair_id));
+diesel::joinable!(pair_batches -> hub_pairs (pair_id));
+diesel::joinable!(pair_releases -> hub_pairs (pair_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
@@ -346,4 +405,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminder_settings,
     reminder_emails,
     peer_old_keys,
+    hub_pairs,
+    pair_shares,
+    pair_batches,
+    pair_releases,
 );
