@@ -80,7 +80,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         object: url(&format!("{hub}/actor")),
     };
     let report = example_report(group, hub);
-    vec![
+    let mut out = vec![
         (
             "webfinger",
             serde_json::to_value(webfinger_document(
@@ -244,6 +244,161 @@ fn examples() -> Vec<(&'static str, Value)> {
                             groups: 9,
                         },
                     ],
+                },
+            }),
+        ),
+    ];
+    out.extend(pair_examples());
+    out
+}
+
+/// The hub pair's messages. Shares and keys are random bytes on the wire; these are fixed
+/// bytes, the long ones shortened (a helper's input share is 64 bytes as shown; a leader's is
+/// a few kilobytes, a verifier share some hundreds of bytes).
+fn pair_examples() -> Vec<(&'static str, Value)> {
+    use hearth_core::noise::Sigma;
+    use hearth_core::pair::{Dimension, PairPlan};
+    use hearth_core::sharing::Cadence;
+    use hearth_federation::protocol::pair::{
+        CreatePair, HubPairObject, OfferPair, PairAggregateShare, PairAggregateShareObject,
+        PairAggregation, PairAggregationObject, PairCollection, PairCollectionObject, PairShare,
+        PairShareObject, PairVerdicts, PairVerdictsObject, ReportToCheck, Verdict, encode,
+    };
+    let (lead, help, group) = (
+        "https://hub.example",
+        "https://helper.example",
+        "https://riverside.example",
+    );
+    let pair = url(&format!("{lead}/pairs/Xq3v9Lr2Tn8wKd1a"));
+    let nonce = encode(&[0x4e; 16]);
+    let plan = PairPlan {
+        cadence: Cadence::Month,
+        dimensions: vec![Dimension::Network, Dimension::Region],
+        sigma: Sigma::from_tenths(92).unwrap(),
+    };
+    let mut object = HubPairObject::new(
+        pair.clone(),
+        url(&format!("{lead}/actor")),
+        url(&format!("{help}/actor")),
+        &plan,
+        5,
+    );
+    object.verify_key = Some(encode(&[0x6b; 32]));
+    let create = |from: &str, to: &str, tail: &str| {
+        (
+            url(&format!("{from}/activities/create/{tail}")),
+            url(&format!("{from}/actor")),
+            vec![url(&format!("{to}/actor"))],
+        )
+    };
+    let (share_id, share_actor, share_to) = create(group, help, "1f2e3d4c5b6a79880f1e2d3c4b5a6978");
+    let (agg_id, agg_actor, agg_to) = create(lead, help, "2a3b4c5d6e7f80910a1b2c3d4e5f6071");
+    let (ver_id, ver_actor, ver_to) = create(help, lead, "3b4c5d6e7f8091a20b1c2d3e4f506172");
+    let (col_id, col_actor, col_to) = create(lead, help, "4c5d6e7f8091a2b30c1d2e3f40516273");
+    let (sh_id, sh_actor, sh_to) = create(help, lead, "5d6e7f8091a2b3c40d1e2f3041526374");
+    vec![
+        (
+            "pair-offer",
+            with_context(OfferPair {
+                id: url(&format!(
+                    "{lead}/activities/offer/6e7f8091a2b3c4d50e1f203142536475"
+                )),
+                kind: activitypub_federation::kinds::activity::OfferType::Offer,
+                actor: url(&format!("{lead}/actor")),
+                to: vec![url(&format!("{help}/actor"))],
+                object,
+            }),
+        ),
+        (
+            "pair-share-create",
+            with_context(CreatePair {
+                id: share_id,
+                kind: CreateType::Create,
+                actor: share_actor.clone(),
+                to: share_to.clone(),
+                object: PairShareObject {
+                    kind: PairShare::PairShare,
+                    id: url(&format!("{group}/pair-shares/{nonce}/helper")),
+                    attributed_to: share_actor,
+                    to: share_to,
+                    pair: pair.clone(),
+                    period: "2026-11".into(),
+                    nonce: nonce.clone(),
+                    public_share: encode(&[0x21; 64]),
+                    input_share: encode(&[0x37; 64]),
+                },
+            }),
+        ),
+        (
+            "pair-aggregation",
+            with_context(CreatePair {
+                id: agg_id,
+                kind: CreateType::Create,
+                actor: agg_actor,
+                to: agg_to,
+                object: PairAggregationObject {
+                    kind: PairAggregation::PairAggregation,
+                    id: url(&format!("{lead}/pairs/steps/Gh7kP2sQ9vX4mN1c")),
+                    pair: pair.clone(),
+                    period: "2026-11".into(),
+                    reports: vec![ReportToCheck {
+                        nonce: nonce.clone(),
+                        verifier_share: encode(&[0x5a; 48]),
+                    }],
+                },
+            }),
+        ),
+        (
+            "pair-verdicts",
+            with_context(CreatePair {
+                id: ver_id,
+                kind: CreateType::Create,
+                actor: ver_actor,
+                to: ver_to,
+                object: PairVerdictsObject {
+                    kind: PairVerdicts::PairVerdicts,
+                    id: url(&format!("{help}/pairs/steps/Jm3nR8tW2yZ6bC5d")),
+                    pair: pair.clone(),
+                    period: "2026-11".into(),
+                    verdicts: vec![Verdict {
+                        nonce: nonce.clone(),
+                        message: Some(encode(&[0x11; 32])),
+                    }],
+                },
+            }),
+        ),
+        (
+            "pair-collection",
+            with_context(CreatePair {
+                id: col_id,
+                kind: CreateType::Create,
+                actor: col_actor,
+                to: col_to,
+                object: PairCollectionObject {
+                    kind: PairCollection::PairCollection,
+                    id: url(&format!("{lead}/pairs/steps/Kp4qS9uX3zA7cD6e")),
+                    pair: pair.clone(),
+                    period: "2026-11".into(),
+                    segment: "region:uk-north-west".into(),
+                    nonces: vec![nonce.clone()],
+                },
+            }),
+        ),
+        (
+            "pair-aggregate-share",
+            with_context(CreatePair {
+                id: sh_id,
+                kind: CreateType::Create,
+                actor: sh_actor,
+                to: sh_to,
+                object: PairAggregateShareObject {
+                    kind: PairAggregateShare::PairAggregateShare,
+                    id: url(&format!("{help}/pairs/steps/Lq5rT1vY4aB8dE7f")),
+                    pair,
+                    period: "2026-11".into(),
+                    segment: "region:uk-north-west".into(),
+                    reports: 9,
+                    aggregate_share: encode(&[0x73; 48]),
                 },
             }),
         ),

@@ -10,6 +10,7 @@ mod keys;
 mod member_flow;
 mod members;
 mod metrics;
+mod pairs;
 mod privacy;
 mod private_logs;
 mod reminders;

@@ -194,6 +194,18 @@ pub struct Started {
 #[derive(Clone, Debug)]
 pub struct Checked(OutputShare<Field128>);
 
+impl Checked {
+    /// Bytes to keep until the report's batches are released.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.get_encoded().unwrap_or_default()
+    }
+    pub fn from_bytes(bytes: &[u8]) -> Result<Checked, PairError> {
+        OutputShare::get_decoded_with_param(&(&vdaf(), &()), bytes)
+            .map(Checked)
+            .map_err(|e| PairError::Malformed(e.to_string()))
+    }
+}
+
 impl Verifier {
     pub fn new(role: HubRole, verify_key: [u8; VERIFY_KEY_LEN]) -> Verifier {
         Verifier {
@@ -362,6 +374,14 @@ pub fn unshard(leader: &[u8], helper: &[u8], reports: u32) -> Result<PairSums, P
 }
 
 impl PairSums {
+    /// Every entry, in the measurement's order (to store; read back with [`PairSums::from_values`]).
+    pub fn values(&self) -> &[i64] {
+        &self.values
+    }
+    /// Sums as stored; `None` unless there is one per entry of the measurement.
+    pub fn from_values(values: Vec<i64>) -> Option<PairSums> {
+        (values.len() == MEASUREMENT_LEN).then_some(PairSums { values })
+    }
     /// All respondents of the batch's groups.
     pub fn respondents(&self) -> i64 {
         self.values[0]
@@ -537,6 +557,19 @@ mod tests {
         assert_eq!(sums.respondents(), want_resp);
         assert_eq!(sums.counts_of(Signal::Burnout), &[want_burnout]);
         assert_eq!(sums.respondents_of(Signal::Burnout), want_resp);
+    }
+
+    #[test]
+    fn a_checked_report_keeps_through_its_bytes() {
+        let (leader, helper) = pair();
+        let r = shard(&counts(9, 2), SignalSet::all(), [5; NONCE_LEN]).unwrap();
+        let (l, h) = check(&leader, &helper, &r).unwrap();
+        let (mut a, mut b) = (Accumulator::default(), Accumulator::default());
+        a.add(&Checked::from_bytes(&l.to_bytes()).unwrap());
+        b.add(&Checked::from_bytes(&h.to_bytes()).unwrap());
+        let sums = unshard(&a.exact(), &b.exact(), 1).unwrap();
+        assert_eq!(sums.counts_of(Signal::Burnout), &[2]);
+        assert!(Checked::from_bytes(&[1, 2, 3]).is_err());
     }
 
     #[test]

@@ -331,6 +331,28 @@ impl Db {
         Ok(row.map(PeerRow::from))
     }
 
+    pub async fn peer_by_id(&self, id: i64) -> Result<Option<PeerRow>, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<PeerRecord> = with_conn!(&mut conn, |c| peers::table
+            .filter(peers::id.eq(id))
+            .select(PeerRecord::as_select())
+            .first(c)
+            .await
+            .optional())?;
+        Ok(row.map(PeerRow::from))
+    }
+
+    /// Stores a peer whose activity this instance has accepted (a group sending a pair share
+    /// to a helper hub, which has no membership for it).
+    pub async fn save_peer(&self, p: &NewPeer) -> Result<PeerRow, DbError> {
+        let mut conn = self.write_conn().await?;
+        let row = with_conn!(&mut conn, |c| c
+            .transaction(async |c| upsert_peer!(c, p).map_err(DbError::from))
+            .await)?;
+        self.forget_memberships();
+        Ok(row.into())
+    }
+
     /// Refreshes a peer this instance already knows; unknown actors are not stored, so a
     /// request that is then refused leaves no trace.
     pub async fn refresh_known_peer(&self, p: &NewPeer) -> Result<Option<PeerRow>, DbError> {

@@ -39,15 +39,14 @@ impl PairState {
             PairState::Ended => "ended",
         }
     }
+    pub const ALL: [PairState; 4] = [
+        PairState::Proposed,
+        PairState::Accepted,
+        PairState::Declined,
+        PairState::Ended,
+    ];
     pub fn parse(s: &str) -> Option<PairState> {
-        [
-            PairState::Proposed,
-            PairState::Accepted,
-            PairState::Declined,
-            PairState::Ended,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
+        PairState::ALL.into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -141,6 +140,8 @@ pub struct NewPairShare {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShareState {
     Received,
+    /// At the leader: sent to the helper for checking, no verdict yet.
+    Sent,
     /// Both hubs checked its proof; `output_share` is its contribution.
     Checked,
     /// Its proof failed at either hub: it adds nothing.
@@ -151,18 +152,19 @@ impl ShareState {
     pub fn as_str(self) -> &'static str {
         match self {
             ShareState::Received => "received",
+            ShareState::Sent => "sent",
             ShareState::Checked => "checked",
             ShareState::Refused => "refused",
         }
     }
+    pub const ALL: [ShareState; 4] = [
+        ShareState::Received,
+        ShareState::Sent,
+        ShareState::Checked,
+        ShareState::Refused,
+    ];
     pub fn parse(s: &str) -> Option<ShareState> {
-        [
-            ShareState::Received,
-            ShareState::Checked,
-            ShareState::Refused,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
+        ShareState::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
@@ -177,6 +179,8 @@ pub struct PairShare {
     pub input_share: String,
     pub state: ShareState,
     pub output_share: Option<String>,
+    /// Segments of the batches this hub released it in.
+    pub batches: Vec<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -190,6 +194,7 @@ struct ShareRecord {
     input_share: String,
     state: String,
     output_share: Option<String>,
+    batches: String,
 }
 
 impl TryFrom<ShareRecord> for PairShare {
@@ -206,6 +211,12 @@ impl TryFrom<ShareRecord> for PairShare {
             public_share: r.public_share,
             input_share: r.input_share,
             output_share: r.output_share,
+            batches: r
+                .batches
+                .split(',')
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }
@@ -459,6 +470,7 @@ impl Db {
                         pair_shares::public_share.eq(&share.public_share),
                         pair_shares::input_share.eq(&share.input_share),
                         pair_shares::state.eq(ShareState::Received.as_str()),
+                        pair_shares::batches.eq(""),
                         pair_shares::received_at.eq(now),
                     ))
                     .on_conflict((
@@ -505,6 +517,42 @@ impl Db {
         .map_err(DbError::from)
     }
 
+    /// Marks shares as sent to the helper for checking (the leader's side).
+    pub async fn mark_pair_shares_sent(
+        &self,
+        pair_id: i64,
+        nonces: &[String],
+    ) -> Result<(), DbError> {
+        let mut conn = self.write_conn().await?;
+        with_conn!(&mut conn, |c| diesel::update(
+            pair_shares::table
+                .filter(pair_shares::pair_id.eq(pair_id))
+                .filter(pair_shares::nonce.eq_any(nonces))
+                .filter(pair_shares::state.eq(ShareState::Received.as_str())),
+        )
+        .set(pair_shares::state.eq(ShareState::Sent.as_str()))
+        .execute(c)
+        .await)?;
+        Ok(())
+    }
+
+    /// One share by its nonce.
+    pub async fn pair_share(
+        &self,
+        pair_id: i64,
+        nonce: &str,
+    ) -> Result<Option<PairShare>, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<ShareRecord> = with_conn!(&mut conn, |c| pair_shares::table
+            .filter(pair_shares::pair_id.eq(pair_id))
+            .filter(pair_shares::nonce.eq(nonce))
+            .select(ShareRecord::as_select())
+            .first(c)
+            .await
+            .optional())?;
+        row.map(PairShare::try_from).transpose()
+    }
+
     /// Records the outcome of checking shares: each becomes checked with its output share, or
     /// refused. One transaction; a share already decided keeps its first outcome.
     pub async fn decide_pair_shares(
@@ -525,7 +573,10 @@ impl Db {
                         pair_shares::table
                             .filter(pair_shares::pair_id.eq(pair_id))
                             .filter(pair_shares::nonce.eq(nonce))
-                            .filter(pair_shares::state.eq(ShareState::Received.as_str())),
+                            .filter(pair_shares::state.eq_any([
+                                ShareState::Received.as_str(),
+                                ShareState::Sent.as_str(),
+                            ])),
                     )
                     .set((
                         pair_shares::state.eq(state.as_str()),
@@ -557,37 +608,88 @@ impl Db {
         Ok(row.map(PairBatch::from))
     }
 
-    /// Keeps what this hub released for a batch. The first release stands: a second call for
-    /// the same batch changes nothing and returns the first.
+    /// Keeps what this hub released for a batch, and notes the batch on each of its shares, in
+    /// one transaction. The first release stands: a second call for the same batch changes
+    /// nothing and returns the first, with `false`.
     pub async fn save_pair_batch(
         &self,
         pair_id: i64,
         batch: &PairBatch,
+        nonces: &[String],
         now: DateTime<Utc>,
-    ) -> Result<PairBatch, DbError> {
+    ) -> Result<(PairBatch, bool), DbError> {
         let now = to_db_time(now);
         let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| diesel::insert_into(pair_batches::table)
-            .values((
-                pair_batches::pair_id.eq(pair_id),
-                pair_batches::segment.eq(&batch.segment),
-                pair_batches::period.eq(&batch.period),
-                pair_batches::reports.eq(batch.reports as i32),
-                pair_batches::aggregate_share.eq(&batch.aggregate_share),
-                pair_batches::released_at.eq(now),
-            ))
-            .on_conflict((
-                pair_batches::pair_id,
-                pair_batches::segment,
-                pair_batches::period,
-            ))
-            .do_nothing()
-            .execute(c)
+        let new = with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let n = diesel::insert_into(pair_batches::table)
+                    .values((
+                        pair_batches::pair_id.eq(pair_id),
+                        pair_batches::segment.eq(&batch.segment),
+                        pair_batches::period.eq(&batch.period),
+                        pair_batches::reports.eq(batch.reports as i32),
+                        pair_batches::aggregate_share.eq(&batch.aggregate_share),
+                        pair_batches::released_at.eq(now),
+                    ))
+                    .on_conflict((
+                        pair_batches::pair_id,
+                        pair_batches::segment,
+                        pair_batches::period,
+                    ))
+                    .do_nothing()
+                    .execute(c)
+                    .await?;
+                if n > 0 {
+                    for nonce in nonces {
+                        let row: Option<String> = pair_shares::table
+                            .filter(pair_shares::pair_id.eq(pair_id))
+                            .filter(pair_shares::nonce.eq(nonce))
+                            .select(pair_shares::batches)
+                            .first(c)
+                            .await
+                            .optional()?;
+                        let Some(old) = row else { continue };
+                        let joined = if old.is_empty() {
+                            batch.segment.clone()
+                        } else {
+                            format!("{old},{}", batch.segment)
+                        };
+                        diesel::update(
+                            pair_shares::table
+                                .filter(pair_shares::pair_id.eq(pair_id))
+                                .filter(pair_shares::nonce.eq(nonce)),
+                        )
+                        .set(pair_shares::batches.eq(joined))
+                        .execute(c)
+                        .await?;
+                    }
+                }
+                Ok::<_, DbError>(n > 0)
+            })
             .await)?;
         drop(conn);
-        self.pair_batch(pair_id, &batch.segment, &batch.period)
+        let stored = self
+            .pair_batch(pair_id, &batch.segment, &batch.period)
             .await?
-            .ok_or_else(|| DbError::InvalidData("a saved batch vanished".into()))
+            .ok_or_else(|| DbError::InvalidData("a saved batch vanished".into()))?;
+        Ok((stored, new))
+    }
+
+    /// A pair this hub is in with `actor_url`, proposed or accepted, if any.
+    pub async fn pair_with(&self, actor_url: &str) -> Result<Option<HubPair>, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<(PairRecord, PeerRecord)> = with_conn!(&mut conn, |c| hub_pairs::table
+            .inner_join(peers::table)
+            .filter(peers::actor_url.eq(actor_url))
+            .filter(
+                hub_pairs::state
+                    .eq_any([PairState::Proposed.as_str(), PairState::Accepted.as_str(),])
+            )
+            .select((PairRecord::as_select(), PeerRecord::as_select()))
+            .first(c)
+            .await
+            .optional())?;
+        row.map(to_pair).transpose()
     }
 
     /// Stores a batch's released sums; `false` if the batch was released before (the first
@@ -627,5 +729,22 @@ impl Db {
             .load(c)
             .await)?;
         rows.into_iter().map(PairRelease::try_from).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stored_state_reads_back() {
+        for s in ShareState::ALL {
+            assert_eq!(ShareState::parse(s.as_str()), Some(s));
+        }
+        for s in PairState::ALL {
+            assert_eq!(PairState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ShareState::parse("lost"), None);
+        assert_eq!(PairState::parse("lost"), None);
     }
 }

@@ -342,6 +342,7 @@ diesel::table! {
         input_share -> Text,
         state -> Text,
         output_share -> Nullable<Text>,
+        batches -> Text,
         received_at -> Timestamp,
     }
 }

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::protocol::keys::UpdateActor;
+use crate::protocol::pair::{
+    AcceptPair, CreatePairAggregateShare, CreatePairAggregation, CreatePairCollection,
+    CreatePairShare, CreatePairVerdicts, OfferPair, RejectPair,
+};
 use crate::protocol::report::{CreateReport, DeleteReports, UpdateReport};
 use crate::protocol::summary::CreateSummary;
 use crate::protocol::{Accept, Follow, Reject, Undo};
@@ -27,6 +31,37 @@ pub enum Inbound {
     UpdateReport(UpdateReport),
     UpdateActor(Box<UpdateActor>),
     DeleteReports(DeleteReports),
+    OfferPair(Box<OfferPair>),
+    AcceptPair(Box<AcceptPair>),
+    RejectPair(Box<RejectPair>),
+    CreatePairShare(Box<CreatePairShare>),
+    CreatePairAggregation(Box<CreatePairAggregation>),
+    CreatePairVerdicts(Box<CreatePairVerdicts>),
+    CreatePairCollection(Box<CreatePairCollection>),
+    CreatePairAggregateShare(Box<CreatePairAggregateShare>),
+}
+
+/// The object's own `type`, where the object is embedded.
+#[derive(Deserialize)]
+struct ObjectHead<'a> {
+    #[serde(borrow, default)]
+    object: Option<TypeOnly<'a>>,
+}
+
+#[derive(Deserialize)]
+struct TypeOnly<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The embedded object's `type`, or "" when the object is not one (a URL, or absent).
+fn object_type(body: &str) -> String {
+    serde_json::from_str::<ObjectHead<'_>>(body)
+        .ok()
+        .and_then(|h| h.object)
+        .and_then(|o| o.kind)
+        .map(|k| k.into_owned())
+        .unwrap_or_default()
 }
 
 /// The fields [`Inbound::parse`] reads before the activity itself.
@@ -55,6 +90,9 @@ impl Inbound {
         fn one<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, serde_json::Error> {
             serde_json::from_str(body)
         }
+        fn boxed<T: serde::de::DeserializeOwned>(body: &str) -> Result<Box<T>, serde_json::Error> {
+            one(body).map(Box::new)
+        }
         /// The first variant, else the second, else an error naming both.
         fn either(
             body: &str,
@@ -78,28 +116,38 @@ impl Inbound {
         if !head.context {
             return Err(serde_json::Error::missing_field("@context"));
         }
-        let inner = match head.kind.as_deref() {
-            Some("Follow") => Inbound::Follow(one(body)?),
-            Some("Accept") => Inbound::Accept(one(body)?),
-            Some("Reject") => Inbound::Reject(one(body)?),
-            Some("Undo") => Inbound::Undo(one(body)?),
-            Some("Create") => either(
+        let inner = match (head.kind.as_deref(), object_type(body).as_str()) {
+            (Some("Follow"), _) => Inbound::Follow(one(body)?),
+            (Some("Offer"), _) => Inbound::OfferPair(boxed(body)?),
+            (Some("Accept"), "Offer") => Inbound::AcceptPair(boxed(body)?),
+            (Some("Reject"), "Offer") => Inbound::RejectPair(boxed(body)?),
+            (Some("Accept"), _) => Inbound::Accept(one(body)?),
+            (Some("Reject"), _) => Inbound::Reject(one(body)?),
+            (Some("Undo"), _) => Inbound::Undo(one(body)?),
+            (Some("Create"), "PairShare") => Inbound::CreatePairShare(boxed(body)?),
+            (Some("Create"), "PairAggregation") => Inbound::CreatePairAggregation(boxed(body)?),
+            (Some("Create"), "PairVerdicts") => Inbound::CreatePairVerdicts(boxed(body)?),
+            (Some("Create"), "PairCollection") => Inbound::CreatePairCollection(boxed(body)?),
+            (Some("Create"), "PairAggregateShare") => {
+                Inbound::CreatePairAggregateShare(boxed(body)?)
+            }
+            (Some("Create"), _) => either(
                 body,
                 |b| one(b).map(Inbound::CreateReport),
                 |b| one(b).map(Inbound::CreateSummary),
             )?,
-            Some("Update") => either(
+            (Some("Update"), _) => either(
                 body,
                 |b| one(b).map(Inbound::UpdateReport),
                 |b| one(b).map(|u| Inbound::UpdateActor(Box::new(u))),
             )?,
-            Some("Delete") => Inbound::DeleteReports(one(body)?),
-            Some(other) => {
+            (Some("Delete"), _) => Inbound::DeleteReports(one(body)?),
+            (Some(other), _) => {
                 return Err(serde_json::Error::custom(format!(
                     "activity type {other:?} is not accepted here"
                 )));
             }
-            None => return Err(serde_json::Error::missing_field("type")),
+            (None, _) => return Err(serde_json::Error::missing_field("type")),
         };
         // The context is not read again once the body has parsed.
         Ok(WithContext::new(inner, serde_json::Value::Null))
@@ -107,8 +155,8 @@ impl Inbound {
 }
 
 /// The activity types [`Inbound`] covers, for refusing others before any work is done.
-pub const INBOUND_TYPES: [&str; 7] = [
-    "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete",
+pub const INBOUND_TYPES: [&str; 8] = [
+    "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Offer",
 ];
 
 #[cfg(test)]

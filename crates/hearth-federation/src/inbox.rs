@@ -387,6 +387,12 @@ async fn receive(data: &Data<FedContext>, request: Request<Body>) -> Result<(), 
 /// A hub takes follows from anyone (groups asking to join, or readers), and everything else
 /// only from those that followed; a group takes activities only from hubs it asked to join.
 /// Returns the sender's membership, if any.
+async fn is_helper(data: &FedContext) -> Result<bool, FedError> {
+    Ok(data.db.pairs().await?.iter().any(|p| {
+        p.role == hearth_core::pair::HubRole::Helper && p.state == hearth_db::PairState::Accepted
+    }))
+}
+
 async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<Option<Membership>, FedError> {
     let membership = data.db.membership_by_actor(env.actor.as_str()).await?;
     let asked = membership.is_some();
@@ -397,6 +403,12 @@ async fn allowed_sender(data: &FedContext, env: &Envelope) -> Result<Option<Memb
                 || data.db.is_reader(env.actor.as_str()).await?
                 // A group that left may still ask for its reports to be erased.
                 || (env.kind == "Delete" && data.db.peer_by_url(env.actor.as_str()).await?.is_some())
+                // Any hub may offer a pair, as any group may ask to join; the hub it is paired
+                // with sends the pair's steps; a helper takes any group's shares (only those
+                // the leader names are ever summed).
+                || env.kind == "Offer"
+                || data.db.pair_with(env.actor.as_str()).await?.is_some()
+                || (env.kind == "Create" && is_helper(data).await?)
         }
         InstanceRole::Group => asked,
     };

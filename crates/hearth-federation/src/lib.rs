@@ -25,6 +25,7 @@ mod context;
 pub mod discovery;
 mod error;
 pub mod group_sharing;
+pub mod hub_pairs;
 pub mod hub_reports;
 pub mod inbound;
 pub mod inbox;

@@ -39,6 +39,31 @@ pub fn context_document() -> Value {
             "groups": "hearth:groups"
         }
     });
+    // A hub pair's terms (see `protocol::pair`), kept apart so each `json!` stays small.
+    let pair_terms = json!({
+            "HubPair": "hearth:HubPair",
+            "leader": { "@id": "hearth:leader", "@type": "@id" },
+            "helper": { "@id": "hearth:helper", "@type": "@id" },
+            "cadence": "hearth:cadence",
+            "dimensions": { "@id": "hearth:dimensions", "@container": "@set" },
+            "minGroups": "hearth:minGroups",
+            "verifyKey": "hearth:verifyKey",
+            "PairShare": "hearth:PairShare",
+            "pair": { "@id": "hearth:pair", "@type": "@id" },
+            "nonce": "hearth:nonce",
+            "publicShare": "hearth:publicShare",
+            "inputShare": "hearth:inputShare",
+            "PairAggregation": "hearth:PairAggregation",
+            "reports": { "@id": "hearth:reports", "@container": "@set" },
+            "verifierShare": "hearth:verifierShare",
+            "PairVerdicts": "hearth:PairVerdicts",
+            "verdicts": { "@id": "hearth:verdicts", "@container": "@set" },
+            "message": "hearth:message",
+            "PairCollection": "hearth:PairCollection",
+            "nonces": { "@id": "hearth:nonces", "@container": "@set" },
+            "PairAggregateShare": "hearth:PairAggregateShare",
+            "aggregateShare": "hearth:aggregateShare"
+    });
     if let Some(terms) = doc.get_mut("@context").and_then(Value::as_object_mut) {
         for signal in hearth_core::sharing::Signal::all() {
             let id = format!("hearth:{}", signal.wire());
@@ -48,6 +73,9 @@ pub fn context_document() -> Value {
                 json!({ "@id": id, "@container": "@list" })
             };
             terms.insert(signal.wire().to_owned(), term);
+        }
+        if let Some(pair) = pair_terms.as_object() {
+            terms.extend(pair.clone());
         }
     }
     doc

@@ -377,6 +377,11 @@ fn hub_routes() -> Router<AppState> {
         .route("/groups", get(pages::hub::groups))
         .route("/groups/{id}/decide", post(pages::hub::decide))
         .route("/groups/settings", post(pages::hub::settings))
+        .route(
+            "/pairs",
+            get(pages::pairs::show).post(pages::pairs::propose),
+        )
+        .route("/pairs/{id}/answer", post(pages::pairs::answer))
         .route("/sector", get(pages::sector::show))
         .route("/sector/alerts", get(pages::sector::alerts))
         .route("/sector/alerts/ack", post(pages::sector::acknowledge))

@@ -18,7 +18,8 @@ CREATE TABLE hub_pairs (
 
 -- This hub's half of each group's report to a pair: one per group and period, refused once the
 -- period's aggregation has begun. A share is random on its own; `output_share` is its checked
--- contribution, kept until its batches are released.
+-- contribution; `batches` the segments of the batches it was released in here (comma-separated),
+-- so no report enters two batches of one dimension.
 CREATE TABLE pair_shares (
     id INTEGER PRIMARY KEY,
     pair_id BIGINT NOT NULL REFERENCES hub_pairs (id) ON DELETE CASCADE,
@@ -27,8 +28,9 @@ CREATE TABLE pair_shares (
     nonce TEXT NOT NULL,
     public_share TEXT NOT NULL,
     input_share TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('received', 'checked', 'refused')),
+    state TEXT NOT NULL CHECK (state IN ('received', 'sent', 'checked', 'refused')),
     output_share TEXT,
+    batches TEXT NOT NULL,
     received_at TIMESTAMP NOT NULL,
     UNIQUE (pair_id, nonce),
     UNIQUE (pair_id, peer_id, period)

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub mod keys;
+pub mod pair;
 pub mod report;
 pub mod summary;
 

@@ -6,6 +6,7 @@
 //! - the outbox worker (every instance): [`hearth_federation::outbox::run`];
 //! - the week closer and report maker (groups, every minute): [`weeks`];
 //! - reminders (groups that send email, every five minutes): [`reminders`];
+//! - the pair aggregation starter (hubs, every minute: see `hearth_federation::hub_pairs`);
 //! - the summary publisher (hubs, every ten minutes).
 
 pub mod reminders;
@@ -103,6 +104,13 @@ impl JobRunner {
             }
             InstanceRole::Hub => {
                 runner.spawn(
+                    "pair aggregation",
+                    every(shutdown.clone(), Duration::from_secs(60), {
+                        let state = state.clone();
+                        move || aggregate_pairs(state.clone())
+                    }),
+                );
+                runner.spawn(
                     "summary publisher",
                     every(shutdown, Duration::from_secs(600), {
                         let state = state.clone();
@@ -183,6 +191,15 @@ async fn housekeeping(state: AppState) {
     state.limiter.forget_idle();
 }
 
+/// Starts the checks of every period past its deadline in the pairs this hub leads.
+async fn aggregate_pairs(state: AppState) {
+    match hearth_federation::hub_pairs::run_due(&state.fed(), state.clock.now()).await {
+        Ok(0) => {}
+        Ok(steps) => tracing::info!(steps, "pair aggregation steps sent"),
+        Err(e) => tracing::warn!(error = %e, "could not start pair aggregation"),
+    }
+}
+
 /// Publishes the newest period's sector summary once it is due.
 async fn publish_summary(state: AppState) {
     match hearth_federation::summaries::publish_due(&state.fed(), state.clock.now()).await {
@@ -242,7 +259,12 @@ mod tests {
             ),
             (
                 InstanceRole::Hub,
-                vec!["housekeeping", "outbox", "summary publisher"],
+                vec![
+                    "housekeeping",
+                    "outbox",
+                    "pair aggregation",
+                    "summary publisher",
+                ],
             ),
         ] {
             let dir = tempfile::tempdir().unwrap();

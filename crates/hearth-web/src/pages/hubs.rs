@@ -140,7 +140,7 @@ pub async fn list(State(state): State<AppState>, f: Facilitator) -> Result<Respo
 }
 
 /// Finds the actor at a handle (`hub@hub.example.org`) or URL.
-async fn resolve(state: &AppState, address: &str) -> Result<Peer, String> {
+pub(crate) async fn resolve(state: &AppState, address: &str) -> Result<Peer, String> {
     let data = state.fed();
     let address = address.trim().trim_start_matches('@');
     if address.starts_with("https://") || address.starts_with("http://") {

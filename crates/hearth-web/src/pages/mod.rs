@@ -14,6 +14,7 @@ pub mod invites;
 pub mod join;
 pub mod login;
 pub mod members;
+pub mod pairs;
 pub mod reminders;
 pub mod sector;
 pub mod settings;
