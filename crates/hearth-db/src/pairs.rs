@@ -517,23 +517,32 @@ impl Db {
         .map_err(DbError::from)
     }
 
-    /// Marks shares as sent to the helper for checking (the leader's side).
+    /// Marks shares as sent to the helper for checking (the leader's side), with the step that
+    /// sends them, in one transaction.
     pub async fn mark_pair_shares_sent(
         &self,
         pair_id: i64,
         nonces: &[String],
+        send: &[NewOutbox],
+        now: DateTime<Utc>,
     ) -> Result<(), DbError> {
+        let now = to_db_time(now);
         let mut conn = self.write_conn().await?;
-        with_conn!(&mut conn, |c| diesel::update(
-            pair_shares::table
-                .filter(pair_shares::pair_id.eq(pair_id))
-                .filter(pair_shares::nonce.eq_any(nonces))
-                .filter(pair_shares::state.eq(ShareState::Received.as_str())),
-        )
-        .set(pair_shares::state.eq(ShareState::Sent.as_str()))
-        .execute(c)
-        .await)?;
-        Ok(())
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                diesel::update(
+                    pair_shares::table
+                        .filter(pair_shares::pair_id.eq(pair_id))
+                        .filter(pair_shares::nonce.eq_any(nonces))
+                        .filter(pair_shares::state.eq(ShareState::Received.as_str())),
+                )
+                .set(pair_shares::state.eq(ShareState::Sent.as_str()))
+                .execute(c)
+                .await?;
+                insert_outbox!(c, send, now);
+                Ok::<_, DbError>(())
+            })
+            .await)
     }
 
     /// One share by its nonce.
@@ -554,12 +563,16 @@ impl Db {
     }
 
     /// Records the outcome of checking shares: each becomes checked with its output share, or
-    /// refused. One transaction; a share already decided keeps its first outcome.
+    /// refused, with the step that tells the other hub, in one transaction; a share already
+    /// decided keeps its first outcome.
     pub async fn decide_pair_shares(
         &self,
         pair_id: i64,
         outcomes: &[(String, Option<String>)],
+        send: &[NewOutbox],
+        now: DateTime<Utc>,
     ) -> Result<(), DbError> {
+        let now = to_db_time(now);
         let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
@@ -585,6 +598,7 @@ impl Db {
                     .execute(c)
                     .await?;
                 }
+                insert_outbox!(c, send, now);
                 Ok::<_, DbError>(())
             })
             .await)
@@ -608,14 +622,16 @@ impl Db {
         Ok(row.map(PairBatch::from))
     }
 
-    /// Keeps what this hub released for a batch, and notes the batch on each of its shares, in
-    /// one transaction. The first release stands: a second call for the same batch changes
-    /// nothing and returns the first, with `false`.
+    /// Keeps what this hub released for a batch, notes the batch on each of its shares and
+    /// queues the step that sends it, in one transaction. The first release stands: a second
+    /// call for the same batch changes nothing, sends nothing, and returns the first with
+    /// `false`.
     pub async fn save_pair_batch(
         &self,
         pair_id: i64,
         batch: &PairBatch,
         nonces: &[String],
+        send: &[NewOutbox],
         now: DateTime<Utc>,
     ) -> Result<(PairBatch, bool), DbError> {
         let now = to_db_time(now);
@@ -663,6 +679,7 @@ impl Db {
                         .execute(c)
                         .await?;
                     }
+                    insert_outbox!(c, send, now);
                 }
                 Ok::<_, DbError>(n > 0)
             })

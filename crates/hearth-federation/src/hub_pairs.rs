@@ -315,12 +315,15 @@ pub async fn run_due(data: &FedContext, now: DateTime<Utc>) -> Result<usize, Fed
                     },
                 );
                 let item = outbox_item(&activity, &id, "Create", &helper.inbox)?;
-                data.db.mark_pair_shares_sent(pair.id, &nonces).await?;
-                data.db.enqueue(&[item], now).await?;
+                data.db
+                    .mark_pair_shares_sent(pair.id, &nonces, &[item], now)
+                    .await?;
                 steps += 1;
             }
             if !refused.is_empty() {
-                data.db.decide_pair_shares(pair.id, &refused).await?;
+                data.db
+                    .decide_pair_shares(pair.id, &refused, &[], now)
+                    .await?;
             }
             tracing::info!(pair = %pair.pair_url, %period, reports = waiting.len(), "pair aggregation started");
         }
@@ -377,13 +380,6 @@ async fn release_batches(data: &FedContext, pair: &HubPair, period: &str) -> Res
             reports,
             aggregate_share: encode(&sum.release(pair.plan.sigma, &mut rand::rngs::OsRng)),
         };
-        let (_, new) = data
-            .db
-            .save_pair_batch(pair.id, &batch, &nonces, data.now())
-            .await?;
-        if !new {
-            continue;
-        }
         let (id, activity) = create(
             data,
             "create",
@@ -394,14 +390,13 @@ async fn release_batches(data: &FedContext, pair: &HubPair, period: &str) -> Res
                 pair: pair_url.clone(),
                 period: period.to_owned(),
                 segment,
-                nonces,
+                nonces: nonces.clone(),
             },
         );
+        let item = outbox_item(&activity, &id, "Create", &helper.inbox)?;
+        // Asked of the helper once: only with the first save of the batch.
         data.db
-            .enqueue(
-                &[outbox_item(&activity, &id, "Create", &helper.inbox)?],
-                data.now(),
-            )
+            .save_pair_batch(pair.id, &batch, &nonces, &[item], data.now())
             .await?;
     }
     data.wake_outbox();
@@ -649,7 +644,6 @@ impl Activity for CreatePairAggregation {
                 }
             }
         }
-        data.db.decide_pair_shares(pair.id, &outcomes).await?;
         let leader = Peer::from_row(&pair.other)?;
         let (id, activity) = create(
             data,
@@ -663,11 +657,9 @@ impl Activity for CreatePairAggregation {
                 verdicts,
             },
         );
+        let item = outbox_item(&activity, &id, "Create", &leader.inbox)?;
         data.db
-            .enqueue(
-                &[outbox_item(&activity, &id, "Create", &leader.inbox)?],
-                data.now(),
-            )
+            .decide_pair_shares(pair.id, &outcomes, &[item], data.now())
             .await?;
         data.wake_outbox();
         Ok(())
@@ -720,7 +712,9 @@ impl Activity for CreatePairVerdicts {
             };
             outcomes.push((v.nonce.clone(), finished.map(|c| encode(&c.to_bytes()))));
         }
-        data.db.decide_pair_shares(pair.id, &outcomes).await?;
+        data.db
+            .decide_pair_shares(pair.id, &outcomes, &[], data.now())
+            .await?;
         release_batches(data, &pair, &self.object.period).await
     }
 }
@@ -792,13 +786,6 @@ impl Activity for CreatePairCollection {
             reports: sum.reports(),
             aggregate_share: encode(&sum.release(pair.plan.sigma, &mut rand::rngs::OsRng)),
         };
-        let (batch, new) = data
-            .db
-            .save_pair_batch(pair.id, &batch, &o.nonces, data.now())
-            .await?;
-        if !new {
-            return Err(FedError::Invalid("this batch was released already".into()));
-        }
         let leader = Peer::from_row(&pair.other)?;
         let (id, activity) = create(
             data,
@@ -811,15 +798,17 @@ impl Activity for CreatePairCollection {
                 period: o.period.clone(),
                 segment: o.segment.clone(),
                 reports: batch.reports,
-                aggregate_share: batch.aggregate_share,
+                aggregate_share: batch.aggregate_share.clone(),
             },
         );
-        data.db
-            .enqueue(
-                &[outbox_item(&activity, &id, "Create", &leader.inbox)?],
-                data.now(),
-            )
+        let item = outbox_item(&activity, &id, "Create", &leader.inbox)?;
+        let (_, new) = data
+            .db
+            .save_pair_batch(pair.id, &batch, &o.nonces, &[item], data.now())
             .await?;
+        if !new {
+            return Err(FedError::Invalid("this batch was released already".into()));
+        }
         data.wake_outbox();
         tracing::info!(pair = %pair.pair_url, period = %o.period, segment = %o.segment, "pair batch released");
         Ok(())
