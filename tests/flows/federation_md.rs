@@ -65,6 +65,7 @@ fn actor_json(
         }),
         url: Some(id),
         group_profile: profile,
+        pairs: Vec::new(),
     }
 }
 

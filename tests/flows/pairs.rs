@@ -606,3 +606,337 @@ async fn a_pair_releases_sums_once_and_refuses_what_it_must_on_postgres() {
     }
     a_pair_releases_sums_once_and_refuses_what_it_must(Backend::Postgres).await;
 }
+
+/// Check-ins for `n` consenting members of a group in November 2026 (two weeks each, `b` of
+/// them burnt out), and one who does not consent.
+async fn seed_members(g: &Node, n: usize, b: usize) {
+    for i in 0..n {
+        let id = g.app.seed_member(&format!("member{i}"), true).await;
+        let burnout = if i < b { 5 } else { 1 };
+        let a =
+            hearth_core::CheckinAnswers::new([3; 5], burnout, 2, 4, 1, 3, Some("SECRET".into()))
+                .unwrap();
+        for w in ["2026-W46", "2026-W47"] {
+            g.app.seed_checkin(id, w.parse().unwrap(), &a).await;
+        }
+    }
+    let id = g.app.seed_member("declines", false).await;
+    let a = hearth_core::CheckinAnswers::new([0; 5], 5, 0, 9, 0, 3, None).unwrap();
+    g.app
+        .seed_checkin(id, "2026-W47".parse().unwrap(), &a)
+        .await;
+}
+
+/// Groups learn the pair from their hub's actor document, choose it on their own pages (one
+/// with approval), and November's shares go from the report maker; the pair releases the sums;
+/// each group's ledger is charged one release, and its log shows where each share went.
+async fn groups_share_through_a_pair_from_their_pages(backend: Backend) {
+    let names: Vec<String> = (0..5).map(|i| format!("circle-{i}.localhost")).collect();
+    let mut specs = vec![
+        ("lead.localhost", InstanceRole::Hub),
+        ("help.localhost", InstanceRole::Hub),
+    ];
+    specs.extend(names.iter().map(|n| (n.as_str(), InstanceRole::Group)));
+    let nodes = network(backend, &specs).await;
+    let leader_actor = format!("{}/actor", nodes[0].base());
+    let staff = nodes[0].app.join(Role::Facilitator, "staff").await;
+    staff.get("/groups").await;
+    staff
+        .post_form("/groups/settings", &[("auto_accept", "yes")])
+        .await;
+    let helper_peer = peer_of(&nodes[0], &nodes[1]).await;
+    // σ = 2 per hub: one release costs ρ = 7 / 8, within a group's yearly cap, and the sums'
+    // noise (sd 2.8) allows a tight check.
+    let plan = PairPlan {
+        cadence: Cadence::Month,
+        dimensions: vec![Dimension::Network],
+        sigma: Sigma::from_tenths(20).unwrap(),
+    };
+    let proposed = hub_pairs::propose(&nodes[0].app.state.fed(), &helper_peer, plan.clone(), 5)
+        .await
+        .unwrap();
+    {
+        let helper = &nodes[1];
+        wait_for("the helper holds the offer", 30, || async {
+            !helper.app.db.pairs().await.unwrap().is_empty()
+        })
+        .await;
+    }
+    hub_pairs::decide(
+        &nodes[1].app.state.fed(),
+        hub_pair_id(&nodes[1]).await,
+        true,
+    )
+    .await
+    .unwrap();
+    {
+        let leader = &nodes[0];
+        wait_for("the pair is accepted", 30, || async {
+            leader
+                .app
+                .db
+                .pair(proposed.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                == PairState::Accepted
+        })
+        .await;
+    }
+    // The leader's actor document lists the pair for its groups, without the verify key.
+    let led = hub_pairs::led_pairs(&nodes[0].app.state.fed())
+        .await
+        .unwrap();
+    assert_eq!(led.len(), 1);
+    assert!(led[0].verify_key.is_none());
+
+    let (mut true_respondents, mut true_burnout) = (0i64, 0i64);
+    let mut facilitators = Vec::new();
+    for (i, g) in nodes[2..].iter().enumerate() {
+        let fac = g.app.join(Role::Facilitator, "fac").await;
+        fac.get("/hubs").await;
+        fac.post_form("/hubs", &[("address", format!("hub@{}", nodes[0].host()))])
+            .await
+            .assert_redirect("/hubs");
+        wait_for("accepted", 30, || async {
+            g.app
+                .db
+                .membership_by_actor(&leader_actor)
+                .await
+                .unwrap()
+                .is_some_and(|m| m.state == MembershipState::Accepted)
+        })
+        .await;
+        let (n, b) = (5 + 2 * i, i % 3);
+        seed_members(g, n, b).await;
+        true_respondents += n as i64;
+        true_burnout += b as i64;
+        let peer = g
+            .app
+            .db
+            .membership_by_actor(&leader_actor)
+            .await
+            .unwrap()
+            .unwrap()
+            .peer
+            .id;
+        fac.get(&format!("/hubs/{peer}/sharing"))
+            .await
+            .assert_contains("offers no hub pair");
+        fac.post_form(&format!("/hubs/{peer}/pairs/refresh"), &[("x", "y")])
+            .await
+            .assert_redirect(&format!("/hubs/{peer}/sharing?done=pairs"));
+        let pairs = g.app.db.group_pairs().await.unwrap();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].pair_url, proposed.pair_url);
+        assert_eq!(pairs[0].plan, plan);
+        fac.get(&format!("/hubs/{peer}/sharing"))
+            .await
+            .assert_contains("unless both")
+            .assert_contains("Not sharing through this pair");
+        let page = format!("/hubs/{peer}/pairs/{}", pairs[0].id);
+        fac.get(&page)
+            .await
+            .assert_status(200)
+            .assert_contains("What is eventually published")
+            .assert_contains("the whole network")
+            .assert_contains("at least 5 groups");
+        // An unknown signal is refused, keeping what was chosen; nothing changes.
+        fac.post_form(
+            &page,
+            &[
+                ("enabled", "yes"),
+                ("signal", "names"),
+                ("automatic", "yes"),
+            ],
+        )
+        .await
+        .assert_status(400)
+        .assert_contains("Choose signals from the list")
+        .assert_contains(r#"id="enabled-yes" name="enabled" value="yes" checked"#);
+        assert!(!g.app.db.group_pairs().await.unwrap()[0].enabled);
+        // A member cannot choose for the group.
+        let member = g.app.join(Role::Member, "someone").await;
+        member
+            .post_form(&page, &[("enabled", "yes")])
+            .await
+            .assert_status(403);
+        let automatic = if i == 0 { "no" } else { "yes" };
+        let mut form = vec![("enabled", "yes"), ("automatic", automatic)];
+        form.extend(Signal::all().map(|s| ("signal", s.slug())));
+        fac.post_form(&page, &form)
+            .await
+            .assert_redirect(&format!("{page}?done=saved"));
+        assert!(g.app.db.group_pairs().await.unwrap()[0].enabled);
+        facilitators.push(fac);
+    }
+
+    // November closes; the report maker sends each hub its share (or waits for approval).
+    let dec1 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 12, 0, 0).unwrap();
+    let mut rng = rand::rngs::OsRng;
+    for (i, g) in nodes[2..].iter().enumerate() {
+        let made =
+            hearth_federation::group_sharing::make_due_reports(&g.app.state.fed(), dec1, &mut rng)
+                .await
+                .unwrap();
+        let (sent, waiting) = if i == 0 { (0, 1) } else { (1, 0) };
+        assert_eq!(
+            (made.sent, made.awaiting_approval),
+            (sent, waiting),
+            "{made:?}"
+        );
+        let again =
+            hearth_federation::group_sharing::make_due_reports(&g.app.state.fed(), dec1, &mut rng)
+                .await
+                .unwrap();
+        assert_eq!(
+            again.sent + again.awaiting_approval,
+            0,
+            "one report per period"
+        );
+        // The ledger is charged one release (network only) for the period, when it is decided.
+        let year = g
+            .app
+            .db
+            .budget_spent(&proposed.pair_url, 2026)
+            .await
+            .unwrap();
+        assert_eq!(year, plan.release_cost());
+    }
+    let first = &nodes[2];
+    let report = first.app.db.shared_reports().await.unwrap().remove(0);
+    assert!(report.through_pair);
+    assert!(report.activity.is_none(), "nothing is made before approval");
+    facilitators[0]
+        .get("/shared")
+        .await
+        .assert_contains("hub pair")
+        .assert_contains("Approve and send");
+    facilitators[0]
+        .post_form(&format!("/shared/{}/approve", report.id), &[("x", "y")])
+        .await
+        .assert_redirect("/shared?done=approved");
+    let approved = first
+        .app
+        .db
+        .shared_report(report.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(approved.state, hearth_db::ReportState::Sent);
+    let what_left = approved.activity.unwrap();
+    assert!(what_left.contains("inputShareBytes") && !what_left.contains("inputShare\""));
+    // A pair report cannot be sent again: its shares are not kept.
+    facilitators[0]
+        .post_form(&format!("/shared/{}/again", report.id), &[("x", "y")])
+        .await
+        .assert_status(404);
+    let log = facilitators[1]
+        .get("/shared")
+        .await
+        .assert_contains("What left");
+    assert!(!log.body.contains("SECRET") && !log.body.contains("member1"));
+
+    for hub in &nodes[..2] {
+        wait_for("five shares at each hub", 60, || async {
+            hub.app
+                .db
+                .pair_shares(hub_pair_id(hub).await, "2026-11")
+                .await
+                .unwrap()
+                .len()
+                == 5
+        })
+        .await;
+    }
+    // Past November's deadline on both hubs' clocks: the helper checks it too.
+    let dec8 = dec1 + chrono::Duration::days(7);
+    for hub in &nodes[..2] {
+        hub.app.clock.set(dec8);
+    }
+    assert_eq!(
+        hub_pairs::run_due(&nodes[0].app.state.fed(), dec8)
+            .await
+            .unwrap(),
+        1
+    );
+    {
+        let leader = &nodes[0];
+        wait_for("November is released", 90, || async {
+            !leader
+                .app
+                .db
+                .pair_releases(proposed.id)
+                .await
+                .unwrap()
+                .is_empty()
+        })
+        .await;
+    }
+    let r = nodes[0]
+        .app
+        .db
+        .pair_releases(proposed.id)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((r.period.as_str(), r.groups), ("2026-11", 5));
+    let sums = PairSums::from_values(r.sums.clone()).unwrap();
+    assert!(
+        (sums.respondents() - true_respondents).abs() <= 8,
+        "{sums:?}"
+    );
+    assert!(
+        (sums.counts_of(Signal::Burnout)[0] - true_burnout).abs() <= 8,
+        "{sums:?}"
+    );
+
+    // The hub stops offering the pair (it ended): the group's next look stops sharing.
+    nodes[0]
+        .app
+        .db
+        .change_pair(
+            proposed.id,
+            &[PairState::Accepted],
+            PairState::Ended,
+            &[],
+            nodes[0].app.now(),
+        )
+        .await
+        .unwrap();
+    let g = &nodes[3];
+    let peer = g
+        .app
+        .db
+        .membership_by_actor(&leader_actor)
+        .await
+        .unwrap()
+        .unwrap()
+        .peer
+        .id;
+    facilitators[1]
+        .post_form(&format!("/hubs/{peer}/pairs/refresh"), &[("x", "y")])
+        .await
+        .assert_redirect(&format!("/hubs/{peer}/sharing?done=pairs"));
+    let p = g.app.db.group_pairs().await.unwrap().remove(0);
+    assert!(!p.offered && !p.enabled);
+    facilitators[1]
+        .get(&format!("/hubs/{peer}/sharing"))
+        .await
+        .assert_contains("No longer offered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_share_through_a_pair_from_their_pages_on_sqlite() {
+    groups_share_through_a_pair_from_their_pages(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_share_through_a_pair_from_their_pages_on_postgres() {
+    if hearth_testkit::postgres_admin_url().is_none() {
+        eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
+        return;
+    }
+    groups_share_through_a_pair_from_their_pages(Backend::Postgres).await;
+}

@@ -88,8 +88,9 @@ async fn a_thousand_reports_from_fifty_groups_survive_a_hub_outage_and_sender_re
                         rho: report.rho,
                         object_id: Some(object_id.to_string()),
                         activity: Some(item.payload.clone()),
+                        through_pair: false,
                     },
-                    Some(&item),
+                    std::slice::from_ref(&item),
                     node.app.now(),
                 )
                 .await

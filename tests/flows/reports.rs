@@ -533,8 +533,9 @@ async fn budget_cap_and_restart(backend: Backend) {
                 rho: cost.saturating_mul(fit - 1),
                 object_id: None,
                 activity: None,
+                through_pair: false,
             },
-            None,
+            &[],
             app.now(),
         )
         .await
@@ -550,8 +551,9 @@ async fn budget_cap_and_restart(backend: Backend) {
                 rho: Rho(YEARLY_CAP.0 - cost.0),
                 object_id: None,
                 activity: None,
+                through_pair: false,
             },
-            None,
+            &[],
             app.now(),
         )
         .await

@@ -114,8 +114,9 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
                     rho: report.rho,
                     object_id: Some(object_id.to_string()),
                     activity: Some(item.payload.clone()),
+                    through_pair: false,
                 },
-                Some(&item),
+                std::slice::from_ref(&item),
                 g.app.now(),
             )
             .await

@@ -17,6 +17,7 @@ mod checkins;
 pub mod clock;
 mod error;
 mod federation;
+mod group_pairs;
 mod invites;
 mod keys;
 mod members;
@@ -40,6 +41,7 @@ pub use error::DbError;
 pub use federation::{
     DeliveryState, Membership, MembershipState, NewOutbox, NewPeer, OutboxRow, PeerRow,
 };
+pub use group_pairs::{GroupPair, OfferedPair};
 pub use invites::{Invite, InviteStatus};
 pub use keys::InstanceKey;
 pub use members::{Consent, MemberSummary};

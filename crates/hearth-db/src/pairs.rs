@@ -92,20 +92,22 @@ struct PairRecord {
     decided_at: Option<NaiveDateTime>,
 }
 
+/// A pair's plan as its columns store it; `None` if any is not valid.
+pub(crate) fn plan_of(cadence: &str, dimensions: &str, sigma_tenths: i32) -> Option<PairPlan> {
+    Some(PairPlan {
+        cadence: Cadence::parse(cadence).ok()?,
+        dimensions: dimensions_from_slugs(dimensions)?,
+        sigma: Sigma::from_tenths(u32::try_from(sigma_tenths).ok()?).ok()?,
+    })
+}
+
 fn to_pair((p, peer): (PairRecord, PeerRecord)) -> Result<HubPair, DbError> {
     let bad = |what: &str| DbError::InvalidData(format!("hub_pairs.{what} of pair {}", p.id));
     Ok(HubPair {
         id: p.id,
         role: HubRole::parse(&p.role).ok_or_else(|| bad("role"))?,
         state: PairState::parse(&p.state).ok_or_else(|| bad("state"))?,
-        plan: PairPlan {
-            cadence: Cadence::parse(&p.cadence).map_err(|_| bad("cadence"))?,
-            dimensions: dimensions_from_slugs(&p.dimensions).ok_or_else(|| bad("dimensions"))?,
-            sigma: u32::try_from(p.sigma_tenths)
-                .ok()
-                .and_then(|t| Sigma::from_tenths(t).ok())
-                .ok_or_else(|| bad("sigma_tenths"))?,
-        },
+        plan: plan_of(&p.cadence, &p.dimensions, p.sigma_tenths).ok_or_else(|| bad("plan"))?,
         min_groups: u32::try_from(p.min_groups).map_err(|_| bad("min_groups"))?,
         pair_url: p.pair_url,
         verify_key: p.verify_key,

@@ -198,6 +198,7 @@ diesel::table! {
         created_at -> Timestamp,
         decided_at -> Nullable<Timestamp>,
         erasure_requested_at -> Nullable<Timestamp>,
+        through_pair -> Bool,
     }
 }
 
@@ -315,6 +316,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    group_pairs (id) {
+        id -> BigInt,
+        leader_peer_id -> BigInt,
+        pair_url -> Text,
+        helper_actor -> Text,
+        cadence -> Text,
+        dimensions -> Text,
+        sigma_tenths -> Integer,
+        min_groups -> Integer,
+        offered -> Bool,
+        enabled -> Bool,
+        signals -> Text,
+        automatic -> Bool,
+        enabled_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     hub_pairs (id) {
         id -> BigInt,
         pair_url -> Text,
@@ -376,6 +396,7 @@ diesel::joinable!(hub_pairs -> peers (peer_id));
 diesel::joinable!(pair_shares -> hub_pairs (pair_id));
 diesel::joinable!(pair_batches -> hub_pairs (pair_id));
 diesel::joinable!(pair_releases -> hub_pairs (pair_id));
+diesel::joinable!(group_pairs -> peers (leader_peer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
@@ -410,4 +431,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     pair_shares,
     pair_batches,
     pair_releases,
+    group_pairs,
 );

@@ -13,6 +13,7 @@ use hearth_core::sharing::{Cadence, PrivacyLevel, Rho, SharingSettings, SignalSe
 
 use crate::checkins::AnswerRecord;
 use crate::federation::insert_outbox;
+use crate::group_pairs::{decline_awaiting, stop_pairs, stop_pairs_of};
 use crate::schema::{checkins, hub_sharing, memberships, network_consents, outbox, shared_reports};
 use crate::{Db, DbError, NewOutbox, from_db_time, parse_week, to_db_time, with_conn};
 
@@ -65,8 +66,11 @@ pub struct NewSharedReport {
     pub state: ReportState,
     pub rho: Rho,
     pub object_id: Option<String>,
-    /// The exact JSON that is signed and sent, when a report was made.
+    /// The exact JSON that is signed and sent, when a report was made; for a pair, what left
+    /// (ids and sizes, never the shares).
     pub activity: Option<String>,
+    /// Shared through a hub pair; `hub_actor` is then the pair's id.
+    pub through_pair: bool,
 }
 
 /// One row of the audit log.
@@ -84,6 +88,8 @@ pub struct SharedReport {
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub erasure_requested_at: Option<DateTime<Utc>>,
+    /// Shared through a hub pair; `hub_actor` is then the pair's id.
+    pub through_pair: bool,
     /// How its delivery stands: one that arrived wins, then one still being tried, then one
     /// given up (or refused by the hub); `None` while nothing was queued.
     pub delivery: Option<crate::DeliveryState>,
@@ -105,6 +111,7 @@ struct SharedRecord {
     created_at: NaiveDateTime,
     decided_at: Option<NaiveDateTime>,
     erasure_requested_at: Option<NaiveDateTime>,
+    through_pair: bool,
 }
 
 impl SharedRecord {
@@ -124,6 +131,7 @@ impl SharedRecord {
             created_at: from_db_time(self.created_at),
             decided_at: self.decided_at.map(from_db_time),
             erasure_requested_at: self.erasure_requested_at.map(from_db_time),
+            through_pair: self.through_pair,
             delivery,
         })
     }
@@ -276,13 +284,12 @@ impl Db {
     pub async fn record_report(
         &self,
         r: &NewSharedReport,
-        send: Option<&NewOutbox>,
+        send: &[NewOutbox],
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
         let now = to_db_time(now);
         let rho = nanos(r.rho)?;
         let decided = (r.state != ReportState::AwaitingApproval).then_some(now);
-        let send: Vec<NewOutbox> = send.cloned().into_iter().collect();
         let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
@@ -298,6 +305,7 @@ impl Db {
                         shared_reports::activity.eq(&r.activity),
                         shared_reports::created_at.eq(now),
                         shared_reports::decided_at.eq(decided),
+                        shared_reports::through_pair.eq(r.through_pair),
                     ))
                     .on_conflict((shared_reports::hub_actor, shared_reports::period))
                     .do_nothing()
@@ -306,7 +314,7 @@ impl Db {
                 if n == 0 {
                     return Ok(false);
                 }
-                insert_outbox!(c, &send, now);
+                insert_outbox!(c, send, now);
                 Ok::<_, DbError>(true)
             })
             .await)
@@ -377,22 +385,24 @@ impl Db {
         row.map(|r| r.into_report(None)).transpose()
     }
 
-    /// A facilitator approves a report awaiting approval: it is marked sent and its activity
-    /// queued together. `NotFound` unless it was awaiting approval.
+    /// A facilitator approves a report awaiting approval: it is marked sent and its activities
+    /// queued together; `activity`, when given, is stored as what left (a pair's report is made
+    /// only now). `NotFound` unless it was awaiting approval.
     pub async fn approve_report(
         &self,
         id: i64,
-        send: &NewOutbox,
+        send: &[NewOutbox],
+        activity: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        self.decide_report(id, ReportState::Sent, Some(send), now)
+        self.decide_report(id, ReportState::Sent, send, activity, now)
             .await
     }
 
     /// A facilitator declines a report awaiting approval: it is never sent (its cost stays
     /// spent: its noise was drawn).
     pub async fn decline_report(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
-        self.decide_report(id, ReportState::Declined, None, now)
+        self.decide_report(id, ReportState::Declined, &[], None, now)
             .await
     }
 
@@ -400,11 +410,11 @@ impl Db {
         &self,
         id: i64,
         to: ReportState,
-        send: Option<&NewOutbox>,
+        send: &[NewOutbox],
+        activity: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         let now = to_db_time(now);
-        let send: Vec<NewOutbox> = send.cloned().into_iter().collect();
         let mut conn = self.write_conn().await?;
         with_conn!(&mut conn, |c| c
             .transaction(async |c| {
@@ -422,7 +432,13 @@ impl Db {
                 if n == 0 {
                     return Err(DbError::NotFound);
                 }
-                insert_outbox!(c, &send, now);
+                if let Some(a) = activity {
+                    diesel::update(shared_reports::table.find(id))
+                        .set(shared_reports::activity.eq(a))
+                        .execute(c)
+                        .await?;
+                }
+                insert_outbox!(c, send, now);
                 Ok(())
             })
             .await)
@@ -479,6 +495,7 @@ impl Db {
                 diesel::delete(hub_sharing::table.filter(hub_sharing::peer_id.eq(peer_id)))
                     .execute(c)
                     .await?;
+                stop_pairs_of!(c, peer_id, now);
                 diesel::update(
                     shared_reports::table
                         .filter(shared_reports::hub_actor.eq(hub_actor))

@@ -133,6 +133,11 @@ impl Object for Peer {
 
     async fn into_json(self, data: &Data<FedContext>) -> Result<ActorJson, FedError> {
         let local = self.id == data.actor_url();
+        let pairs = if local && data.role == InstanceRole::Hub {
+            crate::hub_pairs::led_pairs(data).await?
+        } else {
+            Vec::new()
+        };
         Ok(ActorJson {
             kind: self.kind,
             public_key: PublicKey {
@@ -150,6 +155,7 @@ impl Object for Peer {
             }),
             url: local.then_some(data.actor_url()),
             group_profile: self.profile,
+            pairs,
         })
     }
 

@@ -88,6 +88,7 @@ pub async fn make_due_reports<R: RngCore + CryptoRng>(
             period = period.next();
         }
     }
+    crate::group_pairs::make_due(ctx, now, &mut made).await?;
     if made.sent > 0 {
         ctx.wake_outbox();
     }
@@ -111,10 +112,11 @@ async fn make_one<R: RngCore + CryptoRng>(
         rho: Rho(0),
         object_id: None,
         activity: None,
+        through_pair: false,
     };
     let spent = ctx.db.budget_spent(hub.id.as_str(), year).await?;
     if let BudgetCheck::OverCap { .. } = check_budget(spent, s.rho_per_report()) {
-        ctx.db.record_report(&row, None, ctx.now()).await?;
+        ctx.db.record_report(&row, &[], ctx.now()).await?;
         tracing::info!(hub = %hub.id, %period, "report not made: the year's privacy budget is spent");
         return Ok(ReportState::OverBudget);
     }
@@ -129,7 +131,11 @@ async fn make_one<R: RngCore + CryptoRng>(
     } else {
         ReportState::AwaitingApproval
     };
-    let send = s.automatic.then_some(&item);
+    let send = if s.automatic {
+        std::slice::from_ref(&item)
+    } else {
+        &[]
+    };
     // Stamped by the instance's clock, whatever `now` the caller judged due periods by.
     ctx.db.record_report(&row, send, ctx.now()).await?;
     tracing::info!(hub = %hub.id, %period, state = row.state.as_str(), "report made");
@@ -184,13 +190,17 @@ fn stored_item(activity: &str, kind: &str, inbox: &Url) -> Result<NewOutbox, Fed
     })
 }
 
-/// A facilitator approves a report: the previewed JSON is queued byte for byte.
+/// A facilitator approves a report: the previewed JSON is queued byte for byte (a pair's
+/// report is made now, see [`crate::group_pairs::approve`]).
 pub async fn approve(ctx: &FedContext, report_id: i64) -> Result<(), FedError> {
     let r = ctx
         .db
         .shared_report(report_id)
         .await?
         .ok_or(FedError::Db(DbError::NotFound))?;
+    if r.through_pair {
+        return crate::group_pairs::approve(ctx, &r).await;
+    }
     let activity = r
         .activity
         .as_deref()
@@ -198,7 +208,9 @@ pub async fn approve(ctx: &FedContext, report_id: i64) -> Result<(), FedError> {
         .ok_or(FedError::Db(DbError::NotFound))?;
     let hub = member_hub(ctx, &r.hub_actor).await?;
     let item = stored_item(activity, "Create", &hub.inbox)?;
-    ctx.db.approve_report(report_id, &item, ctx.now()).await?;
+    ctx.db
+        .approve_report(report_id, &[item], None, ctx.now())
+        .await?;
     ctx.wake_outbox();
     Ok(())
 }
@@ -215,7 +227,9 @@ pub async fn send_again(ctx: &FedContext, report_id: i64) -> Result<(), FedError
     let activity = r
         .activity
         .as_deref()
-        .filter(|_| r.state == ReportState::Sent && r.erasure_requested_at.is_none())
+        .filter(|_| {
+            r.state == ReportState::Sent && r.erasure_requested_at.is_none() && !r.through_pair
+        })
         .ok_or(FedError::Db(DbError::NotFound))?;
     let hub = member_hub(ctx, &r.hub_actor).await?;
     let create: CreateReport = serde_json::from_str(activity)?;

@@ -15,7 +15,7 @@ use activitypub_federation::traits::Activity;
 use chrono::{DateTime, Utc};
 use hearth_core::InstanceRole;
 use hearth_core::pair::{
-    Accumulator, Checked, HubRole, NONCE_LEN, PairPlan, VERIFY_KEY_LEN, Verifier, shard, unshard,
+    Accumulator, Checked, HubRole, PairPlan, VERIFY_KEY_LEN, Verifier, unshard,
 };
 use hearth_core::report::{ReportPeriod, TrueCounts};
 use hearth_core::sharing::{Cadence, SignalSet};
@@ -30,9 +30,8 @@ use crate::protocol::pair::{
     AcceptPair, CreatePair, CreatePairAggregateShare, CreatePairAggregation, CreatePairCollection,
     CreatePairShare, CreatePairVerdicts, HubPairObject, OfferPair, PairAggregateShare,
     PairAggregateShareObject, PairAggregation, PairAggregationObject, PairCollection,
-    PairCollectionObject, PairShare, PairShareObject, PairVerdicts, PairVerdictsObject,
-    REPORTS_PER_STEP, RejectPair, ReportToCheck, Verdict, decode, decode_nonce, decode_verify_key,
-    encode,
+    PairCollectionObject, PairVerdicts, PairVerdictsObject, REPORTS_PER_STEP, RejectPair,
+    ReportToCheck, Verdict, decode, decode_nonce, decode_verify_key, encode,
 };
 use crate::sending::{new_activity_id, outbox_item};
 use crate::{FedContext, FedError};
@@ -211,8 +210,9 @@ pub async fn decide(data: &FedContext, pair_id: i64, accept: bool) -> Result<(),
     Ok(())
 }
 
-/// A group's side: splits its exact counts for `period` into the two hubs' shares and queues
-/// each, signed, for its own hub. The counts never leave this function.
+/// A group's side, at once: splits its exact counts for `period` into the two hubs' shares
+/// and queues each, signed, for its own hub, with no audit-log row (see
+/// [`crate::group_pairs`] for the report maker's path).
 pub async fn send_shares(
     data: &FedContext,
     pair_url: &Url,
@@ -222,32 +222,29 @@ pub async fn send_shares(
     counts: &TrueCounts,
     signals: SignalSet,
 ) -> Result<(), FedError> {
-    let mut nonce = [0u8; NONCE_LEN];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
-    let report = shard(counts, signals, nonce).map_err(pair_error)?;
-    let mut items = Vec::new();
-    for (hub, role) in [(leader, HubRole::Leader), (helper, HubRole::Helper)] {
-        let object = PairShareObject {
-            kind: PairShare::PairShare,
-            id: data.url(&format!(
-                "/pair-shares/{}/{}",
-                encode(&nonce),
-                role.as_str()
-            )),
-            attributed_to: data.actor_url(),
-            to: vec![hub.id.clone()],
-            pair: pair_url.clone(),
-            period: period.to_string(),
-            nonce: encode(&nonce),
-            public_share: encode(&report.public_share),
-            input_share: encode(report.share_for(role)),
-        };
-        let (id, activity) = create(data, "create", &hub.id, object);
-        items.push(outbox_item(&activity, &id, "Create", &hub.inbox)?);
-    }
+    let (items, _) =
+        crate::group_pairs::share_items(data, (pair_url, signals), leader, helper, period, counts)?;
     data.db.enqueue(&items, data.now()).await?;
     data.wake_outbox();
     Ok(())
+}
+
+/// The accepted pairs this hub leads, as its actor document lists them for its groups: the
+/// plan and the helper, never the verify key.
+pub async fn led_pairs(data: &FedContext) -> Result<Vec<HubPairObject>, FedError> {
+    let mut out = Vec::new();
+    for p in data.db.pairs().await? {
+        if p.role == HubRole::Leader && p.state == PairState::Accepted {
+            out.push(HubPairObject::new(
+                Url::parse(&p.pair_url).map_err(|e| FedError::Invalid(e.to_string()))?,
+                data.actor_url(),
+                Url::parse(&p.other.actor_url).map_err(|e| FedError::Invalid(e.to_string()))?,
+                &p.plan,
+                p.min_groups,
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// The leader's job: for each accepted pair it leads, every period past its deadline whose

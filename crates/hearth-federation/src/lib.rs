@@ -6,7 +6,9 @@
 //! - Behaviour per feature, each implementing `Activity` for its wire types: `membership`
 //!   (join, answer, leave), `group_sharing` (a group's side of reports: make, approve, send
 //!   again, erase, leave with erasure, serve to its hub), `hub_reports` (a hub's side: receive,
-//!   validate, store, erase), `summaries` (a hub's sector summary, and its receipt), `keys`
+//!   validate, store, erase), `hub_pairs` (a hub's side of a pair: propose, answer, check and
+//!   release), `group_pairs` (a group's side: learn a hub's pairs, share through one),
+//!   `summaries` (a hub's sector summary, and its receipt), `keys`
 //!   (key rotation).
 //! - Plumbing: `context` (`FedContext`, configuration, the HTTP client), `actor` (`Peer`),
 //!   `sending` (activity ids, outbox rows), `outbox` (the delivery worker), `inbox` (the
@@ -24,6 +26,7 @@ pub mod actor;
 mod context;
 pub mod discovery;
 mod error;
+pub mod group_pairs;
 pub mod group_sharing;
 pub mod hub_pairs;
 pub mod hub_reports;

@@ -42,6 +42,7 @@ pub fn context_document() -> Value {
     // A hub pair's terms (see `protocol::pair`), kept apart so each `json!` stays small.
     let pair_terms = json!({
             "HubPair": "hearth:HubPair",
+            "pairs": { "@id": "hearth:pairs", "@container": "@set" },
             "leader": { "@id": "hearth:leader", "@type": "@id" },
             "helper": { "@id": "hearth:helper", "@type": "@id" },
             "cadence": "hearth:cadence",

@@ -363,6 +363,14 @@ fn group_routes() -> Router<AppState> {
             get(pages::sharing::show).post(pages::sharing::save),
         )
         .route("/hubs/{id}/erase", post(pages::sharing::erase))
+        .route(
+            "/hubs/{id}/pairs/refresh",
+            post(pages::group_pairs::refresh),
+        )
+        .route(
+            "/hubs/{id}/pairs/{pair}",
+            get(pages::group_pairs::show).post(pages::group_pairs::save),
+        )
         .route("/shared", get(pages::sharing::audit_log))
         .route("/shared/{id}/approve", post(pages::sharing::approve))
         .route("/shared/{id}/decline", post(pages::sharing::decline))

@@ -87,6 +87,9 @@ pub struct ActorJson {
     pub url: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_profile: Option<GroupProfile>,
+    /// On a hub: the pairs it leads, so its groups can choose one (never the verify key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<pair::HubPairObject>,
 }
 
 /// A group asks to join a hub.

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod assets;
 pub mod checkin;
 pub mod group;
+pub mod group_pairs;
 pub mod health;
 pub mod history;
 pub mod home;

@@ -91,6 +91,8 @@ pub struct SharingPage {
     pub budget: BudgetRow,
     pub errors: Vec<(&'static str, String)>,
     pub notice: Option<&'static str>,
+    /// The pairs this hub leads, as far as the group knows.
+    pub pairs: Vec<super::group_pairs::PairCard>,
 }
 
 fn budget_row(hub_name: &str, year: i32, used: Rho) -> BudgetRow {
@@ -106,7 +108,7 @@ fn budget_row(hub_name: &str, year: i32, used: Rho) -> BudgetRow {
 }
 
 /// The calendar year the group is in now, on its own clock.
-async fn this_year(state: &AppState) -> Result<i32, AppError> {
+pub(crate) async fn this_year(state: &AppState) -> Result<i32, AppError> {
     use chrono::Datelike;
     let tz = state.settings().await?.timezone;
     Ok(state.clock.now().with_timezone(&tz).year())
@@ -288,6 +290,7 @@ async fn sharing_page(
         budget: budget_row(&m.peer.name, year, used),
         errors,
         notice,
+        pairs: super::group_pairs::cards(state, id, &m.peer.name).await?,
     })
 }
 
@@ -307,6 +310,10 @@ pub async fn show(
     let notice = match q.done.as_deref() {
         Some("saved") => Some("The sharing settings are saved."),
         Some("erase") => Some("The hub has been asked to erase every report this group sent it."),
+        Some("pairs") => Some("The hub’s pairs are looked up: they are listed below."),
+        Some("pairs-failed") => Some(
+            "The hub could not be asked for its pairs just now (it may be unreachable, or has not accepted the group yet). Try again later.",
+        ),
         _ => None,
     };
     let input = SharingInput::from_settings(&sharing.settings);
@@ -375,6 +382,7 @@ pub struct ReportRow {
     pub awaiting: bool,
     pub can_send_again: bool,
     pub erasure: Option<String>,
+    pub through_pair: bool,
 }
 
 #[derive(Template)]
@@ -420,6 +428,9 @@ pub(crate) fn status(r: &SharedReport) -> String {
             _ => "Sent; delivery in progress".into(),
         },
         ReportState::Declined => "Declined by a facilitator: never sent".into(),
+        ReportState::Suppressed if r.through_pair => {
+            "Not sent: more people answered than a pair report carries (127)".into()
+        }
         ReportState::Suppressed => {
             "Not sent: too few answers this period (after noise, fewer than 5)".into()
         }
@@ -453,12 +464,15 @@ pub async fn audit_log(
             figures: r.activity.as_deref().map(figures).unwrap_or_default(),
             json: r.activity.clone(),
             awaiting: r.state == ReportState::AwaitingApproval,
-            can_send_again: r.state == ReportState::Sent && r.erasure_requested_at.is_none(),
+            can_send_again: r.state == ReportState::Sent
+                && r.erasure_requested_at.is_none()
+                && !r.through_pair,
+            through_pair: r.through_pair,
             erasure: r.erasure_requested_at.map(|t| human_datetime(t, tz)),
         })
         .collect();
     let notice = match q.done.as_deref() {
-        Some("approved") => Some("The report is approved and on its way to the hub."),
+        Some("approved") => Some("The report is approved and on its way."),
         Some("declined") => Some("The report is declined: it will never be sent."),
         Some("again") => Some("The report is being sent to the hub again."),
         _ => None,
@@ -539,6 +553,7 @@ mod tests {
             rho: hearth_core::sharing::Rho(1),
             object_id: None,
             activity: None,
+            through_pair: false,
             created_at: chrono::DateTime::UNIX_EPOCH,
             decided_at: None,
             erasure_requested_at: None,
