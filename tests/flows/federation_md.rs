@@ -235,6 +235,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                             interval_low: 0.24,
                             interval_high: 0.38,
                             groups: 42,
+                            source: Some("pair".into()),
                         },
                         Figure {
                             segment: "region:uk-north-west".into(),
@@ -243,6 +244,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                             interval_low: 0.22,
                             interval_high: 0.52,
                             groups: 9,
+                            source: None,
                         },
                     ],
                 },

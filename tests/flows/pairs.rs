@@ -892,6 +892,52 @@ async fn groups_share_through_a_pair_from_their_pages(backend: Backend) {
         "{sums:?}"
     );
 
+    // The sector page reads the pair by default, apart from the hub's own (empty) reports, with
+    // the pair's narrower intervals; exports and the summary carry it as the pair's.
+    let sector = staff.get("/sector").await.assert_status(200);
+    assert!(
+        sector.body.contains("The hub pair with help.localhost"),
+        "{}",
+        sector.body
+    );
+    assert!(sector.body.contains("never added together"));
+    assert!(sector.body.contains("Burnout"));
+    staff
+        .get("/sector?source=hub")
+        .await
+        .assert_status(200)
+        .assert_contains("Every group adds random noise")
+        .assert_contains("Nothing to show yet");
+    staff
+        .get("/sector?source=pair-999")
+        .await
+        .assert_status(404);
+    let csv = staff.get("/sector/export.csv").await.assert_status(200);
+    let pair_key = format!("pair-{}", proposed.id);
+    assert!(
+        csv.body.lines().skip(1).all(|l| l.ends_with(&pair_key)),
+        "{}",
+        csv.body
+    );
+    assert!(
+        csv.body
+            .contains("network,the whole network,burnout,2026-11")
+    );
+    let (figures, note) = hearth_federation::summaries::figures_for(
+        &nodes[0].app.state.fed(),
+        "2026-11".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!figures.is_empty());
+    assert!(
+        figures
+            .iter()
+            .all(|f| f.source.as_deref() == Some("pair") && f.groups == 5)
+    );
+    assert!(note.contains("from 5 groups"), "{note}");
+
     // The hub stops offering the pair (it ended): the group's next look stops sharing.
     nodes[0]
         .app

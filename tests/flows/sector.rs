@@ -108,13 +108,13 @@ async fn segments_below_m_are_never_shown(backend: Backend) {
         .assert_status(200)
         .body;
     assert!(csv.starts_with(
-        "segment,segment_label,measure,period,share,interval_low,interval_high,groups"
+        "segment,segment_label,measure,period,share,interval_low,interval_high,groups,source"
     ));
     assert!(csv.contains("region:uk-north-west,North West (England),burnout,2026-10,"));
     assert!(csv.contains("network,the whole network,burnout,2026-10,"));
     assert!(!csv.contains("uk-london"));
     for line in csv.lines().skip(1) {
-        let groups: u32 = line.rsplit(',').next().unwrap().trim().parse().unwrap();
+        let groups: u32 = line.rsplit(',').nth(1).unwrap().trim().parse().unwrap();
         assert!(groups >= 5, "{line}");
     }
     let json: serde_json::Value = serde_json::from_str(

@@ -38,8 +38,8 @@ use prio::vdaf::{
 use rand_core::{CryptoRng, RngCore};
 
 use crate::noise::{Sigma, discrete_gaussian};
-use crate::report::TrueCounts;
-use crate::sector::{GroupProfile, Segment};
+use crate::report::{ReportPeriod, TrueCounts};
+use crate::sector::{GroupProfile, MinGroups, Point, Segment, Series, Sums};
 use crate::sharing::{Cadence, PrivacyLevel, Rho, SignalSet, least_sigma};
 use crate::signal::{N_COUNTS, Signal, TABLE};
 
@@ -504,11 +504,102 @@ impl PairPlan {
     }
 }
 
+/// A released batch, as the sector reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub segment: Segment,
+    pub period: ReportPeriod,
+    pub groups: u32,
+    pub sums: PairSums,
+    /// Each hub's noise on each released sum.
+    pub sigma: Sigma,
+}
+
+/// Every measure's series from a pair's releases, as [`crate::sector::series_from_sums`] makes
+/// them from a single hub's reports: a batch with fewer than `min` groups is not shown. A
+/// measure's share is over the respondents who shared its signal; the count carries both hubs'
+/// noise (2σ²) and those respondents, the difference of two released sums, twice that.
+pub fn series(releases: &[Release], min: MinGroups) -> Vec<Series> {
+    let mut by: std::collections::BTreeMap<(Segment, crate::signal::Measure), Vec<Point>> =
+        std::collections::BTreeMap::new();
+    for r in releases.iter().filter(|r| r.groups >= min.get()) {
+        let v = 2.0 * r.sigma.as_f64().powi(2);
+        for m in crate::signal::Measure::all() {
+            let s = m.signal();
+            let Some(&count) = r.sums.counts_of(s).first() else {
+                continue;
+            };
+            let sums = Sums {
+                groups: r.groups,
+                respondents: r.sums.respondents_of(s),
+                count,
+                noise_variance: v,
+            };
+            if let Some(p) = Point::with_respondents_noise(r.period, sums, 2.0 * v) {
+                by.entry((r.segment.clone(), m)).or_default().push(p);
+            }
+        }
+    }
+    by.into_iter()
+        .map(|((segment, measure), mut points)| {
+            points.sort_by_key(|p| p.period);
+            Series {
+                segment,
+                measure,
+                points,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
+
+    /// Releases become series like a hub's: below m hidden, the share over the respondents who
+    /// shared the signal, the variance both hubs' noise plus sampling.
+    #[test]
+    fn releases_become_series_with_the_pair_s_variance() {
+        let sigma = Sigma::from_tenths(92).unwrap();
+        let mut values = vec![0i64; MEASUREMENT_LEN];
+        values[0] = 100;
+        let b = 1 + Signal::all()
+            .take_while(|s| *s != Signal::Burnout)
+            .map(Signal::width)
+            .sum::<usize>();
+        values[b] = 30;
+        let sums = PairSums::from_values(values).unwrap();
+        let release = |segment: Segment, groups: u32| Release {
+            segment,
+            period: "2026-11".parse().unwrap(),
+            groups,
+            sums: sums.clone(),
+            sigma,
+        };
+        let all = series(
+            &[
+                release(Segment::Network, 12),
+                release(Segment::Region("uk-wales".into()), 4),
+            ],
+            MinGroups::default(),
+        );
+        assert!(
+            all.iter().all(|s| s.segment == Segment::Network),
+            "4 < m is hidden"
+        );
+        let burnout = all
+            .iter()
+            .find(|s| s.measure.signal() == Signal::Burnout)
+            .unwrap();
+        let p = burnout.points[0];
+        assert!((p.share - 0.30).abs() < 1e-12);
+        let v = 2.0 * 9.2f64.powi(2);
+        let expected = (100.0 * 0.3 * 0.7 + v + 0.09 * 2.0 * v) / 100.0f64.powi(2);
+        assert!((p.variance - expected).abs() < 1e-12);
+        assert_eq!(p.sums.groups, 12);
+    }
 
     fn counts(respondents: i64, burnout: i64) -> TrueCounts {
         TrueCounts::new(respondents)

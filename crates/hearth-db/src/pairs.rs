@@ -266,6 +266,19 @@ pub struct PairRelease {
     pub released_at: DateTime<Utc>,
 }
 
+impl PairRelease {
+    /// The release as the sector reads it; `None` if its segment, period or sums are not valid.
+    pub fn to_release(&self) -> Option<hearth_core::pair::Release> {
+        Some(hearth_core::pair::Release {
+            segment: hearth_core::sector::Segment::parse(&self.segment)?,
+            period: self.period.parse().ok()?,
+            groups: self.groups,
+            sums: hearth_core::pair::PairSums::from_values(self.sums.clone())?,
+            sigma: self.sigma,
+        })
+    }
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = pair_releases, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 struct ReleaseRecord {
@@ -717,25 +730,49 @@ impl Db {
         let sums = serde_json::to_string(&r.sums)
             .map_err(|e| DbError::InvalidData(format!("sums do not serialise: {e}")))?;
         let mut conn = self.write_conn().await?;
-        let n = with_conn!(&mut conn, |c| diesel::insert_into(pair_releases::table)
-            .values((
-                pair_releases::pair_id.eq(r.pair_id),
-                pair_releases::segment.eq(&r.segment),
-                pair_releases::period.eq(&r.period),
-                pair_releases::groups.eq(r.groups as i32),
-                pair_releases::sigma_tenths.eq(r.sigma.tenths() as i32),
-                pair_releases::sums.eq(&sums),
-                pair_releases::released_at.eq(to_db_time(r.released_at)),
-            ))
-            .on_conflict((
-                pair_releases::pair_id,
-                pair_releases::segment,
-                pair_releases::period,
-            ))
-            .do_nothing()
-            .execute(c)
+        let n = with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let n = diesel::insert_into(pair_releases::table)
+                    .values((
+                        pair_releases::pair_id.eq(r.pair_id),
+                        pair_releases::segment.eq(&r.segment),
+                        pair_releases::period.eq(&r.period),
+                        pair_releases::groups.eq(r.groups as i32),
+                        pair_releases::sigma_tenths.eq(r.sigma.tenths() as i32),
+                        pair_releases::sums.eq(&sums),
+                        pair_releases::released_at.eq(to_db_time(r.released_at)),
+                    ))
+                    .on_conflict((
+                        pair_releases::pair_id,
+                        pair_releases::segment,
+                        pair_releases::period,
+                    ))
+                    .do_nothing()
+                    .execute(c)
+                    .await?;
+                // The sector pages read releases beside the rollups: their cache goes too.
+                if n > 0 {
+                    crate::rollups::rollup_bump!(c);
+                }
+                Ok::<_, DbError>(n)
+            })
             .await)?;
         Ok(n > 0)
+    }
+
+    /// The releases of every pair this hub leads (accepted, or ended after releasing), each
+    /// pair with its own: a sector source apart from the single-hub reports.
+    pub async fn led_pair_releases(&self) -> Result<Vec<(HubPair, Vec<PairRelease>)>, DbError> {
+        let mut out = Vec::new();
+        for p in self.pairs().await? {
+            if p.role == HubRole::Leader
+                && matches!(p.state, PairState::Accepted | PairState::Ended)
+            {
+                let releases = self.pair_releases(p.id).await?;
+                out.push((p, releases));
+            }
+        }
+        Ok(out)
     }
 
     /// Every release of a pair, by period then segment.

@@ -584,283 +584,260 @@ impl Activity for CreatePairShare {
     }
 }
 
-#[async_trait::async_trait]
-impl Activity for CreatePairAggregation {
-    type DataType = FedContext;
-    type Error = FedError;
-    fn id(&self) -> &Url {
-        &self.id
-    }
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
-        self.object.check()?;
-        pair_from(data, &self.object.pair, &self.actor, HubRole::Helper)
-            .await
-            .map(drop)
-    }
-    /// The helper checks each named report with the leader's verifier share and answers with
-    /// its verdicts. A report it does not hold, or whose proof fails, is refused.
-    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        let pair = pair_from(data, &self.object.pair, &self.actor, HubRole::Helper).await?;
-        let verifier = verifier(&pair)?;
-        let mut verdicts = Vec::new();
-        let mut outcomes = Vec::new();
-        for r in &self.object.reports {
-            let share = data.db.pair_share(pair.id, &r.nonce).await?;
-            let decided = match share {
-                Some(s) if s.period == self.object.period && s.state != ShareState::Refused => {
-                    let nonce = decode_nonce(&r.nonce)?;
-                    let started = verifier
-                        .start(
-                            &nonce,
-                            &decode(&s.public_share, "publicShare")?,
-                            &decode(&s.input_share, "inputShare")?,
-                        )
-                        .map_err(pair_error);
-                    let leader_share = decode(&r.verifier_share, "verifierShare")?;
-                    started.and_then(|st| verifier.decide(st, &leader_share).map_err(pair_error))
-                }
-                _ => Err(FedError::Invalid("no such share here".into())),
-            };
-            match decided {
-                Ok((checked, message)) => {
-                    outcomes.push((r.nonce.clone(), Some(encode(&checked.to_bytes()))));
-                    verdicts.push(Verdict {
-                        nonce: r.nonce.clone(),
-                        message: Some(encode(&message)),
-                    });
-                }
-                Err(_) => {
-                    outcomes.push((r.nonce.clone(), None));
-                    verdicts.push(Verdict {
-                        nonce: r.nonce.clone(),
-                        message: None,
-                    });
-                }
+/// A DAP-shaped step between the two hubs: the sender must be the other hub of an accepted
+/// pair in which this hub has `$role`; `$receive` takes the step.
+macro_rules! pair_step {
+    ($t:ty, $role:expr, $receive:ident) => {
+        #[async_trait::async_trait]
+        impl Activity for $t {
+            type DataType = FedContext;
+            type Error = FedError;
+            fn id(&self) -> &Url {
+                &self.id
+            }
+            fn actor(&self) -> &Url {
+                &self.actor
+            }
+            async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+                self.object.check()?;
+                pair_from(data, &self.object.pair, &self.actor, $role)
+                    .await
+                    .map(drop)
+            }
+            async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+                $receive(data, self).await
             }
         }
-        let leader = Peer::from_row(&pair.other)?;
-        let (id, activity) = create(
-            data,
-            "create",
-            &leader.id,
-            PairVerdictsObject {
-                kind: PairVerdicts::PairVerdicts,
-                id: data.url(&format!("/pairs/steps/{}", encode(&rand_bytes()))),
-                pair: self.object.pair.clone(),
-                period: self.object.period.clone(),
-                verdicts,
-            },
-        );
-        let item = outbox_item(&activity, &id, "Create", &leader.inbox)?;
-        data.db
-            .decide_pair_shares(pair.id, &outcomes, &[item], data.now())
-            .await?;
-        data.wake_outbox();
-        Ok(())
-    }
+    };
 }
 
-#[async_trait::async_trait]
-impl Activity for CreatePairVerdicts {
-    type DataType = FedContext;
-    type Error = FedError;
-    fn id(&self) -> &Url {
-        &self.id
-    }
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
-        self.object.check()?;
-        pair_from(data, &self.object.pair, &self.actor, HubRole::Leader)
-            .await
-            .map(drop)
-    }
-    /// The leader finishes each report the helper passed (its own check must pass too), then
-    /// releases the period's batches once every report has its verdict.
-    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        let pair = pair_from(data, &self.object.pair, &self.actor, HubRole::Leader).await?;
-        let verifier = verifier(&pair)?;
-        let mut outcomes = Vec::new();
-        for v in &self.object.verdicts {
-            let Some(share) = data.db.pair_share(pair.id, &v.nonce).await? else {
-                continue;
-            };
-            if share.period != self.object.period || share.state != ShareState::Sent {
-                continue;
-            }
-            let finished = match &v.message {
-                Some(m) => {
-                    let nonce = decode_nonce(&v.nonce)?;
-                    let message = decode(m, "message")?;
-                    verifier
-                        .start(
-                            &nonce,
-                            &decode(&share.public_share, "publicShare")?,
-                            &decode(&share.input_share, "inputShare")?,
-                        )
-                        .and_then(|st| verifier.finish(st, &message))
-                        .ok()
-                }
-                None => None,
-            };
-            outcomes.push((v.nonce.clone(), finished.map(|c| encode(&c.to_bytes()))));
-        }
-        data.db
-            .decide_pair_shares(pair.id, &outcomes, &[], data.now())
-            .await?;
-        release_batches(data, &pair, &self.object.period).await
-    }
-}
+pair_step!(CreatePairAggregation, HubRole::Helper, check_at_helper);
 
-#[async_trait::async_trait]
-impl Activity for CreatePairCollection {
-    type DataType = FedContext;
-    type Error = FedError;
-    fn id(&self) -> &Url {
-        &self.id
-    }
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
-        self.object.check()?;
-        pair_from(data, &self.object.pair, &self.actor, HubRole::Helper)
-            .await
-            .map(drop)
-    }
-    /// The helper releases its share of one batch, once: at least m reports, every one checked
-    /// here, none of them already released in another batch of the same dimension.
-    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        let pair = pair_from(data, &self.object.pair, &self.actor, HubRole::Helper).await?;
-        let o = &self.object;
-        if data
-            .db
-            .pair_batch(pair.id, &o.segment, &o.period)
-            .await?
-            .is_some()
-        {
-            return Err(FedError::Invalid("this batch was released already".into()));
-        }
-        let mut unique = o.nonces.clone();
-        unique.sort();
-        unique.dedup();
-        if unique.len() != o.nonces.len() || unique.len() < pair.min_groups as usize {
-            return Err(FedError::Invalid(format!(
-                "a batch needs at least {} different reports",
-                pair.min_groups
-            )));
-        }
-        let dimension = |segment: &str| segment.split(':').next().unwrap_or("").to_owned();
-        let mut sum = Accumulator::default();
-        for nonce in &o.nonces {
-            let share = data
-                .db
-                .pair_share(pair.id, nonce)
-                .await?
-                .filter(|s| s.period == o.period && s.state == ShareState::Checked)
-                .ok_or_else(|| {
-                    FedError::Invalid("a report in the batch is not checked here".into())
-                })?;
-            if share
-                .batches
-                .iter()
-                .any(|b| dimension(b) == dimension(&o.segment))
-            {
-                return Err(FedError::Invalid(
-                    "a report in the batch was released in this dimension already".into(),
-                ));
+/// The helper checks each named report with the leader's verifier share and answers with
+/// its verdicts. A report it does not hold, or whose proof fails, is refused.
+async fn check_at_helper(
+    data: &Data<FedContext>,
+    step: CreatePairAggregation,
+) -> Result<(), FedError> {
+    let pair = pair_from(data, &step.object.pair, &step.actor, HubRole::Helper).await?;
+    let verifier = verifier(&pair)?;
+    let mut verdicts = Vec::new();
+    let mut outcomes = Vec::new();
+    for r in &step.object.reports {
+        let share = data.db.pair_share(pair.id, &r.nonce).await?;
+        let decided = match share {
+            Some(s) if s.period == step.object.period && s.state != ShareState::Refused => {
+                let nonce = decode_nonce(&r.nonce)?;
+                let started = verifier
+                    .start(
+                        &nonce,
+                        &decode(&s.public_share, "publicShare")?,
+                        &decode(&s.input_share, "inputShare")?,
+                    )
+                    .map_err(pair_error);
+                let leader_share = decode(&r.verifier_share, "verifierShare")?;
+                started.and_then(|st| verifier.decide(st, &leader_share).map_err(pair_error))
             }
-            let bytes = decode(share.output_share.as_deref().unwrap_or(""), "outputShare")?;
-            sum.add(&Checked::from_bytes(&bytes).map_err(pair_error)?);
-        }
-        let batch = PairBatch {
-            segment: o.segment.clone(),
-            period: o.period.clone(),
-            reports: sum.reports(),
-            aggregate_share: encode(&sum.release(pair.plan.sigma, &mut rand::rngs::OsRng)),
+            _ => Err(FedError::Invalid("no such share here".into())),
         };
-        let leader = Peer::from_row(&pair.other)?;
-        let (id, activity) = create(
-            data,
-            "create",
-            &leader.id,
-            PairAggregateShareObject {
-                kind: PairAggregateShare::PairAggregateShare,
-                id: data.url(&format!("/pairs/steps/{}", encode(&rand_bytes()))),
-                pair: o.pair.clone(),
-                period: o.period.clone(),
-                segment: o.segment.clone(),
-                reports: batch.reports,
-                aggregate_share: batch.aggregate_share.clone(),
-            },
-        );
-        let item = outbox_item(&activity, &id, "Create", &leader.inbox)?;
-        let (_, new) = data
-            .db
-            .save_pair_batch(pair.id, &batch, &o.nonces, &[item], data.now())
-            .await?;
-        if !new {
-            return Err(FedError::Invalid("this batch was released already".into()));
+        match decided {
+            Ok((checked, message)) => {
+                outcomes.push((r.nonce.clone(), Some(encode(&checked.to_bytes()))));
+                verdicts.push(Verdict {
+                    nonce: r.nonce.clone(),
+                    message: Some(encode(&message)),
+                });
+            }
+            Err(_) => {
+                outcomes.push((r.nonce.clone(), None));
+                verdicts.push(Verdict {
+                    nonce: r.nonce.clone(),
+                    message: None,
+                });
+            }
         }
-        data.wake_outbox();
-        tracing::info!(pair = %pair.pair_url, period = %o.period, segment = %o.segment, "pair batch released");
-        Ok(())
     }
+    let leader = Peer::from_row(&pair.other)?;
+    let (id, activity) = create(
+        data,
+        "create",
+        &leader.id,
+        PairVerdictsObject {
+            kind: PairVerdicts::PairVerdicts,
+            id: data.url(&format!("/pairs/steps/{}", encode(&rand_bytes()))),
+            pair: step.object.pair.clone(),
+            period: step.object.period.clone(),
+            verdicts,
+        },
+    );
+    let item = outbox_item(&activity, &id, "Create", &leader.inbox)?;
+    data.db
+        .decide_pair_shares(pair.id, &outcomes, &[item], data.now())
+        .await?;
+    data.wake_outbox();
+    Ok(())
 }
 
-#[async_trait::async_trait]
-impl Activity for CreatePairAggregateShare {
-    type DataType = FedContext;
-    type Error = FedError;
-    fn id(&self) -> &Url {
-        &self.id
+pair_step!(CreatePairVerdicts, HubRole::Leader, finish_at_leader);
+
+/// The leader finishes each report the helper passed (its own check must pass too), then
+/// releases the period's batches once every report has its verdict.
+async fn finish_at_leader(
+    data: &Data<FedContext>,
+    step: CreatePairVerdicts,
+) -> Result<(), FedError> {
+    let pair = pair_from(data, &step.object.pair, &step.actor, HubRole::Leader).await?;
+    let verifier = verifier(&pair)?;
+    let mut outcomes = Vec::new();
+    for v in &step.object.verdicts {
+        let Some(share) = data.db.pair_share(pair.id, &v.nonce).await? else {
+            continue;
+        };
+        if share.period != step.object.period || share.state != ShareState::Sent {
+            continue;
+        }
+        let finished = match &v.message {
+            Some(m) => {
+                let nonce = decode_nonce(&v.nonce)?;
+                let message = decode(m, "message")?;
+                verifier
+                    .start(
+                        &nonce,
+                        &decode(&share.public_share, "publicShare")?,
+                        &decode(&share.input_share, "inputShare")?,
+                    )
+                    .and_then(|st| verifier.finish(st, &message))
+                    .ok()
+            }
+            None => None,
+        };
+        outcomes.push((v.nonce.clone(), finished.map(|c| encode(&c.to_bytes()))));
     }
-    fn actor(&self) -> &Url {
-        &self.actor
+    data.db
+        .decide_pair_shares(pair.id, &outcomes, &[], data.now())
+        .await?;
+    release_batches(data, &pair, &step.object.period).await
+}
+
+pair_step!(CreatePairCollection, HubRole::Helper, release_at_helper);
+
+/// The helper releases its share of one batch, once: at least m reports, every one checked
+/// here, none of them already released in another batch of the same dimension.
+async fn release_at_helper(
+    data: &Data<FedContext>,
+    step: CreatePairCollection,
+) -> Result<(), FedError> {
+    let pair = pair_from(data, &step.object.pair, &step.actor, HubRole::Helper).await?;
+    let o = &step.object;
+    if data
+        .db
+        .pair_batch(pair.id, &o.segment, &o.period)
+        .await?
+        .is_some()
+    {
+        return Err(FedError::Invalid("this batch was released already".into()));
     }
-    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
-        self.object.check()?;
-        pair_from(data, &self.object.pair, &self.actor, HubRole::Leader)
-            .await
-            .map(drop)
+    let mut unique = o.nonces.clone();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != o.nonces.len() || unique.len() < pair.min_groups as usize {
+        return Err(FedError::Invalid(format!(
+            "a batch needs at least {} different reports",
+            pair.min_groups
+        )));
     }
-    /// The leader adds the helper's share to its own: the batch's sums, kept once.
-    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
-        let pair = pair_from(data, &self.object.pair, &self.actor, HubRole::Leader).await?;
-        let o = &self.object;
-        let own = data
+    let dimension = |segment: &str| segment.split(':').next().unwrap_or("").to_owned();
+    let mut sum = Accumulator::default();
+    for nonce in &o.nonces {
+        let share = data
             .db
-            .pair_batch(pair.id, &o.segment, &o.period)
+            .pair_share(pair.id, nonce)
             .await?
-            .ok_or_else(|| FedError::Invalid("this hub did not ask for that batch".into()))?;
-        if own.reports != o.reports {
+            .filter(|s| s.period == o.period && s.state == ShareState::Checked)
+            .ok_or_else(|| FedError::Invalid("a report in the batch is not checked here".into()))?;
+        if share
+            .batches
+            .iter()
+            .any(|b| dimension(b) == dimension(&o.segment))
+        {
             return Err(FedError::Invalid(
-                "the batches hold different reports".into(),
+                "a report in the batch was released in this dimension already".into(),
             ));
         }
-        let sums = unshard(
-            &decode(&own.aggregate_share, "aggregateShare")?,
-            &decode(&o.aggregate_share, "aggregateShare")?,
-            o.reports,
-        )
-        .map_err(pair_error)?;
-        let released = data
-            .db
-            .save_pair_release(&PairRelease {
-                pair_id: pair.id,
-                segment: o.segment.clone(),
-                period: o.period.clone(),
-                groups: o.reports,
-                sigma: pair.plan.sigma,
-                sums: sums.values().to_vec(),
-                released_at: data.now(),
-            })
-            .await?;
-        tracing::info!(pair = %pair.pair_url, period = %o.period, segment = %o.segment, released, "pair batch summed");
-        Ok(())
+        let bytes = decode(share.output_share.as_deref().unwrap_or(""), "outputShare")?;
+        sum.add(&Checked::from_bytes(&bytes).map_err(pair_error)?);
     }
+    let batch = PairBatch {
+        segment: o.segment.clone(),
+        period: o.period.clone(),
+        reports: sum.reports(),
+        aggregate_share: encode(&sum.release(pair.plan.sigma, &mut rand::rngs::OsRng)),
+    };
+    let leader = Peer::from_row(&pair.other)?;
+    let (id, activity) = create(
+        data,
+        "create",
+        &leader.id,
+        PairAggregateShareObject {
+            kind: PairAggregateShare::PairAggregateShare,
+            id: data.url(&format!("/pairs/steps/{}", encode(&rand_bytes()))),
+            pair: o.pair.clone(),
+            period: o.period.clone(),
+            segment: o.segment.clone(),
+            reports: batch.reports,
+            aggregate_share: batch.aggregate_share.clone(),
+        },
+    );
+    let item = outbox_item(&activity, &id, "Create", &leader.inbox)?;
+    let (_, new) = data
+        .db
+        .save_pair_batch(pair.id, &batch, &o.nonces, &[item], data.now())
+        .await?;
+    if !new {
+        return Err(FedError::Invalid("this batch was released already".into()));
+    }
+    data.wake_outbox();
+    tracing::info!(pair = %pair.pair_url, period = %o.period, segment = %o.segment, "pair batch released");
+    Ok(())
+}
+
+pair_step!(CreatePairAggregateShare, HubRole::Leader, sum_at_leader);
+
+/// The leader adds the helper's share to its own: the batch's sums, kept once.
+async fn sum_at_leader(
+    data: &Data<FedContext>,
+    step: CreatePairAggregateShare,
+) -> Result<(), FedError> {
+    let pair = pair_from(data, &step.object.pair, &step.actor, HubRole::Leader).await?;
+    let o = &step.object;
+    let own = data
+        .db
+        .pair_batch(pair.id, &o.segment, &o.period)
+        .await?
+        .ok_or_else(|| FedError::Invalid("this hub did not ask for that batch".into()))?;
+    if own.reports != o.reports {
+        return Err(FedError::Invalid(
+            "the batches hold different reports".into(),
+        ));
+    }
+    let sums = unshard(
+        &decode(&own.aggregate_share, "aggregateShare")?,
+        &decode(&o.aggregate_share, "aggregateShare")?,
+        o.reports,
+    )
+    .map_err(pair_error)?;
+    let released = data
+        .db
+        .save_pair_release(&PairRelease {
+            pair_id: pair.id,
+            segment: o.segment.clone(),
+            period: o.period.clone(),
+            groups: o.reports,
+            sigma: pair.plan.sigma,
+            sums: sums.values().to_vec(),
+            released_at: data.now(),
+        })
+        .await?;
+    tracing::info!(pair = %pair.pair_url, period = %o.period, segment = %o.segment, released, "pair batch summed");
+    Ok(())
 }

@@ -11,7 +11,7 @@ use activitypub_federation::traits::Activity;
 use chrono::{DateTime, Utc};
 use hearth_core::InstanceRole;
 use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
-use hearth_core::sector::{Measure, Segment, series_from_sums};
+use hearth_core::sector::{Measure, Point, Segment, series_from_sums};
 use hearth_db::MembershipState;
 use url::Url;
 
@@ -31,26 +31,51 @@ fn pct(x: f64) -> String {
 }
 
 /// The figures for `period` and the Note's words, or `None` when fewer than m groups reported.
+/// Where a hub pair this hub leads released a figure, the summary carries the pair's (marked
+/// `source: "pair"`, far more exact) instead of the one from single reports; the two are never
+/// added together.
 pub async fn figures_for(
     ctx: &FedContext,
     period: ReportPeriod,
 ) -> Result<Option<(Vec<Figure>, String)>, FedError> {
     let settings = ctx.db.hub_settings().await?;
-    let all = series_from_sums(&ctx.db.sector_sums().await?, settings.min_groups);
+    let mut chosen: std::collections::BTreeMap<(Segment, Measure), (Option<&str>, Point)> =
+        std::collections::BTreeMap::new();
+    let hub = series_from_sums(&ctx.db.sector_sums().await?, settings.min_groups);
+    let mut pairs = Vec::new();
+    for (_, releases) in ctx.db.led_pair_releases().await? {
+        let releases: Vec<_> = releases.iter().filter_map(|r| r.to_release()).collect();
+        pairs.push(hearth_core::pair::series(&releases, settings.min_groups));
+    }
+    for (source, series) in
+        std::iter::once((None, &hub)).chain(pairs.iter().map(|s| (Some("pair"), s)))
+    {
+        for s in series {
+            if let Some(p) = s.points.iter().find(|p| p.period == period) {
+                let key = (s.segment.clone(), s.measure);
+                // The first pair's figure stands over the hub's; a second pair's does not mix in.
+                if source.is_some() && chosen.get(&key).is_some_and(|(src, _)| src.is_some()) {
+                    continue;
+                }
+                chosen.insert(key, (source, *p));
+            }
+        }
+    }
     let mut figures = Vec::new();
     let mut network = Vec::new();
-    for s in &all {
-        if let Some(p) = s.points.iter().find(|p| p.period == period) {
+    for ((segment, measure), (source, p)) in &chosen {
+        {
             figures.push(Figure {
-                segment: s.segment.key(),
-                measure: s.measure.slug().to_owned(),
+                segment: segment.key(),
+                measure: measure.slug().to_owned(),
                 share: p.share,
                 interval_low: p.low,
                 interval_high: p.high,
                 groups: p.sums.groups,
+                source: source.map(str::to_owned),
             });
-            if s.segment == Segment::Network {
-                network.push((s.measure, *p));
+            if *segment == Segment::Network {
+                network.push((*measure, *p));
             }
         }
     }

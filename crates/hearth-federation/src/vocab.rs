@@ -36,7 +36,8 @@ pub fn context_document() -> Value {
             "share": "hearth:share",
             "intervalLow": "hearth:intervalLow",
             "intervalHigh": "hearth:intervalHigh",
-            "groups": "hearth:groups"
+            "groups": "hearth:groups",
+            "source": "hearth:source"
         }
     });
     // A hub pair's terms (see `protocol::pair`), kept apart so each `json!` stays small.

@@ -26,7 +26,6 @@ use hearth_core::report::{Contribution, ReportPeriod, TrueCounts, make_report};
 use hearth_core::sector::{GroupReport, MinGroups, Point, Series, Sums, Z95, series};
 use hearth_core::sharing::{Cadence, PrivacyLevel, SharingSettings, Signal, SignalSet};
 use hearth_federation::protocol::report::WellbeingReport;
-use rand::Rng;
 use serde::Serialize;
 use url::Url;
 
@@ -78,22 +77,9 @@ fn month(
     today: chrono::NaiveDate,
     rng: &mut (impl rand::RngCore + rand::CryptoRng),
 ) -> anyhow::Result<Vec<GroupReport>> {
-    let week = period
-        .weeks()
-        .first()
-        .copied()
-        .ok_or_else(|| anyhow::anyhow!("a period without weeks"))?;
     let (hub, mut reports) = (Url::parse("https://hub.example/actor")?, Vec::new());
     for g in 0..groups {
-        let contributions = (0..RESPONDENTS)
-            .map(|m| {
-                Ok(Contribution {
-                    member: m,
-                    week,
-                    answers: member_answers(rng.gen_bool(rate))?,
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let contributions = group_contributions(rate, period, rng)?;
         let report = make_report(period, settings, &contributions, rng);
         let origin = format!("https://group-{g}.example");
         let wire = WellbeingReport::from_report(
@@ -160,17 +146,19 @@ pub fn simulate(groups: usize, runs: usize) -> anyhow::Result<Accuracy> {
 }
 
 /// One simulated group's exact counts for a month: `RESPONDENTS` members at `rate`.
-fn group_counts(
+/// One simulated group's check-ins for `period`: each of its members burnt out with
+/// probability `rate`.
+fn group_contributions(
     rate: f64,
     period: ReportPeriod,
     rng: &mut impl rand::Rng,
-) -> anyhow::Result<TrueCounts> {
+) -> anyhow::Result<Vec<Contribution>> {
     let week = period
         .weeks()
         .first()
         .copied()
         .ok_or_else(|| anyhow::anyhow!("a period without weeks"))?;
-    let contributions = (0..RESPONDENTS)
+    (0..RESPONDENTS)
         .map(|m| {
             Ok(Contribution {
                 member: m,
@@ -178,8 +166,15 @@ fn group_counts(
                 answers: member_answers(rng.gen_bool(rate))?,
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(TrueCounts::of(&contributions))
+        .collect()
+}
+
+fn group_counts(
+    rate: f64,
+    period: ReportPeriod,
+    rng: &mut impl rand::Rng,
+) -> anyhow::Result<TrueCounts> {
+    Ok(TrueCounts::of(&group_contributions(rate, period, rng)?))
 }
 
 fn nonce(rng: &mut impl rand::Rng) -> [u8; NONCE_LEN] {

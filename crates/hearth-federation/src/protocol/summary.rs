@@ -22,6 +22,10 @@ pub struct Figure {
     pub interval_low: f64,
     pub interval_high: f64,
     pub groups: u32,
+    /// `pair` for a figure a hub pair released (noise added once to the sum); absent for one
+    /// from the hub's own reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The summary: a readable Note with the figures attached.

@@ -174,10 +174,16 @@ async fn beside_the_sector(
                 .find(|f| f.segment == segment && f.measure == m.slug())
                 .map(|f| {
                     format!(
-                        "{} ({} to {})",
+                        "{} ({} to {}){}",
                         pct(f.share),
                         pct(f.interval_low),
-                        pct(f.interval_high)
+                        pct(f.interval_high),
+                        // A pair's figure had its noise added once, to the sum.
+                        if f.source.as_deref() == Some("pair") {
+                            ", from a hub pair"
+                        } else {
+                            ""
+                        }
                     )
                 })
         };

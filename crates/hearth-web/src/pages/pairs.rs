@@ -7,9 +7,9 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use hearth_core::pair::{Dimension, HubRole, PairPlan, PairSums};
-use hearth_core::sector::{MIN_GROUPS, Point, Segment, Sums};
-use hearth_core::sharing::{Cadence, PRIVACY_LEVELS, PrivacyLevel, Signal};
+use hearth_core::pair::{Dimension, HubRole, PairPlan};
+use hearth_core::sector::{MIN_GROUPS, MinGroups};
+use hearth_core::sharing::{Cadence, PRIVACY_LEVELS, PrivacyLevel};
 use hearth_db::PairState;
 use hearth_federation::hub_pairs;
 use serde::Deserialize;
@@ -128,28 +128,18 @@ fn percent(x: f64) -> String {
     format!("{:.0} %", x * 100.0)
 }
 
-/// A release's shares: each yes/no signal's count over the respondents behind it, with an
-/// interval that carries both hubs' noise.
+/// A release's shares: each measure's count over the respondents behind it, with an interval
+/// that carries both hubs' noise (as the sector page reads the pair).
 fn release_row(r: &hearth_db::PairRelease) -> Option<ReleaseRow> {
-    let sums = PairSums::from_values(r.sums.clone())?;
-    let period = r.period.parse().ok()?;
-    let v = 2.0 * r.sigma.as_f64().powi(2);
-    let figures = Signal::all()
+    let release = r.to_release()?;
+    // Every release on this page is shown, whatever m the sector applies.
+    let figures = hearth_core::pair::series(std::slice::from_ref(&release), MinGroups::default())
+        .iter()
         .filter_map(|s| {
-            s.measure()?;
-            let point = Point::with_respondents_noise(
-                period,
-                Sums {
-                    groups: r.groups,
-                    respondents: sums.respondents_of(s),
-                    count: sums.counts_of(s).first().copied()?,
-                    noise_variance: v,
-                },
-                2.0 * v,
-            )?;
+            let point = s.points.first()?;
             Some(format!(
                 "{} {} ({}–{})",
-                s.label(),
+                s.measure.signal().label(),
                 percent(point.share),
                 percent(point.low),
                 percent(point.high)
@@ -158,9 +148,7 @@ fn release_row(r: &hearth_db::PairRelease) -> Option<ReleaseRow> {
         .collect();
     Some(ReleaseRow {
         period: r.period.clone(),
-        segment: Segment::parse(&r.segment)
-            .map(|s| s.describe())
-            .unwrap_or_else(|| r.segment.clone()),
+        segment: release.segment.describe(),
         groups: r.groups,
         figures,
     })

@@ -1,6 +1,8 @@
 //! A hub's view of the sector: pooled shares with intervals for the network and each segment
 //! with enough groups, plain-language readings, noise-aware alerts staff can acknowledge,
-//! exports, and the optional public summary.
+//! exports, and the optional public summary. Figures come from one of several sources, never
+//! added together: this hub's own reports (each group added its own noise) and each hub pair
+//! it leads (noise added once, to each released sum).
 
 use askama::Template;
 use axum::Form;
@@ -42,8 +44,17 @@ pub struct SegmentLink {
     pub current: bool,
 }
 
+/// A source of figures, as the page offers it.
+pub struct SourceLink {
+    pub key: String,
+    pub label: String,
+    pub current: bool,
+}
+
 pub struct AlertView {
+    /// What the acknowledgement names: the segment's key, after the source's for a pair.
     pub segment_key: String,
+    pub source: String,
     pub segment: String,
     pub measure_slug: &'static str,
     pub measure: &'static str,
@@ -75,6 +86,9 @@ pub struct SectorPage {
     pub public_summary: bool,
     pub segment_label: String,
     pub segments: Vec<SegmentLink>,
+    pub source_key: String,
+    pub source_about: String,
+    pub sources: Vec<SourceLink>,
     pub readings: Vec<String>,
     pub measures: Vec<MeasureView>,
     pub alerts: Vec<AlertView>,
@@ -96,15 +110,75 @@ pub struct SectorQuery {
     #[serde(default)]
     pub segment: Option<String>,
     #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
     pub done: Option<String>,
 }
 
-/// Everything the pages need, computed from the rollups.
+/// One source's figures: this hub's reports (`hub`) or one pair's releases (`pair-{id}`).
+pub(crate) struct Source {
+    pub key: String,
+    pub label: String,
+    /// What the figures are, in a sentence.
+    pub about: String,
+    pub series: Vec<Series>,
+    pub tests: Vec<Test>,
+}
+
+const HUB: &str = "hub";
+
+/// Everything the pages need, computed from the rollups and the pairs' releases.
 struct Picture {
     settings: HubSettings,
     groups: usize,
-    series: Vec<Series>,
-    tests: Vec<Test>,
+    /// This hub's reports first, then each pair it leads that released anything.
+    sources: Vec<Source>,
+}
+
+impl Picture {
+    /// The source `key` names, or by default the first pair with figures (they are the more
+    /// exact), else this hub's reports.
+    fn source(&self, key: Option<&str>) -> Option<&Source> {
+        match key {
+            Some(k) => self.sources.iter().find(|s| s.key == k),
+            None => self
+                .sources
+                .iter()
+                .find(|s| s.key != HUB && !s.series.is_empty())
+                .or(self.sources.first()),
+        }
+    }
+}
+
+/// Every source of figures this hub has, with its series (m applied) and alert tests.
+pub(crate) async fn sources(state: &AppState, min: MinGroups) -> Result<Vec<Source>, AppError> {
+    let hub = series_from_sums(&state.db.sector_sums().await?, min);
+    let mut out = vec![Source {
+        key: HUB.to_owned(),
+        label: "This hub’s reports".to_owned(),
+        about: "Every group adds random noise to its counts before they leave it, so each figure carries a 95% interval (the shaded band) that includes that noise as well as the chance variation of who answered.".to_owned(),
+        tests: detect(&hub),
+        series: hub,
+    }];
+    for (pair, releases) in state.db.led_pair_releases().await? {
+        let releases: Vec<_> = releases.iter().filter_map(|r| r.to_release()).collect();
+        if releases.is_empty() {
+            continue;
+        }
+        let series = hearth_core::pair::series(&releases, min);
+        let helper = url::Url::parse(&pair.other.actor_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| pair.other.actor_url.clone());
+        out.push(Source {
+            key: format!("pair-{}", pair.id),
+            label: format!("The hub pair with {helper}"),
+            about: format!("Groups sent their exact counts as two shares, one to this hub and one to {helper}; neither hub could read them alone. The hubs added the shares up and each added its own noise once, to each sum (σ = {} each), so each figure’s 95% interval (the shaded band) is far narrower than from single reports. These figures are never added to this hub’s own reports.", pair.plan.sigma),
+            tests: detect(&series),
+            series,
+        });
+    }
+    Ok(out)
 }
 
 /// The last picture computed, with the rollup version and settings it was computed for: the
@@ -125,13 +199,10 @@ async fn picture(state: &AppState) -> Result<std::sync::Arc<Picture>, AppError> 
         return Ok(p.clone());
     }
     let groups = usize::try_from(state.db.reporting_groups().await?).unwrap_or(0);
-    let series = series_from_sums(&state.db.sector_sums().await?, settings.min_groups);
-    let tests = detect(&series);
     let p = std::sync::Arc::new(Picture {
         settings,
         groups,
-        series,
-        tests,
+        sources: sources(state, settings.min_groups).await?,
     });
     if let Ok(mut cached) = cache.0.lock() {
         *cached = Some((version, settings, p.clone()));
@@ -212,7 +283,18 @@ fn capitalised(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn alert_view(t: &Test, series: &[Series], acks: &AckMap, tz: hearth_core::Tz) -> AlertView {
+/// The segment an acknowledgement names: a pair's alerts are apart from the hub's own.
+fn ack_segment(source: &Source, segment: &Segment) -> String {
+    if source.key == HUB {
+        segment.key()
+    } else {
+        format!("{}/{}", source.key, segment.key())
+    }
+}
+
+fn alert_view(t: &Test, source: &Source, acks: &AckMap, tz: hearth_core::Tz) -> AlertView {
+    let series = &source.series;
+    let ack_key = ack_segment(source, &t.segment);
     let history = series
         .iter()
         .find(|s| s.segment == t.segment && s.measure == t.measure)
@@ -225,7 +307,7 @@ fn alert_view(t: &Test, series: &[Series], acks: &AckMap, tz: hearth_core::Tz) -
         })
         .unwrap_or_default();
     AlertView {
-        segment_key: t.segment.key(),
+        source: source.label.clone(),
         segment: t.segment.describe(),
         measure_slug: t.measure.slug(),
         measure: t.measure.title(),
@@ -247,11 +329,12 @@ fn alert_view(t: &Test, series: &[Series], acks: &AckMap, tz: hearth_core::Tz) -
         history,
         acknowledged: acks
             .get(&(
-                t.segment.key(),
+                ack_key.clone(),
                 t.measure.slug().to_owned(),
                 t.period.to_string(),
             ))
             .map(|a| human_date(a.at, tz)),
+        segment_key: ack_key,
     }
 }
 
@@ -264,7 +347,8 @@ async fn sector_page(
 ) -> Result<SectorPage, AppError> {
     let settings = state.settings().await?;
     let p = picture(state).await?;
-    let shown = hearth_core::sector::shown_segments(&p.series);
+    let source = p.source(q.source.as_deref()).ok_or(AppError::NotFound)?;
+    let shown = hearth_core::sector::shown_segments(&source.series);
     let segment = match q.segment.as_deref() {
         None => Segment::Network,
         Some(k) => Segment::parse(k)
@@ -281,7 +365,7 @@ async fn sector_page(
         ),
         None => (Nav::for_account(state, None).await?, String::new(), false),
     };
-    let readings = p
+    let readings = source
         .series
         .iter()
         .filter(|s| s.segment == segment)
@@ -305,15 +389,31 @@ async fn sector_page(
                 current: *s == segment,
             })
             .collect(),
+        source_key: source.key.clone(),
+        source_about: source.about.clone(),
+        // Offered only when there is more than one to choose from.
+        sources: if p.sources.len() > 1 {
+            p.sources
+                .iter()
+                .map(|s| SourceLink {
+                    key: s.key.clone(),
+                    label: s.label.clone(),
+                    current: s.key == source.key,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         readings,
-        measures: measure_views(&p.series, &segment),
+        measures: measure_views(&source.series, &segment),
         alerts: if public {
             Vec::new()
         } else {
-            p.tests
+            source
+                .tests
                 .iter()
                 .filter(|t| t.alert)
-                .map(|t| alert_view(t, &p.series, &acks, settings.timezone))
+                .map(|t| alert_view(t, source, &acks, settings.timezone))
                 .collect()
         },
         notice: match q.done.as_deref() {
@@ -358,12 +458,21 @@ pub async fn alerts(
         csrf: csrf::token(&user.session).await?,
         can_manage: user.account.role == hearth_core::Role::Facilitator,
         alerts: p
-            .tests
+            .sources
             .iter()
-            .filter(|t| t.alert)
-            .map(|t| alert_view(t, &p.series, &acks, tz))
+            .flat_map(|src| {
+                src.tests
+                    .iter()
+                    .filter(|t| t.alert)
+                    .map(|t| alert_view(t, src, &acks, tz))
+            })
             .collect(),
-        quiet: p.tests.iter().filter(|t| !t.alert).count(),
+        quiet: p
+            .sources
+            .iter()
+            .flat_map(|src| src.tests.iter())
+            .filter(|t| !t.alert)
+            .count(),
     })
 }
 
@@ -382,7 +491,12 @@ pub async fn acknowledge(
     f: Facilitator,
     Form(form): Form<AckForm>,
 ) -> Result<Response, AppError> {
-    let segment = Segment::parse(&form.segment)
+    // A pair's alert names its source before the segment: `pair-3/network`.
+    let (source_key, segment_key) = match form.segment.split_once('/') {
+        Some((src, seg)) if src != HUB => (src, seg),
+        _ => (HUB, form.segment.as_str()),
+    };
+    let segment = Segment::parse(segment_key)
         .ok_or_else(|| AppError::BadRequest("unknown segment".into()))?;
     let measure = Measure::parse(&form.measure)
         .ok_or_else(|| AppError::BadRequest("unknown measure".into()))?;
@@ -392,7 +506,8 @@ pub async fn acknowledge(
         .map_err(|_| AppError::BadRequest("unknown period".into()))?;
     // Only alerts that exist now can be acknowledged.
     let p = picture(&state).await?;
-    if !p
+    let source = p.source(Some(source_key)).ok_or(AppError::NotFound)?;
+    if !source
         .tests
         .iter()
         .any(|t| t.alert && t.segment == segment && t.measure == measure && t.period == period)
@@ -402,7 +517,7 @@ pub async fn acknowledge(
     state
         .db
         .ack_alert(
-            &segment.key(),
+            &ack_segment(source, &segment),
             measure.slug(),
             &period.to_string(),
             f.0.account.id,
@@ -454,6 +569,7 @@ pub async fn save_settings(
 
 /// One row per shown point of every series.
 struct ExportRow {
+    source: String,
     segment: String,
     segment_label: String,
     measure: &'static str,
@@ -464,11 +580,13 @@ struct ExportRow {
     groups: u32,
 }
 
-fn export_rows(series: &[Series]) -> Vec<ExportRow> {
-    series
+fn export_rows(sources: &[Source]) -> Vec<ExportRow> {
+    sources
         .iter()
-        .flat_map(|s| {
+        .flat_map(|src| src.series.iter().map(move |s| (src, s)))
+        .flat_map(|(src, s)| {
             s.points.iter().map(|p| ExportRow {
+                source: src.key.clone(),
                 segment: s.segment.key(),
                 segment_label: s.segment.describe(),
                 measure: s.measure.slug(),
@@ -503,8 +621,9 @@ pub async fn sector_csv(state: &AppState) -> Result<String, AppError> {
         "interval_low",
         "interval_high",
         "groups",
+        "source",
     ]);
-    for r in export_rows(&p.series) {
+    for r in export_rows(&p.sources) {
         w.row(&[
             r.segment,
             r.segment_label,
@@ -514,6 +633,7 @@ pub async fn sector_csv(state: &AppState) -> Result<String, AppError> {
             format!("{:.4}", r.low),
             format!("{:.4}", r.high),
             r.groups.to_string(),
+            r.source,
         ]);
     }
     Ok(w.finish())
@@ -545,10 +665,12 @@ pub async fn export_json(
     may_export(&state, &session).await?;
     let p = picture(&state).await?;
     let series: Vec<serde_json::Value> = p
-        .series
+        .sources
         .iter()
-        .map(|s| {
+        .flat_map(|src| src.series.iter().map(move |s| (src, s)))
+        .map(|(src, s)| {
             serde_json::json!({
+                "source": src.key,
                 "segment": s.segment.key(),
                 "segmentLabel": s.segment.describe(),
                 "measure": s.measure.slug(),
@@ -565,6 +687,11 @@ pub async fn export_json(
     let body = serde_json::json!({
         "minGroups": p.settings.min_groups.get(),
         "interval": "95% (privacy noise and sampling)",
+        "sources": p.sources.iter().map(|s| serde_json::json!({
+            "key": s.key,
+            "label": s.label,
+            "about": s.about,
+        })).collect::<Vec<_>>(),
         "series": series,
     });
     Ok((
