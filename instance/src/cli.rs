@@ -123,8 +123,8 @@ pub struct DemoArgs {
     /// under the system's temporary directory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// How many group instances (the hub comes on top).
-    #[arg(long, default_value_t = 12)]
+    /// How many group instances (the hub and its partner hub come on top).
+    #[arg(long, default_value_t = 30)]
     pub groups: usize,
     /// Months of weekly check-ins to make up.
     #[arg(long, default_value_t = 8)]

@@ -1,7 +1,9 @@
-//! `hearth demo`: a whole network on this machine. A hub and several group instances on
-//! loopback, each under its own host name and with its own SQLite file, filled with synthetic
-//! members whose check-ins follow known rates (burnout rising in the North West, steady
-//! elsewhere); the groups join the hub, report every closed month with real noise, and the hub
+//! `hearth demo`: a whole network on this machine. A hub, a second hub it pairs with, and
+//! group instances of realistic size (5–15 members) on loopback, each under its own host name
+//! and with its own SQLite file, filled with synthetic members whose check-ins follow known
+//! rates (burnout rising in the North West, steady elsewhere). The groups join the hub and
+//! share every closed month both ways: a noisy report to the hub alone, and two shares through
+//! the pair, which releases sums with noise added once. The hub shows both sources apart and
 //! sends its summary back. Every instance's directory can be served again with
 //! `hearth serve --data-dir <dir>`.
 
@@ -14,8 +16,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
+use hearth_core::pair::{Dimension, PairPlan};
 use hearth_core::profile::Profile;
-use hearth_core::sharing::SharingSettings;
+use hearth_core::sector::Segment;
+use hearth_core::sharing::{Cadence, PrivacyLevel, SharingSettings, Signal, SignalSet};
 use hearth_core::{CheckinAnswers, InstanceRole, IsoWeek, Role, Tz};
 use hearth_db::Clock;
 use hearth_db::{Db, GroupSettings, MembershipState, NewAccount};
@@ -139,7 +143,8 @@ async fn start(
     let options = hearth_federation::FedOptions {
         insecure_local: true,
         resolve: resolve.iter().map(|(n, a)| (n.clone(), *a)).collect(),
-        inbox_requests_per_minute: None,
+        // Every demo instance sends from 127.0.0.1, so one address carries all their deliveries.
+        inbox_requests_per_minute: Some(100_000),
     };
     let federation =
         hearth_federation::config(db.clone(), clock.clone(), public, i.role, &options).await?;
@@ -228,8 +233,8 @@ where
 }
 
 pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
-    if args.groups < 1 || args.groups > 40 {
-        bail!("--groups must be from 1 to 40");
+    if args.groups < 1 || args.groups > 60 {
+        bail!("--groups must be from 1 to 60");
     }
     if args.months < 2 || args.months > 36 {
         bail!("--months must be from 2 to 36");
@@ -258,6 +263,16 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         worsening: false,
         state: None,
     }];
+    // The hub's partner in its pair: another organisation's hub, with no groups of its own.
+    instances.push(Instance {
+        name: "Partner Hub".into(),
+        role: InstanceRole::Hub,
+        dir: root.join("helper"),
+        host: "helper.localhost".into(),
+        port: 0,
+        worsening: false,
+        state: None,
+    });
     for g in 0..args.groups {
         let (region, worsening) = region_of(g, args.groups);
         instances.push(Instance {
@@ -296,13 +311,13 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         w = w.next();
     }
     eprintln!(
-        "Starting a hub and {} groups under {} …",
+        "Starting a hub, its partner hub and {} groups under {} …",
         args.groups,
         root.display()
     );
     for (g, (i, l)) in instances.iter_mut().zip(listeners).enumerate() {
         let profile = if i.role == InstanceRole::Group {
-            let (region, _) = region_of(g - 1, args.groups);
+            let (region, _) = region_of(g - 2, args.groups);
             Profile::parse(region, &["peer-support".to_owned()], "11-25")
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?
         } else {
@@ -311,17 +326,48 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         start(i, &clock, l, &resolve, created, profile).await?;
     }
     let mut checkins = 0;
-    for i in &instances[1..] {
-        // Sizeable groups: with σ = 6.5 on every count, a trend needs a few hundred people in
-        // a region to stand out from the noise.
-        let members = rng.gen_range(40..=60);
+    for i in &instances[2..] {
+        // User-led groups are small: five to fifteen people.
+        let members = rng.gen_range(5..=15);
         checkins += fill(i, &mut rng, &weeks, members).await?;
     }
     eprintln!("{checkins} synthetic check-ins over {} weeks", weeks.len());
 
+    // The hub proposes the pair (monthly, the network and each region, the standard level);
+    // the partner's staff accept.
+    let hub_fed = instances[0].state()?.fed();
+    let helper_fed = instances[1].state()?.fed();
+    let helper_actor = url::Url::parse(&format!("{}/actor", instances[1].base()))?;
+    hub_fed.allow_domain(&helper_actor);
+    let helper: hearth_federation::actor::Peer =
+        activitypub_federation::fetch::object_id::ObjectId::from(helper_actor.clone())
+            .dereference(&hub_fed)
+            .await
+            .context("could not reach the partner hub")?;
+    let plan = PairPlan::new(
+        Cadence::Month,
+        vec![Dimension::Network, Dimension::Region],
+        PrivacyLevel::Standard,
+    );
+    let pair = hearth_federation::hub_pairs::propose(&hub_fed, &helper, plan, 5).await?;
+    wait_until("the partner hub receives the offer", 60, || async {
+        Ok(!helper_fed.db.pairs().await?.is_empty())
+    })
+    .await?;
+    let offered = helper_fed.db.pairs().await?.remove(0);
+    hearth_federation::hub_pairs::decide(&helper_fed, offered.id, true).await?;
+    wait_until("the pair is agreed", 60, || async {
+        Ok(hub_fed
+            .db
+            .pair(pair.id)
+            .await?
+            .is_some_and(|p| p.state == hearth_db::PairState::Accepted))
+    })
+    .await?;
+
     // Every group joins the hub and shares everything, monthly, automatically.
     let hub_actor = url::Url::parse(&format!("{}/actor", instances[0].base()))?;
-    for i in &instances[1..] {
+    for i in &instances[2..] {
         let fed = i.state()?.fed();
         fed.allow_domain(&hub_actor);
         let hub: hearth_federation::actor::Peer =
@@ -332,7 +378,7 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         hearth_federation::membership::request_to_join(&fed, &hub).await?;
     }
     wait_until("every group joins the hub", 120, || async {
-        for i in &instances[1..] {
+        for i in &instances[2..] {
             let m = i
                 .state()?
                 .db
@@ -346,7 +392,7 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
     })
     .await?;
     let mut sent = 0;
-    for i in &instances[1..] {
+    for i in &instances[2..] {
         let state = i.state()?;
         let m = state
             .db
@@ -359,14 +405,37 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
             ..SharingSettings::default()
         };
         state.db.set_sharing(m.peer.id, &sharing, created).await?;
+        // And through the pair, with the same signals, from the same start.
+        hearth_federation::group_pairs::refresh(&state.fed(), m.peer.id).await?;
+        let offer = state
+            .db
+            .group_pairs_of(m.peer.id)
+            .await?
+            .into_iter()
+            .next()
+            .context("the hub lists no pair")?;
+        hearth_federation::group_pairs::enable(
+            &state.fed(),
+            offer.id,
+            (true, SignalSet::all(), true),
+            created,
+        )
+        .await?;
         hearth_web::jobs::weeks::close_due_weeks(&state.db, now).await?;
-        let made = hearth_federation::group_sharing::make_due_reports(
+        hearth_federation::group_sharing::make_due_reports(
             &state.fed(),
             now,
             &mut rand::rngs::OsRng,
         )
         .await?;
-        sent += made.sent;
+        // The hub alone holds the noisy reports; the pair's shares are counted at both hubs.
+        sent += state
+            .db
+            .shared_reports()
+            .await?
+            .iter()
+            .filter(|r| !r.through_pair && r.state == hearth_db::ReportState::Sent)
+            .count();
     }
     let hub = instances[0].state()?.clone();
     wait_until("every report reaches the hub", 300, || async {
@@ -380,7 +449,57 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         Ok(usize::try_from(held).unwrap_or(0) >= sent)
     })
     .await?;
-    eprintln!("{sent} noisy monthly reports delivered to the hub");
+    eprintln!(
+        "{sent} noisy monthly reports delivered to the hub, and every group's shares to both hubs of the pair"
+    );
+
+    // Both hubs hold every share; the hub starts the checks of each month past its deadline,
+    // and the pair releases each batch of at least five groups.
+    let groups = instances.len() - 2;
+    wait_until("both hubs hold every share", 300, || async {
+        for fed in [&hub_fed, &helper_fed] {
+            let Some(p) = fed.db.pairs().await?.into_iter().next() else {
+                return Ok(false);
+            };
+            for period in fed.db.pair_periods_waiting(p.id).await? {
+                if fed.db.pair_shares(p.id, &period).await?.len() < groups {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    })
+    .await?;
+    let due: Vec<String> = {
+        let mut d = Vec::new();
+        for period in hub_fed.db.pair_periods_waiting(pair.id).await? {
+            if period
+                .parse::<hearth_core::report::ReportPeriod>()
+                .is_ok_and(|p| hearth_federation::summaries::due_at(p) <= now)
+            {
+                d.push(period);
+            }
+        }
+        d
+    };
+    hearth_federation::hub_pairs::run_due(&hub_fed, now).await?;
+    wait_until(
+        "the pair releases every month past its deadline",
+        300,
+        || async {
+            let released: std::collections::BTreeSet<String> = hub_fed
+                .db
+                .pair_releases(pair.id)
+                .await?
+                .into_iter()
+                .filter(|r| r.segment == "network")
+                .map(|r| r.period)
+                .collect();
+            Ok(due.iter().all(|p| released.contains(p)))
+        },
+    )
+    .await?;
+    eprintln!("The pair released {} months", due.len());
 
     // The hub summarises the newest month and sends it back.
     let latest = hub
@@ -393,7 +512,7 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         .context("the hub has no figures: too few groups reported")?;
     hearth_federation::summaries::publish(&hub.fed(), latest).await?;
     wait_until("every group receives the summary", 120, || async {
-        for i in &instances[1..] {
+        for i in &instances[2..] {
             if i.state()?.db.latest_sector_summaries().await?.is_empty() {
                 return Ok(false);
             }
@@ -408,6 +527,33 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
     println!(
         "The demo network is ready. Sign in anywhere as {LOGIN:?} with password {PASSWORD:?}."
     );
+    // What the hub sees of the North West's burnout, the same month from both sources.
+    let hub_settings = hub.db.hub_settings().await?;
+    let sources = hearth_web::pages::sector::sources(&hub, hub_settings.min_groups).await?;
+    let nw = Segment::Region("uk-north-west".into());
+    let newest = |src: &hearth_web::pages::sector::Source| {
+        src.series
+            .iter()
+            .find(|s| s.segment == nw && s.measure.signal() == Signal::Burnout)
+            .and_then(|s| s.points.last().copied())
+    };
+    for src in &sources {
+        match newest(src) {
+            Some(p) => println!(
+                "  North West burnout, {}, {}: {:.0} % (95 % interval {:.0} to {:.0} %, {} groups)",
+                p.period.human_label(),
+                src.label,
+                p.share * 100.0,
+                p.low * 100.0,
+                p.high * 100.0,
+                p.sums.groups
+            ),
+            None => println!(
+                "  North West burnout, {}: too few groups to show",
+                src.label
+            ),
+        }
+    }
     for i in &instances {
         println!(
             "  {:<5} {:<34} {}/  ({})",

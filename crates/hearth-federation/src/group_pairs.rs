@@ -90,13 +90,14 @@ async fn helper_of(data: &Data<FedContext>, pair: &GroupPair) -> Result<Peer, Fe
     Ok(peer)
 }
 
-/// A facilitator's choice for a pair: share through it (fetching its helper first) or stop.
+/// A facilitator's choice for a pair: share through it (fetching its helper first) or stop;
+/// periods that close after `since` are reported (the clock's now, except in the demo, which
+/// makes up history).
 pub async fn enable(
     data: &Data<FedContext>,
     pair_id: i64,
-    enabled: bool,
-    signals: SignalSet,
-    automatic: bool,
+    (enabled, signals, automatic): (bool, SignalSet, bool),
+    since: DateTime<Utc>,
 ) -> Result<(), FedError> {
     let pair = data
         .db
@@ -107,7 +108,7 @@ pub async fn enable(
         helper_of(data, &pair).await?;
     }
     data.db
-        .set_group_pair_sharing(pair_id, enabled, signals, automatic, data.now())
+        .set_group_pair_sharing(pair_id, enabled, signals, automatic, since)
         .await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! `hearth demo --exit-after-sync`: the whole network on this machine finishes, leaves a hub
-//! whose CSV shows the planted trend (burnout rising in the North West, beyond the noise), and
-//! the hub's directory serves again with `hearth serve`.
+//! `hearth demo --exit-after-sync`: the whole network on this machine finishes with groups of
+//! 5–15 and a hub pair, leaves a hub whose CSV shows the North West from both sources (the
+//! pair's far narrower, with the planted rise), and the hub's directory serves again.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -26,9 +26,10 @@ fn the_demo_network_syncs_shows_its_planted_trend_and_serves_again() {
     );
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     let instances = last["instances"].as_array().unwrap();
-    assert_eq!(instances.len(), 13, "a hub and 12 groups");
+    assert_eq!(instances.len(), 32, "a hub, its partner hub and 30 groups");
     assert_eq!(instances[0]["role"], "hub");
-    assert!(instances.iter().skip(1).all(|i| i["role"] == "group"));
+    assert_eq!(instances[1]["role"], "hub");
+    assert!(instances.iter().skip(2).all(|i| i["role"] == "group"));
     for i in instances {
         assert!(
             std::path::Path::new(i["dataDir"].as_str().unwrap())
@@ -37,31 +38,46 @@ fn the_demo_network_syncs_shows_its_planted_trend_and_serves_again() {
         );
         assert!(i["baseUrl"].as_str().unwrap().starts_with("http://"));
     }
-
-    // The planted trend: North West burnout in the last month is above the first month's,
-    // with the intervals apart; steady regions have too few groups to be shown at all.
-    let csv = std::fs::read_to_string(last["hubCsv"].as_str().unwrap()).unwrap();
-    let nw: Vec<(f64, f64, f64)> = csv
-        .lines()
-        .filter(|l| l.starts_with("region:uk-north-west,") && l.contains(",burnout,"))
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                f[4].parse().unwrap(),
-                f[5].parse().unwrap(),
-                f[6].parse().unwrap(),
-            )
-        })
-        .collect();
-    assert!(nw.len() >= 6, "{csv}");
-    let (first, last_month) = (nw[0], nw[nw.len() - 1]);
     assert!(
-        last_month.1 > first.2,
-        "rise beyond the intervals: {first:?} → {last_month:?}"
+        stdout.contains("North West burnout") && stdout.contains("The hub pair with"),
+        "{stdout}"
+    );
+
+    // Groups of 5–15: the same North West burnout from the hub's own noisy reports and from
+    // the pair, each its own source in the CSV. The pair's intervals are far narrower, and the
+    // planted rise shows in it; steady regions have too few groups to be shown at all.
+    let csv = std::fs::read_to_string(last["hubCsv"].as_str().unwrap()).unwrap();
+    let rows = |source: &str| -> Vec<(f64, f64, f64)> {
+        csv.lines()
+            .filter(|l| l.starts_with("region:uk-north-west,") && l.contains(",burnout,"))
+            .filter(|l| l.rsplit(',').next().unwrap().starts_with(source))
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (
+                    f[4].parse().unwrap(),
+                    f[5].parse().unwrap(),
+                    f[6].parse().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (hub, pair) = (rows("hub"), rows("pair-"));
+    assert!(hub.len() >= 6 && pair.len() >= 6, "{csv}");
+    let mean_width =
+        |r: &[(f64, f64, f64)]| r.iter().map(|x| x.2 - x.1).sum::<f64>() / r.len() as f64;
+    assert!(
+        mean_width(&hub) > 1.3 * mean_width(&pair),
+        "the pair's intervals are narrower: {hub:?} against {pair:?}"
+    );
+    let mean_share = |r: &[(f64, f64, f64)]| r.iter().map(|x| x.0).sum::<f64>() / r.len() as f64;
+    let n = pair.len();
+    assert!(
+        mean_share(&pair[n - 2..]) > mean_share(&pair[..2]) + 0.10,
+        "the planted rise shows through the pair: {pair:?}"
     );
     assert!(!csv.contains("uk-london") && !csv.contains("uk-wales"));
     for line in csv.lines().skip(1) {
-        let groups: u32 = line.rsplit(',').next().unwrap().parse().unwrap();
+        let groups: u32 = line.rsplit(',').nth(1).unwrap().parse().unwrap();
         assert!(groups >= 5, "{line}");
     }
 

@@ -253,7 +253,12 @@ pub async fn save(
         other => other,
     };
     let result = match checked {
-        Ok(signals) => group_pairs::enable(&state.fed(), id, input.enabled, signals, input.automatic)
+        Ok(signals) => group_pairs::enable(
+            &state.fed(),
+            id,
+            (input.enabled, signals, input.automatic),
+            state.clock.now(),
+        )
             .await
             .map_err(|e| {
                 tracing::info!(pair = id, error = %e, "sharing through a pair not changed");

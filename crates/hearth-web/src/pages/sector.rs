@@ -116,7 +116,7 @@ pub struct SectorQuery {
 }
 
 /// One source's figures: this hub's reports (`hub`) or one pair's releases (`pair-{id}`).
-pub(crate) struct Source {
+pub struct Source {
     pub key: String,
     pub label: String,
     /// What the figures are, in a sentence.
@@ -151,7 +151,7 @@ impl Picture {
 }
 
 /// Every source of figures this hub has, with its series (m applied) and alert tests.
-pub(crate) async fn sources(state: &AppState, min: MinGroups) -> Result<Vec<Source>, AppError> {
+pub async fn sources(state: &AppState, min: MinGroups) -> Result<Vec<Source>, AppError> {
     let hub = series_from_sums(&state.db.sector_sums().await?, min);
     let mut out = vec![Source {
         key: HUB.to_owned(),
