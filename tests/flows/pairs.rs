@@ -938,19 +938,35 @@ async fn groups_share_through_a_pair_from_their_pages(backend: Backend) {
     );
     assert!(note.contains("from 5 groups"), "{note}");
 
-    // The hub stops offering the pair (it ended): the group's next look stops sharing.
-    nodes[0]
-        .app
-        .db
-        .change_pair(
-            proposed.id,
-            &[PairState::Accepted],
-            PairState::Ended,
-            &[],
-            nodes[0].app.now(),
-        )
+    // The hub's staff end the pair; the helper hears it, and the group's next look stops sharing.
+    staff.get("/pairs").await.assert_contains("End this pair");
+    staff
+        .post_form(&format!("/pairs/{}/end", proposed.id), &[("x", "y")])
         .await
-        .unwrap();
+        .assert_redirect("/pairs?done=ended");
+    assert_eq!(
+        nodes[0]
+            .app
+            .db
+            .pair(proposed.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        PairState::Ended
+    );
+    {
+        let helper = &nodes[1];
+        wait_for("the helper hears the pair ended", 30, || async {
+            helper.app.db.pairs().await.unwrap()[0].state == PairState::Ended
+        })
+        .await;
+    }
+    // Ending it again is refused.
+    staff
+        .post_form(&format!("/pairs/{}/end", proposed.id), &[("x", "y")])
+        .await
+        .assert_status(400);
     let g = &nodes[3];
     let peer = g
         .app

@@ -601,6 +601,62 @@ mod tests {
         assert_eq!(p.sums.groups, 12);
     }
 
+    /// Alerts read a pair's series with the pair's variance: a rise from 30 % to 45 % over
+    /// 100 groups of 8 is an alert through a pair (noise 2σ² on each sum), while the same
+    /// shares from single reports (each group's σ = 6.5 on every count) are within the noise.
+    #[test]
+    fn alerts_see_through_a_pair_what_single_reports_hide() {
+        let month = |i: u32| -> ReportPeriod { format!("2025-{:02}", i % 12 + 1).parse().unwrap() };
+        let shares: Vec<f64> = (0..12).map(|i| if i == 11 { 0.45 } else { 0.30 }).collect();
+        let b = 1 + Signal::all()
+            .take_while(|s| *s != Signal::Burnout)
+            .map(Signal::width)
+            .sum::<usize>();
+        let releases: Vec<Release> = (0..12u32)
+            .map(|i| {
+                let mut values = vec![0i64; MEASUREMENT_LEN];
+                values[0] = 800;
+                values[b] = (800.0 * shares[i as usize]).round() as i64;
+                Release {
+                    segment: Segment::Network,
+                    period: month(i),
+                    groups: 100,
+                    sums: PairSums::from_values(values).unwrap(),
+                    sigma: Sigma::from_tenths(92).unwrap(),
+                }
+            })
+            .collect();
+        let burnout = |all: Vec<Series>| -> Vec<Series> {
+            all.into_iter()
+                .filter(|s| s.measure.signal() == Signal::Burnout)
+                .collect()
+        };
+        let pair = burnout(series(&releases, MinGroups::default()));
+        assert!(crate::alerts::detect(&pair).iter().any(|t| t.alert));
+        // The same shares as a single hub holds them: 100 groups' noise, σ = 6.5 each.
+        let single: Vec<Series> = pair
+            .iter()
+            .map(|s| Series {
+                points: s
+                    .points
+                    .iter()
+                    .map(|p| {
+                        Point::from_sums(
+                            p.period,
+                            Sums {
+                                noise_variance: 100.0 * 6.5f64.powi(2),
+                                ..p.sums
+                            },
+                        )
+                        .unwrap()
+                    })
+                    .collect(),
+                ..s.clone()
+            })
+            .collect();
+        assert!(!crate::alerts::detect(&single).iter().any(|t| t.alert));
+    }
+
     fn counts(respondents: i64, burnout: i64) -> TrueCounts {
         TrueCounts::new(respondents)
             .with(Signal::Burnout, &[burnout])

@@ -28,7 +28,7 @@ use url::Url;
 use crate::actor::Peer;
 use crate::protocol::pair::{
     AcceptPair, CreatePair, CreatePairAggregateShare, CreatePairAggregation, CreatePairCollection,
-    CreatePairShare, CreatePairVerdicts, HubPairObject, OfferPair, PairAggregateShare,
+    CreatePairShare, CreatePairVerdicts, EndPair, HubPairObject, OfferPair, PairAggregateShare,
     PairAggregateShareObject, PairAggregation, PairAggregationObject, PairCollection,
     PairCollectionObject, PairVerdicts, PairVerdictsObject, REPORTS_PER_STEP, RejectPair,
     ReportToCheck, Verdict, decode, decode_nonce, decode_verify_key, encode,
@@ -227,6 +227,87 @@ pub async fn send_shares(
     data.db.enqueue(&items, data.now()).await?;
     data.wake_outbox();
     Ok(())
+}
+
+/// Staff of either hub end a pair (the leader may also withdraw an offer not yet answered):
+/// nothing more is checked or released, and the other hub hears it. What was released stays.
+pub async fn end(data: &FedContext, pair_id: i64) -> Result<(), FedError> {
+    require_hub(data)?;
+    let pair = data
+        .db
+        .pair(pair_id)
+        .await?
+        .ok_or_else(|| FedError::Invalid("no such pair".into()))?;
+    let other = Peer::from_row(&pair.other)?;
+    let pair_url = Url::parse(&pair.pair_url).map_err(|e| FedError::Invalid(e.to_string()))?;
+    let (leader, helper) = match pair.role {
+        HubRole::Leader => (data.actor_url(), other.id.clone()),
+        HubRole::Helper => (other.id.clone(), data.actor_url()),
+    };
+    let id = new_activity_id(data, "delete");
+    let end = EndPair {
+        id: id.clone(),
+        kind: activitypub_federation::kinds::activity::DeleteType::Delete,
+        actor: data.actor_url(),
+        to: vec![other.id.clone()],
+        object: HubPairObject::new(pair_url, leader, helper, &pair.plan, pair.min_groups),
+    };
+    let item = outbox_item(&end, &id, "Delete", &other.inbox)?;
+    let from: &[PairState] = match pair.role {
+        HubRole::Leader => &[PairState::Proposed, PairState::Accepted],
+        HubRole::Helper => &[PairState::Accepted],
+    };
+    if !data
+        .db
+        .change_pair(pair.id, from, PairState::Ended, &[item], data.now())
+        .await?
+    {
+        return Err(FedError::Invalid("this pair cannot be ended now".into()));
+    }
+    data.wake_outbox();
+    tracing::info!(pair = %pair.pair_url, "hub pair ended");
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Activity for EndPair {
+    type DataType = FedContext;
+    type Error = FedError;
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+        require_hub(data)?;
+        if self.actor != self.object.leader && self.actor != self.object.helper {
+            return Err(FedError::Invalid("only a hub of the pair ends it".into()));
+        }
+        Ok(())
+    }
+    /// The pair ends here too; ending it again changes nothing.
+    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+        let Some(pair) = data.db.pair_by_url(self.object.id.as_str()).await? else {
+            return Err(FedError::NotAllowed("no such pair".into()));
+        };
+        if pair.other.actor_url != self.actor.as_str() {
+            return Err(FedError::NotAllowed(
+                "no such pair with the sending hub".into(),
+            ));
+        }
+        data.db
+            .change_pair(
+                pair.id,
+                &[PairState::Proposed, PairState::Accepted],
+                PairState::Ended,
+                &[],
+                data.now(),
+            )
+            .await?;
+        tracing::info!(pair = %pair.pair_url, "hub pair ended by the other hub");
+        Ok(())
+    }
 }
 
 /// The accepted pairs this hub leads, as its actor document lists them for its groups: the

@@ -11,7 +11,7 @@ use url::Url;
 use crate::protocol::keys::UpdateActor;
 use crate::protocol::pair::{
     AcceptPair, CreatePairAggregateShare, CreatePairAggregation, CreatePairCollection,
-    CreatePairShare, CreatePairVerdicts, OfferPair, RejectPair,
+    CreatePairShare, CreatePairVerdicts, EndPair, OfferPair, RejectPair,
 };
 use crate::protocol::report::{CreateReport, DeleteReports, UpdateReport};
 use crate::protocol::summary::CreateSummary;
@@ -39,6 +39,7 @@ pub enum Inbound {
     CreatePairVerdicts(Box<CreatePairVerdicts>),
     CreatePairCollection(Box<CreatePairCollection>),
     CreatePairAggregateShare(Box<CreatePairAggregateShare>),
+    EndPair(Box<EndPair>),
 }
 
 /// The object's own `type`, where the object is embedded.
@@ -141,6 +142,7 @@ impl Inbound {
                 |b| one(b).map(Inbound::UpdateReport),
                 |b| one(b).map(|u| Inbound::UpdateActor(Box::new(u))),
             )?,
+            (Some("Delete"), "HubPair") => Inbound::EndPair(boxed(body)?),
             (Some("Delete"), _) => Inbound::DeleteReports(one(body)?),
             (Some(other), _) => {
                 return Err(serde_json::Error::custom(format!(

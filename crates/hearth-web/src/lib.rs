@@ -390,6 +390,7 @@ fn hub_routes() -> Router<AppState> {
             get(pages::pairs::show).post(pages::pairs::propose),
         )
         .route("/pairs/{id}/answer", post(pages::pairs::answer))
+        .route("/pairs/{id}/end", post(pages::pairs::end))
         .route("/sector", get(pages::sector::show))
         .route("/sector/alerts", get(pages::sector::alerts))
         .route("/sector/alerts/ack", post(pages::sector::acknowledge))

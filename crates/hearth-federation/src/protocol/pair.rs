@@ -142,6 +142,20 @@ pub struct OfferPair {
     pub object: HubPairObject,
 }
 
+/// Either hub ends the pair (or the leader withdraws its offer): nothing more is checked or
+/// released, and the leader no longer lists it for its groups. The object is the pair as
+/// agreed, without the verify key.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndPair {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: activitypub_federation::kinds::activity::DeleteType,
+    pub actor: Url,
+    pub to: Vec<Url>,
+    pub object: HubPairObject,
+}
+
 /// The helper's staff take the pair.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,6 +6,8 @@
 //! - the outbox worker (every instance): [`hearth_federation::outbox::run`];
 //! - the week closer and report maker (groups, every minute): [`weeks`];
 //! - reminders (groups that send email, every five minutes): [`reminders`];
+//! - the hub pairs look-up (groups, daily): each hub's pairs, so a pair that ended or changed
+//!   stops and a new one is offered (`hearth_federation::group_pairs::refresh`);
 //! - the pair aggregation starter (hubs, every minute: see `hearth_federation::hub_pairs`);
 //! - the summary publisher (hubs, every ten minutes).
 
@@ -87,6 +89,13 @@ impl JobRunner {
                             let state = state.clone();
                             async move { weeks::pass(&state).await }
                         }
+                    }),
+                );
+                runner.spawn(
+                    "hub pairs",
+                    every(shutdown.clone(), Duration::from_secs(24 * 3600), {
+                        let state = state.clone();
+                        move || refresh_pairs(state.clone())
                     }),
                 );
                 if let Some(mailer) = options.mailer {
@@ -191,6 +200,26 @@ async fn housekeeping(state: AppState) {
     state.limiter.forget_idle();
 }
 
+/// Looks up the pairs of every hub the group belongs to; a hub that cannot be reached keeps
+/// what was known of it until the next pass.
+async fn refresh_pairs(state: AppState) {
+    let memberships = match state.db.memberships().await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the group's hubs");
+            return;
+        }
+    };
+    for m in memberships {
+        if m.state != hearth_db::MembershipState::Accepted {
+            continue;
+        }
+        if let Err(e) = hearth_federation::group_pairs::refresh(&state.fed(), m.peer.id).await {
+            tracing::info!(hub = %m.peer.actor_url, error = %e, "hub pairs not looked up");
+        }
+    }
+}
+
 /// Starts the checks of every period past its deadline in the pairs this hub leads.
 async fn aggregate_pairs(state: AppState) {
     match hearth_federation::hub_pairs::run_due(&state.fed(), state.clock.now()).await {
@@ -255,7 +284,13 @@ mod tests {
         for (role, expected) in [
             (
                 InstanceRole::Group,
-                vec!["housekeeping", "outbox", "week closer", "reminders"],
+                vec![
+                    "housekeeping",
+                    "outbox",
+                    "week closer",
+                    "hub pairs",
+                    "reminders",
+                ],
             ),
             (
                 InstanceRole::Hub,

@@ -26,6 +26,7 @@ pub struct PairRow {
     pub trust: String,
     pub plan: String,
     pub can_answer: bool,
+    pub can_end: bool,
 }
 
 pub struct ReleaseRow {
@@ -191,6 +192,9 @@ async fn page(
             can_answer: p.role == HubRole::Helper
                 && p.state == PairState::Proposed
                 && user.account.role == hearth_core::Role::Facilitator,
+            can_end: user.account.role == hearth_core::Role::Facilitator
+                && (p.state == PairState::Accepted
+                    || (p.state == PairState::Proposed && p.role == HubRole::Leader)),
         });
         if p.role == HubRole::Leader {
             releases.extend(
@@ -254,6 +258,9 @@ pub async fn show(
         }
         "accepted" => Some("You accepted the pair."),
         "declined" => Some("You declined the pair."),
+        "ended" => Some(
+            "The pair is ended: nothing more is checked or released, and the other hub has been told. What was released stays.",
+        ),
         _ => None,
     };
     render(&page(&state, &user, &ProposeForm::default(), None, done).await?)
@@ -321,6 +328,22 @@ pub async fn answer(
         "/pairs?done=declined"
     })
     .into_response())
+}
+
+/// Staff of either hub end a pair.
+pub async fn end(
+    State(state): State<AppState>,
+    f: Facilitator,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    hub_pairs::end(&state.fed(), id)
+        .await
+        .map_err(|e| match e {
+            hearth_federation::FedError::Invalid(m) => AppError::BadRequest(m),
+            other => other.into(),
+        })?;
+    tracing::info!(by = f.0.account.id, pair = id, "hub pair ended");
+    Ok(Redirect::to("/pairs?done=ended").into_response())
 }
 
 #[cfg(test)]
