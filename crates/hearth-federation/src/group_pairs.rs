@@ -52,11 +52,11 @@ pub async fn refresh(data: &Data<FedContext>, peer_id: i64) -> Result<usize, Fed
     }
     let mut offers = Vec::new();
     for p in actor.pairs {
-        // Only pairs this hub leads, named on its own domain, with a helper elsewhere.
+        // Only pairs this hub leads, named on its own origin, with a helper elsewhere.
         let (plan, min_groups) = p.plan()?;
         if p.leader != leader.id
-            || p.id.host_str() != leader.id.host_str()
-            || p.helper.host_str() == leader.id.host_str()
+            || p.id.origin() != leader.id.origin()
+            || p.helper.origin() == leader.id.origin()
         {
             continue;
         }
