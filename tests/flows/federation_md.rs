@@ -106,16 +106,32 @@ fn examples() -> Vec<(&'static str, Value)> {
                 }),
             ),
         ),
-        (
-            "hub-actor",
-            actor(
+        ("hub-actor", {
+            // A hub lists the pairs it leads, for its groups to choose (never the verify key).
+            use hearth_core::noise::Sigma;
+            use hearth_core::pair::{Dimension, PairPlan};
+            use hearth_core::sharing::Cadence;
+            use hearth_federation::protocol::pair::HubPairObject;
+            let mut a = actor_json(
                 hub,
                 ActorKind::Service,
                 "hub",
                 "North West Peer Network",
                 None,
-            ),
-        ),
+            );
+            a.pairs = vec![HubPairObject::new(
+                url(&format!("{hub}/pairs/Xq3v9Lr2Tn8wKd1a")),
+                url(&format!("{hub}/actor")),
+                url("https://helper.example/actor"),
+                &PairPlan {
+                    cadence: Cadence::Month,
+                    dimensions: vec![Dimension::Network, Dimension::Region],
+                    sigma: Sigma::from_tenths(92).unwrap(),
+                },
+                5,
+            )];
+            with_context(a)
+        }),
         ("context", vocab::context_document()),
         ("follow", with_context(follow.clone())),
         (
@@ -235,7 +251,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                             interval_low: 0.24,
                             interval_high: 0.38,
                             groups: 42,
-                            source: Some("pair".into()),
+                            aggregation: Some("pair".into()),
                         },
                         Figure {
                             segment: "region:uk-north-west".into(),
@@ -244,7 +260,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                             interval_low: 0.22,
                             interval_high: 0.52,
                             groups: 9,
-                            source: None,
+                            aggregation: None,
                         },
                     ],
                 },

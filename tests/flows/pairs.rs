@@ -934,7 +934,7 @@ async fn groups_share_through_a_pair_from_their_pages(backend: Backend) {
     assert!(
         figures
             .iter()
-            .all(|f| f.source.as_deref() == Some("pair") && f.groups == 5)
+            .all(|f| f.aggregation.as_deref() == Some("pair") && f.groups == 5)
     );
     assert!(note.contains("from 5 groups"), "{note}");
 

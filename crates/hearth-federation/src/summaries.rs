@@ -32,7 +32,7 @@ fn pct(x: f64) -> String {
 
 /// The figures for `period` and the Note's words, or `None` when fewer than m groups reported.
 /// Where a hub pair this hub leads released a figure, the summary carries the pair's (marked
-/// `source: "pair"`, far more exact) instead of the one from single reports; the two are never
+/// `aggregation: "pair"`, far more exact) instead of the one from single reports; the two are never
 /// added together.
 pub async fn figures_for(
     ctx: &FedContext,
@@ -72,7 +72,7 @@ pub async fn figures_for(
                 interval_low: p.low,
                 interval_high: p.high,
                 groups: p.sums.groups,
-                source: source.map(str::to_owned),
+                aggregation: source.map(str::to_owned),
             });
             if *segment == Segment::Network {
                 network.push((*measure, *p));

@@ -37,7 +37,7 @@ pub fn context_document() -> Value {
             "intervalLow": "hearth:intervalLow",
             "intervalHigh": "hearth:intervalHigh",
             "groups": "hearth:groups",
-            "source": "hearth:source"
+            "aggregation": "hearth:aggregation"
         }
     });
     // A hub pair's terms (see `protocol::pair`), kept apart so each `json!` stays small.

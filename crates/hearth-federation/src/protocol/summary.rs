@@ -23,9 +23,9 @@ pub struct Figure {
     pub interval_high: f64,
     pub groups: u32,
     /// `pair` for a figure a hub pair released (noise added once to the sum); absent for one
-    /// from the hub's own reports.
+    /// from the hub's own reports. (Not `source`, which ActivityStreams already defines.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub aggregation: Option<String>,
 }
 
 /// The summary: a readable Note with the figures attached.

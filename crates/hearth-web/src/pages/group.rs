@@ -179,7 +179,7 @@ async fn beside_the_sector(
                         pct(f.interval_low),
                         pct(f.interval_high),
                         // A pair's figure had its noise added once, to the sum.
-                        if f.source.as_deref() == Some("pair") {
+                        if f.aggregation.as_deref() == Some("pair") {
                             ", from a hub pair"
                         } else {
                             ""
