@@ -117,6 +117,31 @@ backend_tests! {
         assert_eq!(table(&after_page), table(&before_page));
     }
 
+    async fn a_check_in_the_rules_refuse_is_refused_by_the_database_and_left_out_if_it_gets_in(app) {
+        let f = app.join(Role::Facilitator, "facil").await;
+        let members = members_check_in(&app, "m", 6, 3).await;
+        // Funding hours above paid and unpaid together: within every column's own range.
+        let bad = "UPDATE checkins SET paid_hours = 0, unpaid_hours = 0, funding_hours = 9 WHERE id = (SELECT MIN(id) FROM checkins)";
+        let refused = app.try_execute(bad).await.unwrap_err();
+        assert!(refused.contains("funding"), "{refused}");
+        let long_note = format!("UPDATE checkin_notes SET note = '{}' WHERE checkin_id = (SELECT MIN(id) FROM checkins)", "x".repeat(2001));
+        assert!(app.try_execute(&long_note).await.is_err());
+        // A damaged database: the rule is gone and such a row is written after all.
+        app.execute(match app.backend() {
+            hearth_testkit::Backend::Sqlite => "DROP TRIGGER checkins_funding_within_hours_update",
+            hearth_testkit::Backend::Postgres => "ALTER TABLE checkins DROP CONSTRAINT checkins_funding_within_hours",
+        })
+        .await;
+        assert_eq!(app.execute(bad).await, 1);
+        next_week(&app);
+        // The week still freezes, without that row, and every page works.
+        f.get("/group").await.assert_status(200).assert_contains("5 people answered");
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM week_aggregates WHERE respondents = 5").await, 1);
+        // Its author's pages work too: the row reads as no check-in for that week.
+        members[0].get("/history").await.assert_status(200);
+        members[0].get("/account").await.assert_status(200);
+    }
+
     async fn every_view_of_a_week_reports_the_same_people(app) {
         let f = app.join(Role::Facilitator, "facil").await;
         let members = members_check_in(&app, "m", 5, 3).await;

@@ -82,7 +82,8 @@ pub struct CheckinAnswers {
     note: Option<String>,
 }
 
-/// Stored answers that no longer pass validation (a corrupted or hand-edited row).
+/// Stored answers that no longer pass validation (a corrupted or hand-edited row). It names
+/// the rules that fail, never the answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("stored check-in is out of range: {0}")]
 pub struct InvalidStoredCheckin(pub String);
@@ -98,16 +99,30 @@ impl CheckinAnswers {
         time_pressure: u8,
         note: Option<String>,
     ) -> Result<Self, InvalidStoredCheckin> {
-        let ok = who5.iter().all(|v| *v <= 5)
-            && (1..=5).contains(&burnout)
-            && paid_hours <= MAX_HOURS
-            && unpaid_hours <= MAX_HOURS
-            && u16::from(funding_hours) <= u16::from(paid_hours) + u16::from(unpaid_hours)
-            && time_pressure <= 4
-            && note
-                .as_ref()
-                .is_none_or(|n| n.chars().count() <= MAX_NOTE_CHARS);
-        if ok {
+        // Which rules fail, never the values: the error reaches logs.
+        let failed: Vec<&str> = [
+            (who5.iter().all(|v| *v <= 5), "a WHO-5 item above 5"),
+            ((1..=5).contains(&burnout), "burnout outside 1 to 5"),
+            (
+                paid_hours <= MAX_HOURS && unpaid_hours <= MAX_HOURS,
+                "hours above the most allowed",
+            ),
+            (
+                u16::from(funding_hours) <= u16::from(paid_hours) + u16::from(unpaid_hours),
+                "funding hours above paid and unpaid hours together",
+            ),
+            (time_pressure <= 4, "time pressure above 4"),
+            (
+                note.as_ref()
+                    .is_none_or(|n| n.chars().count() <= MAX_NOTE_CHARS),
+                "a note longer than allowed",
+            ),
+        ]
+        .into_iter()
+        .filter(|(ok, _)| !ok)
+        .map(|(_, what)| what)
+        .collect();
+        if failed.is_empty() {
             Ok(Self {
                 who5,
                 burnout,
@@ -118,9 +133,7 @@ impl CheckinAnswers {
                 note,
             })
         } else {
-            Err(InvalidStoredCheckin(format!(
-                "who5={who5:?} burnout={burnout} hours={paid_hours}/{unpaid_hours}/{funding_hours} time_pressure={time_pressure}"
-            )))
+            Err(InvalidStoredCheckin(failed.join(", ")))
         }
     }
     pub fn who5(&self) -> [u8; 5] {
@@ -279,6 +292,17 @@ impl CheckinInput {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// A stored row that fails says which rule, never the answers: the error reaches logs.
+    #[test]
+    fn a_failing_stored_row_names_the_rule_and_not_the_values() {
+        let e = CheckinAnswers::new([4, 3, 2, 1, 0], 5, 0, 0, 37, 3, Some("private".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("funding hours above paid and unpaid"), "{e}");
+        assert!(!e.contains("37") && !e.contains("[4"), "{e}");
+        assert!(!e.contains("private"));
+    }
 
     /// Valid answers for tests elsewhere in the crate.
     pub(crate) fn answers(who5: [u8; 5], burnout: u8, time_pressure: u8) -> CheckinAnswers {

@@ -60,6 +60,24 @@ fn int(v: u32) -> Result<i32, DbError> {
     i32::try_from(v).map_err(|_| DbError::InvalidData(format!("total {v} too large")))
 }
 
+/// The rows that pass validation: one corrupt row (a hand edit, a damaged page) neither stops
+/// a week freezing nor breaks a page. It is logged by its week alone, never its values or its
+/// author.
+pub(crate) fn valid_only<T>(rows: impl Iterator<Item = Result<T, DbError>>, week: &str) -> Vec<T> {
+    let mut skipped = 0;
+    let valid = rows
+        .filter_map(|r| r.map_err(|_| skipped += 1).ok())
+        .collect();
+    if skipped > 0 {
+        tracing::warn!(
+            week,
+            skipped,
+            "stored check-ins that fail validation are left out (a damaged or hand-edited database)"
+        );
+    }
+    valid
+}
+
 impl Db {
     /// Every member's answers for `week`, without who gave them and without notes: the only
     /// query that reads check-ins across members, for freezing the week's aggregate.
@@ -71,7 +89,7 @@ impl Db {
             .select(AnswerRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter().map(|r| r.answers(None)).collect()
+        Ok(valid_only(rows.into_iter().map(|r| r.answers(None)), &week))
     }
 
     /// How many members have checked in for `week` so far.

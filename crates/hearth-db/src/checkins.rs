@@ -40,7 +40,9 @@ impl AnswerRecord {
     /// The answers, re-checked: a corrupted row is an error, never a figure.
     pub(crate) fn answers(self, note: Option<String>) -> Result<CheckinAnswers, DbError> {
         let small = |v: i32| {
-            u8::try_from(v).map_err(|_| DbError::InvalidData(format!("answer {v} out of range")))
+            // Never the value: this error may be logged.
+            u8::try_from(v)
+                .map_err(|_| DbError::InvalidData("a stored answer is out of range".into()))
         };
         CheckinAnswers::new(
             [
@@ -221,7 +223,10 @@ impl Db {
             .first(c)
             .await
             .optional())?;
-        let checkin = row.map(StoredCheckin::try_from).transpose()?;
+        // A corrupt row reads as no check-in, so its author can simply check in again.
+        let checkin = row.and_then(|r| {
+            crate::aggregates::valid_only(std::iter::once(StoredCheckin::try_from(r)), &label).pop()
+        });
         self.cache
             .checkins
             .keep(start, (account_id, week), checkin.clone());
@@ -238,6 +243,9 @@ impl Db {
             .select(CheckinRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter().map(StoredCheckin::try_from).collect()
+        Ok(crate::aggregates::valid_only(
+            rows.into_iter().map(StoredCheckin::try_from),
+            "a member's history",
+        ))
     }
 }

@@ -542,14 +542,16 @@ impl Db {
             .select(ContributionRecord::as_select())
             .load(c)
             .await)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Contribution {
-                    member: r.account_id,
-                    week: parse_week(&r.week)?,
-                    answers: r.answers.answers(None)?,
-                })
+        let contributions = rows.into_iter().map(|r| {
+            Ok(Contribution {
+                member: r.account_id,
+                week: parse_week(&r.week)?,
+                answers: r.answers.answers(None)?,
             })
-            .collect()
+        });
+        Ok(crate::aggregates::valid_only(
+            contributions,
+            &labels.join(","),
+        ))
     }
 }

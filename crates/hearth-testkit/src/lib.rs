@@ -302,6 +302,17 @@ impl TestApp {
         n
     }
 
+    /// The same, returning the database's refusal instead of failing the test.
+    pub async fn try_execute(&self, sql: &str) -> Result<usize, String> {
+        let mut conn = self.db.write_conn().await.map_err(|e| e.to_string())?;
+        let n = hearth_db::with_conn!(&mut conn, |c| {
+            diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), c).await
+        })
+        .map_err(|e| e.to_string());
+        self.db.forget_cached();
+        n
+    }
+
     /// A member created straight in the database (no password hashing, no HTTP), who consents
     /// to sharing when `consent` is set: for tests that need many people quickly.
     pub async fn seed_member(&self, username: &str, consent: bool) -> i64 {

@@ -1,0 +1,4 @@
+DROP TRIGGER checkin_notes_length_update;
+DROP TRIGGER checkin_notes_length_insert;
+DROP TRIGGER checkins_funding_within_hours_update;
+DROP TRIGGER checkins_funding_within_hours_insert;
