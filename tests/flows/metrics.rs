@@ -52,6 +52,12 @@ async fn metrics_need_the_token_and_say_nothing_about_people() {
     assert!(text.contains("hearth_outbox_pending 0"));
     assert!(text.contains("# TYPE hearth_checkins_this_week gauge"));
     assert!(!text.contains("hearth_checkins_this_week 4"), "below k");
+    // Nor does any counter that moves with a check-in (saving one, the page it lands on).
+    assert!(!text.contains(r#"route="/checkin/saved""#), "{text}");
+    assert!(
+        !text.contains(r#"method="POST",route="/checkin""#),
+        "{text}"
+    );
     // Requests made through this router are counted under their templates.
     c.get("/healthz").await;
     c.get("/members/12345/remove").await;
@@ -73,4 +79,20 @@ async fn metrics_need_the_token_and_say_nothing_about_people() {
     m.post_form("/checkin", &checkin_form(3, 2, "x")).await;
     let (_, text) = scrape(&c, Some("Bearer s3cret-token")).await;
     assert!(text.contains("hearth_checkins_this_week 5"), "{text}");
+    assert!(
+        text.contains(
+            r#"hearth_http_requests_total{method="POST",route="/checkin",status="3xx"} 5"#
+        ),
+        "{text}"
+    );
+    // A sixth moves nothing: the counters step by k.
+    let m = app.join(Role::Member, "member5").await;
+    m.post_form("/checkin", &checkin_form(3, 2, "x")).await;
+    let (_, text) = scrape(&c, Some("Bearer s3cret-token")).await;
+    assert!(
+        text.contains(
+            r#"hearth_http_requests_total{method="POST",route="/checkin",status="3xx"} 5"#
+        ),
+        "{text}"
+    );
 }

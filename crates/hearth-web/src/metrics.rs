@@ -26,6 +26,10 @@ const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 const METHODS: [&str; 5] = ["GET", "POST", "HEAD", "DELETE", "OTHER"];
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
+/// Requests that each mean one check-in (saving it, and the page it lands on). Their counters
+/// follow the k rule: exported in whole steps of k, so a scrape never shows a single check-in.
+const CHECKIN_REQUESTS: [(&str, &str); 2] = [("POST", "/checkin"), ("GET", "/checkin/saved")];
+
 /// One route template's requests by method and status class.
 type RouteCounts = [[AtomicU64; CLASSES.len()]; METHODS.len()];
 
@@ -139,13 +143,16 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         "# HELP hearth_http_requests_total HTTP requests by route template and status class."
     );
     let _ = writeln!(out, "# TYPE hearth_http_requests_total counter");
+    let k = u64::from(state.settings().await?.min_count.get()).max(1);
     if let Ok(m) = state.metrics.requests.read() {
         let mut routes: Vec<_> = m.iter().collect();
         routes.sort_by_key(|(route, _)| *route);
         for (route, counts) in routes {
             for (method, by_class) in METHODS.iter().zip(counts) {
+                let per_checkin = CHECKIN_REQUESTS.contains(&(*method, route.as_str()));
                 for (class, n) in CLASSES.iter().zip(by_class) {
                     let n = n.load(Ordering::Relaxed);
+                    let n = if per_checkin { n - n % k } else { n };
                     if n > 0 {
                         let _ = writeln!(
                             out,
