@@ -142,6 +142,39 @@ backend_tests! {
         members[0].get("/account").await.assert_status(200);
     }
 
+    async fn lowering_k_never_shows_a_week_that_closed_hidden(app) {
+        let f = app.join(Role::Facilitator, "facil").await;
+        // Four answers under k = 5: the week closes hidden.
+        members_check_in(&app, "m", 4, 0).await;
+        next_week(&app);
+        f.get("/group").await.assert_status(200).assert_lacks("4 people answered");
+        let form = |k: &str| vec![
+            ("name", "Test group".to_owned()), ("description", String::new()), ("timezone", "Europe/London".into()),
+            ("close_weekday", "1".into()), ("close_hour", "0".into()), ("min_count", k.to_owned()),
+            ("region", String::new()), ("size_band", String::new()),
+        ];
+        f.get("/settings").await;
+        f.post_form("/settings", &form("3")).await.assert_redirect("/settings?saved=1");
+        // Lowering k changes nothing for that week, on the page or in the export.
+        let page = f.get("/group").await.assert_status(200);
+        page.assert_lacks("4 people answered").assert_lacks("100% were in the low-wellbeing range");
+        assert_eq!(csv_lines(&f.get("/group/export.csv").await.body).len(), 1);
+        // A week that closes under k = 3 shows with four answers.
+        let again = ["m00", "m01", "m02", "m03"];
+        for name in again {
+            let c = app.client();
+            c.get("/login").await;
+            c.post_form("/login", &[("username", name), ("password", "a long enough password")]).await.assert_redirect("/");
+            c.post_form("/checkin", &checkin_form(0, 3, "again")).await.assert_redirect("/checkin/saved");
+        }
+        next_week(&app);
+        f.get("/group").await.assert_contains("4 people answered");
+        assert_eq!(csv_lines(&f.get("/group/export.csv").await.body).len(), 2);
+        // Raising k hides weeks that no longer reach it.
+        f.post_form("/settings", &form("5")).await.assert_redirect("/settings?saved=1");
+        f.get("/group").await.assert_lacks("4 people answered");
+    }
+
     async fn every_view_of_a_week_reports_the_same_people(app) {
         let f = app.join(Role::Facilitator, "facil").await;
         let members = members_check_in(&app, "m", 5, 3).await;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
 use diesel_async::RunQueryDsl;
-use hearth_core::aggregate::WeekTotals;
+use hearth_core::aggregate::{MinCount, WeekFigures, WeekTotals};
 use hearth_core::{CheckinAnswers, IsoWeek};
 
 use crate::checkins::AnswerRecord;
@@ -14,6 +14,24 @@ pub struct FrozenWeek {
     pub week: IsoWeek,
     pub closed_at: DateTime<Utc>,
     pub totals: WeekTotals,
+    /// k when the week closed.
+    pub min_count: MinCount,
+}
+
+impl FrozenWeek {
+    /// The k this week is shown under: the larger of k at its close and k now, so lowering k
+    /// never reveals a week that was hidden when people answered.
+    pub fn k(&self, now: MinCount) -> MinCount {
+        self.min_count.max(now)
+    }
+    /// Its figures, if it has at least [`FrozenWeek::k`] answers.
+    pub fn figures(&self, now: MinCount) -> Option<WeekFigures> {
+        self.totals.figures(self.k(now))
+    }
+    /// Whether it has at least [`FrozenWeek::k`] answers.
+    pub fn shown(&self, now: MinCount) -> bool {
+        self.totals.respondents >= u32::from(self.k(now).get())
+    }
 }
 
 /// A `week_aggregates` row as stored.
@@ -30,6 +48,7 @@ struct FrozenRecord {
     paid_sum: i32,
     unpaid_sum: i32,
     funding_sum: i32,
+    min_count: i32,
 }
 
 impl TryFrom<FrozenRecord> for FrozenWeek {
@@ -48,6 +67,8 @@ impl TryFrom<FrozenRecord> for FrozenWeek {
                 unpaid_sum: count(r.unpaid_sum)?,
                 funding_sum: count(r.funding_sum)?,
             },
+            min_count: MinCount::new(i64::from(r.min_count))
+                .map_err(|e| DbError::InvalidData(format!("week_aggregates.min_count: {e}")))?,
         })
     }
 }
@@ -109,6 +130,7 @@ impl Db {
         &self,
         week: IsoWeek,
         totals: &WeekTotals,
+        min_count: MinCount,
         closed_at: DateTime<Utc>,
     ) -> Result<bool, DbError> {
         let mut conn = self.write_conn().await?;
@@ -124,6 +146,7 @@ impl Db {
             week_aggregates::paid_sum.eq(int(totals.paid_sum)?),
             week_aggregates::unpaid_sum.eq(int(totals.unpaid_sum)?),
             week_aggregates::funding_sum.eq(int(totals.funding_sum)?),
+            week_aggregates::min_count.eq(i32::from(min_count.get())),
         );
         let n = with_conn!(&mut conn, |c| diesel::insert_into(week_aggregates::table)
             .values(values)

@@ -90,6 +90,7 @@ diesel::table! {
         paid_sum -> Integer,
         unpaid_sum -> Integer,
         funding_sum -> Integer,
+        min_count -> Integer,
     }
 }
 

@@ -154,7 +154,7 @@ async fn beside_the_sector(
         let mut total = hearth_core::aggregate::WeekTotals::default();
         for w in weeks
             .iter()
-            .filter(|w| in_period.contains(&w.week) && w.totals.respondents >= u32::from(k.get()))
+            .filter(|w| in_period.contains(&w.week) && w.shown(k))
         {
             total.respondents += w.totals.respondents;
             total.low_wellbeing += w.totals.low_wellbeing;
@@ -234,13 +234,13 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     let (weeks, k) = closed_weeks(&state).await?;
     let shown: Vec<(IsoWeek, WeekFigures)> = weeks
         .iter()
-        .filter_map(|w| w.totals.figures(k).map(|f| (w.week, f)))
+        .filter_map(|w| w.figures(k).map(|f| (w.week, f)))
         .collect();
     let labels: Vec<String> = weeks
         .iter()
         .map(|w| w.week.monday().format("%-d %b").to_string())
         .collect();
-    let fig = |w: &FrozenWeek| w.totals.figures(k);
+    let fig = |w: &FrozenWeek| w.figures(k);
     let series = |f: &dyn Fn(&WeekFigures) -> f64| -> Vec<Option<f64>> {
         weeks.iter().map(|w| fig(w).map(|x| f(&x))).collect()
     };
@@ -381,7 +381,7 @@ pub async fn export_csv(
         "funding_share_of_hours",
     ]);
     for week in &weeks {
-        let Some(f) = week.totals.figures(k) else {
+        let Some(f) = week.figures(k) else {
             continue;
         };
         w.row(&[

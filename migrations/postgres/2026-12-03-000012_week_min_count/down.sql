@@ -1,0 +1,1 @@
+ALTER TABLE week_aggregates DROP COLUMN min_count;
