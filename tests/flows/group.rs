@@ -75,14 +75,25 @@ backend_tests! {
         assert!(lines[1].starts_with("2026-W48,2026-11-23,5,40.0,1.000,1.000,1.000,6.00,4.00,0.300"), "{}", lines[1]);
     }
 
-    async fn an_open_week_never_shows_an_aggregate_and_its_count_waits_for_k(app) {
+    async fn an_open_week_shows_no_count_that_could_tell_who_checked_in(app) {
         let f = app.join(Role::Facilitator, "facil").await;
         let members = members_check_in(&app, "m", 4, 4).await;
-        f.get("/group").await.assert_contains("Fewer than 5 people have checked in so far");
+        let before = f.get("/group").await.assert_contains("Nothing is counted while the week is open").body;
         members_check_in(&app, "n", 2, 4).await;
-        f.get("/group").await.assert_contains("6 people have checked in so far").assert_lacks("Average wellbeing was");
-        // Members never see the live count.
-        members[0].get("/group").await.assert_lacks("so far this week");
+        let six = f.get("/group").await.assert_lacks("Average wellbeing was").assert_lacks("6 people").body;
+        // Removing a member who checked in this week changes nothing the facilitator sees.
+        let n0 = app.account_id("n00").await;
+        f.get(&format!("/members/{n0}/remove")).await.assert_status(200);
+        f.post_form(&format!("/members/{n0}/remove"), &[] as &[(&str, &str)]).await.assert_status(200);
+        let five = f.get("/group").await.body;
+        let open_panel = |page: &str| {
+            let start = page.find("This week so far").unwrap_or_else(|| panic!("{page}"));
+            page[start..start + page[start..].find("</div>").unwrap()].to_owned()
+        };
+        assert_eq!(open_panel(&five), open_panel(&six));
+        assert_eq!(open_panel(&five), open_panel(&before));
+        // Members see no panel for the open week at all.
+        members[0].get("/group").await.assert_lacks("This week so far");
     }
 
     async fn closed_aggregates_stay_byte_identical_after_deletions_late_answers_and_joins(app) {

@@ -113,17 +113,6 @@ impl Db {
         Ok(valid_only(rows.into_iter().map(|r| r.answers(None)), &week))
     }
 
-    /// How many members have checked in for `week` so far.
-    pub async fn respondents_so_far(&self, week: IsoWeek) -> Result<i64, DbError> {
-        let mut conn = self.conn().await?;
-        let week = week.to_string();
-        Ok(with_conn!(&mut conn, |c| checkins::table
-            .filter(checkins::week.eq(&week))
-            .count()
-            .get_result(c)
-            .await)?)
-    }
-
     /// Stores `totals` as `week`'s aggregate unless one is already frozen. Returns whether this
     /// call froze it. A frozen aggregate is never updated.
     pub async fn freeze_week(

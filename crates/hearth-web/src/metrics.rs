@@ -1,6 +1,7 @@
 //! `/metrics` in the Prometheus text format, for the operator's monitoring: requests by route
-//! template and status class, request latency, outbox backlog and failures, reports, and this
-//! week's check-ins — counts only, never anything about a person. Served only to a scraper that
+//! template and status class (those that mean a check-in in steps of k), request latency,
+//! outbox backlog and failures, and at a hub the groups reporting — counts only, never anything
+//! about a person, and no count of the open week. Served only to a scraper that
 //! presents the configured bearer token; without one configured, `/metrics` does not exist.
 
 use std::collections::HashMap;
@@ -208,20 +209,9 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
     }
-    if state.role == hearth_core::InstanceRole::Group {
-        // This week's check-ins, only once at least k people answered: below that, a number
-        // watched live could give someone away.
-        let settings = state.settings().await?;
-        let week = crate::pages::current_week(&state).await?;
-        let n = state.db.respondents_so_far(week).await?;
-        let _ = writeln!(
-            out,
-            "# HELP hearth_checkins_this_week Check-ins this week, shown from k upward.\n# TYPE hearth_checkins_this_week gauge"
-        );
-        if n >= i64::from(settings.min_count.get()) {
-            let _ = writeln!(out, "hearth_checkins_this_week {n}");
-        }
-    } else {
+    // No count of the open week's check-ins: watched live, it would drop when a member is
+    // removed and say whether they had checked in. The check-in routes above step by k.
+    if state.role == hearth_core::InstanceRole::Hub {
         let groups = state.db.reporting_groups().await?;
         let _ = writeln!(
             out,

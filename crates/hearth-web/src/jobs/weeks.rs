@@ -29,7 +29,10 @@ pub async fn close_due_weeks(db: &Db, now: DateTime<Utc>) -> Result<usize, DbErr
     while week <= last_closed && frozen < MAX_WEEKS_PER_CALL {
         let answers = db.answers_for_week(week).await?;
         let totals = WeekTotals::of(&answers);
-        if db.freeze_week(week, &totals, settings.min_count, now).await? {
+        if db
+            .freeze_week(week, &totals, settings.min_count, now)
+            .await?
+        {
             tracing::info!(%week, "week closed");
         }
         frozen += 1;

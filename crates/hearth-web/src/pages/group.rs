@@ -8,7 +8,7 @@ use hearth_core::aggregate::{MinCount, WeekFigures};
 use hearth_core::{IsoWeek, Role};
 use hearth_db::FrozenWeek;
 
-use super::{Nav, account::download, current_week, render};
+use super::{Nav, account::download, render};
 use crate::auth::{CurrentUser, Facilitator};
 use crate::charts::{Chart, YAxis, line_chart};
 use crate::jobs::weeks::close_due_weeks;
@@ -327,24 +327,12 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             }
         })
         .collect();
-    // The week in progress: a count for facilitators, and only once it reaches k.
-    let so_far = if user.account.role == Role::Facilitator {
-        let n = state
-            .db
-            .respondents_so_far(current_week(&state).await?)
-            .await?;
-        Some(if n >= i64::from(k.get()) {
-            format!("{n} people have checked in so far this week.")
-        } else {
-            format!(
-                "Fewer than {} people have checked in so far this week. The count appears once it reaches {}.",
-                k.get(),
-                k.get()
-            )
-        })
-    } else {
-        None
-    };
+    // The week in progress shows no count at all: one watched live (it drops when a member is
+    // removed) would tell a facilitator whether that person had checked in.
+    let so_far = (user.account.role == Role::Facilitator).then(|| {
+        "Nothing is counted while the week is open, so no one can tell who has checked in. This week's figures appear here once it closes."
+            .to_owned()
+    });
     let beside = beside_the_sector(&state, &weeks, k, settings.profile.region).await?;
     render(&GroupPage {
         beside,
