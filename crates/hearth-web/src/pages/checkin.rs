@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::instruments as ins;
-use hearth_core::{CheckinInput, FieldErrors, IsoWeek, history, scoring};
+use hearth_core::{CheckinInput, FieldErrors, IsoWeek};
 
 use super::{Nav, current_week, render, render_with_status};
 use crate::auth::CurrentUser;
@@ -216,27 +216,23 @@ pub async fn submit(
 pub struct SavedPage {
     pub nav: Nav,
     pub week_label: String,
-    pub signpost: bool,
-    pub reading: Vec<String>,
 }
 
-/// After saving: thanks, the signposting panel when the answers meet its triggers, and a reading.
+/// After saving: thanks and where support is, the same bytes whatever was answered, since
+/// HTTPS hides content but not length. The reading and the signposting that answers trigger
+/// are on My history, a page the person opens when they choose.
 pub async fn saved(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     let week = current_week(&state).await?;
-    let Some(this_week) = state.db.own_checkin(user.account.id, week).await? else {
-        return Ok(Redirect::to("/checkin").into_response());
-    };
-    let all: Vec<_> = state
+    if state
         .db
-        .own_checkins(user.account.id)
+        .own_checkin(user.account.id, week)
         .await?
-        .into_iter()
-        .map(|c| (c.week, c.answers))
-        .collect();
+        .is_none()
+    {
+        return Ok(Redirect::to("/checkin").into_response());
+    }
     render(&SavedPage {
         nav: Nav::for_user(&state, &user).await?,
         week_label: week.human_label(),
-        signpost: !scoring::signpost_reasons(&this_week.answers).is_empty(),
-        reading: history::read(&all).sentences,
     })
 }

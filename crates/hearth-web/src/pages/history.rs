@@ -25,6 +25,8 @@ pub struct Row {
 #[template(path = "history.html")]
 pub struct HistoryPage {
     pub nav: Nav,
+    /// This week's answers meet the signposting triggers.
+    pub signpost: bool,
     pub reading: Vec<String>,
     pub rows: Vec<Row>,
     pub wellbeing_chart: Chart,
@@ -52,6 +54,11 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         .map(|c| (c.week, c.answers.clone()))
         .collect();
     let reading = history::read(&weeks).sentences;
+    let this_week = super::current_week(&state).await?;
+    let signpost = checkins
+        .iter()
+        .find(|c| c.week == this_week)
+        .is_some_and(|c| !scoring::signpost_reasons(&c.answers).is_empty());
     let labels: Vec<String> = checkins
         .iter()
         .map(|c| c.week.monday().format("%-d %b").to_string())
@@ -149,6 +156,7 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         .collect();
     render(&HistoryPage {
         nav: Nav::for_user(&state, &user).await?,
+        signpost,
         reading,
         rows,
         wellbeing_chart,
