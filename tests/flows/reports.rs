@@ -463,7 +463,11 @@ hearth_testkit::on_both_backends!(
 
 /// A hub this group belongs to, stored directly (no network), for tests of the group side.
 async fn fake_hub(app: &TestApp, name: &str) -> i64 {
-    let key = hearth_testkit::test_key();
+    // Each hub its own key: the ledger follows a hub's key.
+    fake_hub_with_key(app, name, &hearth_testkit::new_key().public_pem).await
+}
+
+async fn fake_hub_with_key(app: &TestApp, name: &str, public_pem: &str) -> i64 {
     let m = app
         .db
         .save_membership(
@@ -472,7 +476,7 @@ async fn fake_hub(app: &TestApp, name: &str) -> i64 {
                 kind: "Service".into(),
                 name: name.into(),
                 inbox: format!("https://{name}/inbox"),
-                public_key_pem: key.public_pem,
+                public_key_pem: public_pem.to_owned(),
                 profile: "{}".into(),
                 fetched_at: app.now(),
             },
@@ -655,6 +659,73 @@ async fn budget_cap_and_restart(backend: Backend) {
 hearth_testkit::on_both_backends!(
     the_yearly_budget_stops_reports_exactly_and_survives_restart,
     budget_cap_and_restart
+);
+
+/// A hub that moves to a new address keeps its key: the group's ledger follows the key, so the
+/// new address gets no fresh budget and no period already sent is drawn and sent again.
+async fn the_same_hub_at_a_new_address(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    seed_november(&app, 10).await;
+    let pem = hearth_testkit::new_key().public_pem;
+    fake_hub_with_key(&app, "old-hub.example", &pem).await;
+    let old_actor = "https://old-hub.example/actor";
+    let spent = Rho(YEARLY_CAP.0 - 1_000_000);
+    app.db
+        .record_report(
+            &NewSharedReport {
+                hub_actor: old_actor.into(),
+                hub_name: "old-hub.example".into(),
+                period: "2026-11".into(),
+                budget_year: 2026,
+                state: ReportState::Sent,
+                rho: spent,
+                object_id: None,
+                activity: None,
+                through_pair: false,
+            },
+            &[],
+            app.now(),
+        )
+        .await
+        .unwrap();
+    let moved = fake_hub_with_key(&app, "new-hub.example", &pem).await;
+    let s = hearth_core::sharing::SharingSettings {
+        enabled: true,
+        automatic: true,
+        ..Default::default()
+    };
+    app.db
+        .set_sharing(moved, &s, at(2026, 10, 1))
+        .await
+        .unwrap();
+    let made = make_due_reports(&app.state.fed(), at(2026, 12, 1), &mut rng())
+        .await
+        .unwrap();
+    // October would pass the cap already spent at the old address; November went there.
+    assert_eq!((made.sent, made.over_budget), (0, 1), "{made:?}");
+    let new_actor = "https://new-hub.example/actor";
+    assert_eq!(app.db.budget_spent(new_actor, 2026).await.unwrap(), spent);
+    assert!(
+        !app.db
+            .shared_reports()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.hub_actor == new_actor && r.period == "2026-11")
+    );
+    // The facilitator is told it is the same hub.
+    let fac = app.join(Role::Facilitator, "fac").await;
+    fac.get(&format!("/hubs/{moved}/sharing"))
+        .await
+        .assert_contains("same key as one this group knew at https://old-hub.example/actor");
+    // One budget row for the one hub.
+    let member = app.join(Role::Member, "reader").await;
+    let log = member.get("/shared").await.body;
+    assert_eq!(log.matches("0.999 of 1.000").count(), 1, "{log}");
+}
+hearth_testkit::on_both_backends!(
+    the_same_hub_at_a_new_address_gets_no_new_budget,
+    the_same_hub_at_a_new_address
 );
 
 async fn consent_and_closed_reports(backend: Backend) {

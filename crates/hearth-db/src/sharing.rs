@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{
-    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
 };
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_core::IsoWeek;
@@ -14,7 +15,10 @@ use hearth_core::sharing::{Cadence, PrivacyLevel, Rho, SharingSettings, SignalSe
 use crate::checkins::AnswerRecord;
 use crate::federation::insert_outbox;
 use crate::group_pairs::{decline_awaiting, stop_pairs, stop_pairs_of};
-use crate::schema::{checkins, hub_sharing, memberships, network_consents, outbox, shared_reports};
+use crate::schema::{
+    checkins, hub_sharing, memberships, network_consents, outbox, peer_old_keys, peers,
+    shared_reports,
+};
 use crate::{Db, DbError, NewOutbox, from_db_time, parse_week, to_db_time, with_conn};
 
 /// A group's sharing settings for a hub, with when sharing was last turned on.
@@ -252,11 +256,58 @@ impl Db {
         }
     }
 
-    /// ρ already recorded for `hub_actor` in `year`: the ledger's sum.
+    /// Every address at which this group knew the hub at `hub_actor`: its own, and that of
+    /// every peer with the same key, now or before a rotation. The ledger follows the hub's key,
+    /// so the same hub under a new address gets no new budget. (A pair's id is not a peer: it
+    /// is its own ledger.)
+    pub async fn same_hub(&self, hub_actor: &str) -> Result<Vec<String>, DbError> {
+        let mut conn = self.conn().await?;
+        let urls: Vec<String> = with_conn!(&mut conn, |c| {
+            async {
+                let me: Option<(i64, String)> = peers::table
+                    .filter(peers::actor_url.eq(hub_actor))
+                    .select((peers::id, peers::public_key_pem))
+                    .first(c)
+                    .await
+                    .optional()?;
+                let Some((id, pem)) = me else {
+                    return Ok::<Vec<String>, DbError>(Vec::new());
+                };
+                let mut keys: Vec<String> = peer_old_keys::table
+                    .filter(peer_old_keys::peer_id.eq(id))
+                    .select(peer_old_keys::public_key_pem)
+                    .load(c)
+                    .await?;
+                keys.push(pem);
+                let rotated: Vec<i64> = peer_old_keys::table
+                    .filter(peer_old_keys::public_key_pem.eq_any(&keys))
+                    .select(peer_old_keys::peer_id)
+                    .load(c)
+                    .await?;
+                Ok(peers::table
+                    .filter(
+                        peers::public_key_pem
+                            .eq_any(&keys)
+                            .or(peers::id.eq_any(&rotated)),
+                    )
+                    .select(peers::actor_url)
+                    .load(c)
+                    .await?)
+            }
+            .await
+        })?;
+        let mut all = vec![hub_actor.to_owned()];
+        all.extend(urls.into_iter().filter(|u| u != hub_actor));
+        Ok(all)
+    }
+
+    /// ρ already recorded for the hub at `hub_actor` (under any address it had) in `year`: the
+    /// ledger's sum.
     pub async fn budget_spent(&self, hub_actor: &str, year: i32) -> Result<Rho, DbError> {
+        let same = self.same_hub(hub_actor).await?;
         let mut conn = self.conn().await?;
         let rows: Vec<i64> = with_conn!(&mut conn, |c| shared_reports::table
-            .filter(shared_reports::hub_actor.eq(hub_actor))
+            .filter(shared_reports::hub_actor.eq_any(&same))
             .filter(shared_reports::budget_year.eq(year))
             .select(shared_reports::rho_nanos)
             .load(c)
@@ -268,11 +319,13 @@ impl Db {
         Ok(Rho(total))
     }
 
-    /// Periods already decided for a hub (any state), so each is computed once.
+    /// Periods already decided for a hub (any state, under any address it had), so each is
+    /// computed once.
     pub async fn reported_periods(&self, hub_actor: &str) -> Result<Vec<String>, DbError> {
+        let same = self.same_hub(hub_actor).await?;
         let mut conn = self.conn().await?;
         Ok(with_conn!(&mut conn, |c| shared_reports::table
-            .filter(shared_reports::hub_actor.eq(hub_actor))
+            .filter(shared_reports::hub_actor.eq_any(&same))
             .select(shared_reports::period)
             .load(c)
             .await)?)

@@ -223,12 +223,7 @@ pub struct SavedPage {
 /// are on My history, a page the person opens when they choose.
 pub async fn saved(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     let week = current_week(&state).await?;
-    if state
-        .db
-        .own_checkin(user.account.id, week)
-        .await?
-        .is_none()
-    {
+    if state.db.own_checkin(user.account.id, week).await?.is_none() {
         return Ok(Redirect::to("/checkin").into_response());
     }
     render(&SavedPage {

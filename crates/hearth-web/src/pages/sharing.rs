@@ -93,6 +93,8 @@ pub struct SharingPage {
     pub notice: Option<&'static str>,
     /// The pairs this hub leads, as far as the group knows.
     pub pairs: Vec<super::group_pairs::PairCard>,
+    /// Other addresses at which the group knew this hub (the same key).
+    pub also_known_at: Vec<String>,
 }
 
 fn budget_row(hub_name: &str, year: i32, used: Rho) -> BudgetRow {
@@ -128,7 +130,13 @@ pub async fn budgets(state: &AppState) -> Result<Vec<BudgetRow>, AppError> {
             .or_insert(r.hub_name.clone());
     }
     let mut rows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (actor, name) in hubs {
+        // One row per hub, whatever addresses it had: they share one ledger.
+        if seen.contains(&actor) {
+            continue;
+        }
+        seen.extend(state.db.same_hub(&actor).await?);
         let used = state.db.budget_spent(&actor, year).await?;
         rows.push(budget_row(&name, year, used));
     }
@@ -291,6 +299,13 @@ async fn sharing_page(
         errors,
         notice,
         pairs: super::group_pairs::cards(state, id, &m.peer.name).await?,
+        also_known_at: state
+            .db
+            .same_hub(&m.peer.actor_url)
+            .await?
+            .into_iter()
+            .skip(1)
+            .collect(),
     })
 }
 
