@@ -126,6 +126,21 @@ async fn segments_below_m_are_never_shown(backend: Backend) {
     )
     .unwrap();
     assert_eq!(json["minGroups"], 5);
+    // Published at a stated precision: whole percentage points, never full floats.
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        for v in &f[4..7] {
+            assert_eq!(v.split('.').nth(1).map(str::len), Some(2), "{line}");
+        }
+    }
+    for s in json["series"].as_array().unwrap() {
+        for p in s["points"].as_array().unwrap() {
+            for k in ["share", "intervalLow", "intervalHigh"] {
+                let x = p[k].as_f64().unwrap() * 100.0;
+                assert!((x - x.round()).abs() < 1e-9, "{p}");
+            }
+        }
+    }
     let keys: Vec<&str> = json["series"]
         .as_array()
         .unwrap()

@@ -19,6 +19,13 @@ pub const MIN_GROUPS: u32 = 5;
 /// z for a two-sided 95 % interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
+/// Shares and interval ends leave a hub (exports, summaries) rounded to whole percentage points:
+/// a full-precision float hands back its numerator and denominator (261/520), which helps
+/// anyone subtracting one segment from another.
+pub fn published(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
 pub use crate::signal::Measure;
 
 /// A slice of the network.
@@ -323,6 +330,17 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn published_shares_are_whole_percentage_points() {
+        assert_eq!(published(0.501_923_076_923_076_9), 0.50);
+        assert_eq!(published(0.125), 0.13);
+        assert_eq!(published(1.0), 1.0);
+        assert_eq!(published(0.0), 0.0);
+        // Rounding keeps an interval's order.
+        let (lo, p, hi) = (0.234, 0.2349, 0.236);
+        assert!(published(lo) <= published(p) && published(p) <= published(hi));
+    }
     use crate::noise::{Sigma, discrete_gaussian};
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};

@@ -11,7 +11,7 @@ use activitypub_federation::traits::Activity;
 use chrono::{DateTime, Utc};
 use hearth_core::InstanceRole;
 use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
-use hearth_core::sector::{Measure, Point, Segment, series_from_sums};
+use hearth_core::sector::{Measure, Point, Segment, published, series_from_sums};
 use hearth_db::MembershipState;
 use url::Url;
 
@@ -68,9 +68,9 @@ pub async fn figures_for(
             figures.push(Figure {
                 segment: segment.key(),
                 measure: measure.slug().to_owned(),
-                share: p.share,
-                interval_low: p.low,
-                interval_high: p.high,
+                share: published(p.share),
+                interval_low: published(p.low),
+                interval_high: published(p.high),
                 groups: p.sums.groups,
                 aggregation: source.map(str::to_owned),
             });

@@ -11,7 +11,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::alerts::{Test, detect};
 use hearth_core::report::ReportPeriod;
-use hearth_core::sector::{Measure, MinGroups, Segment, Series, reading, series_from_sums};
+use hearth_core::sector::{
+    Measure, MinGroups, Segment, Series, published, reading, series_from_sums,
+};
 use hearth_db::HubSettings;
 use serde::Deserialize;
 
@@ -629,9 +631,9 @@ pub async fn sector_csv(state: &AppState) -> Result<String, AppError> {
             r.segment_label,
             r.measure.to_owned(),
             r.period,
-            format!("{:.4}", r.share),
-            format!("{:.4}", r.low),
-            format!("{:.4}", r.high),
+            format!("{:.2}", r.share),
+            format!("{:.2}", r.low),
+            format!("{:.2}", r.high),
             r.groups.to_string(),
             r.source,
         ]);
@@ -676,9 +678,9 @@ pub async fn export_json(
                 "measure": s.measure.slug(),
                 "points": s.points.iter().map(|x| serde_json::json!({
                     "period": x.period.to_string(),
-                    "share": x.share,
-                    "intervalLow": x.low,
-                    "intervalHigh": x.high,
+                    "share": published(x.share),
+                    "intervalLow": published(x.low),
+                    "intervalHigh": published(x.high),
                     "groups": x.sums.groups,
                 })).collect::<Vec<_>>(),
             })
@@ -687,6 +689,7 @@ pub async fn export_json(
     let body = serde_json::json!({
         "minGroups": p.settings.min_groups.get(),
         "interval": "95% (privacy noise and sampling)",
+        "precision": "shares and interval ends rounded to whole percentage points (0.01)",
         "sources": p.sources.iter().map(|s| serde_json::json!({
             "key": s.key,
             "label": s.label,
