@@ -315,10 +315,17 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         args.groups,
         root.display()
     );
+    // User-led groups are small: five to fifteen people, each group's size band its own.
+    let sizes: Vec<usize> = (0..args.groups).map(|_| rng.gen_range(5..=15)).collect();
     for (g, (i, l)) in instances.iter_mut().zip(listeners).enumerate() {
         let profile = if i.role == InstanceRole::Group {
             let (region, _) = region_of(g - 2, args.groups);
-            Profile::parse(region, &["peer-support".to_owned()], "11-25")
+            let band = match sizes[g - 2] {
+                0..=5 => "1-5",
+                6..=10 => "6-10",
+                _ => "11-25",
+            };
+            Profile::parse(region, &["peer-support".to_owned()], band)
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?
         } else {
             Profile::default()
@@ -326,10 +333,8 @@ pub async fn demo(args: DemoArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitC
         start(i, &clock, l, &resolve, created, profile).await?;
     }
     let mut checkins = 0;
-    for i in &instances[2..] {
-        // User-led groups are small: five to fifteen people.
-        let members = rng.gen_range(5..=15);
-        checkins += fill(i, &mut rng, &weeks, members).await?;
+    for (i, members) in instances[2..].iter().zip(&sizes) {
+        checkins += fill(i, &mut rng, &weeks, *members).await?;
     }
     eprintln!("{checkins} synthetic check-ins over {} weeks", weeks.len());
 

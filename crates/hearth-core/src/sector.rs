@@ -266,6 +266,36 @@ pub fn series_from_sums(
         .collect()
 }
 
+/// The groups behind each (segment, period).
+pub type SegmentGroups = BTreeMap<(Segment, ReportPeriod), BTreeSet<i64>>;
+
+/// `series` without the segments whose groups are, period by period, the same as an earlier
+/// segment's (network first): "peer support groups" that are the whole network is the whole
+/// network shown again, and a page of repeats hides what differs.
+pub fn distinct_segments(series: Vec<Series>, groups: &SegmentGroups) -> Vec<Series> {
+    let signature = |seg: &Segment| -> Vec<(ReportPeriod, &BTreeSet<i64>)> {
+        groups
+            .iter()
+            .filter(|((s, _), _)| s == seg)
+            .map(|((_, p), g)| (*p, g))
+            .collect()
+    };
+    let mut kept = Vec::new();
+    let mut dropped = BTreeSet::new();
+    for seg in shown_segments(&series) {
+        let sig = signature(&seg);
+        if !sig.is_empty() && kept.contains(&sig) {
+            dropped.insert(seg);
+        } else {
+            kept.push(sig);
+        }
+    }
+    series
+        .into_iter()
+        .filter(|s| !dropped.contains(&s.segment))
+        .collect()
+}
+
 /// Segments that have at least one point shown, network first.
 pub fn shown_segments(series: &[Series]) -> Vec<Segment> {
     let set: BTreeSet<Segment> = series.iter().map(|s| s.segment.clone()).collect();
@@ -330,6 +360,44 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A segment whose groups are another's, period by period, is not shown again.
+    #[test]
+    fn segments_with_the_same_groups_are_shown_once() {
+        let period: ReportPeriod = "2026-11".parse().unwrap();
+        let point = Point::from_sums(
+            period,
+            Sums {
+                groups: 6,
+                respondents: 50,
+                count: 10,
+                noise_variance: 1.0,
+            },
+        )
+        .unwrap();
+        let series = |segment: Segment| Series {
+            segment,
+            measure: Measure::all().next().unwrap(),
+            points: vec![point],
+        };
+        let focus = Segment::Focus("peer-support".into());
+        let region = Segment::Region("uk-north-west".into());
+        let all: BTreeSet<i64> = (1..=6).collect();
+        let mut groups = SegmentGroups::new();
+        groups.insert((Segment::Network, period), all.clone());
+        groups.insert((focus.clone(), period), all);
+        groups.insert((region.clone(), period), (1..=5).collect());
+        let shown = distinct_segments(
+            vec![
+                series(Segment::Network),
+                series(focus),
+                series(region.clone()),
+            ],
+            &groups,
+        );
+        let segments: Vec<Segment> = shown.into_iter().map(|s| s.segment).collect();
+        assert_eq!(segments, vec![Segment::Network, region]);
+    }
 
     #[test]
     fn published_shares_are_whole_percentage_points() {

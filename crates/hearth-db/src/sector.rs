@@ -83,6 +83,32 @@ impl Db {
         Ok(n)
     }
 
+    /// Which groups each (segment, period) holds reports from, as stored with each report.
+    pub async fn segment_groups(&self) -> Result<hearth_core::sector::SegmentGroups, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(i64, String, String)> = with_conn!(&mut conn, |c| received_reports::table
+            .select((
+                received_reports::peer_id,
+                received_reports::period,
+                received_reports::segments,
+            ))
+            .load(c)
+            .await)?;
+        let mut out = hearth_core::sector::SegmentGroups::new();
+        for (peer, period, segments) in rows {
+            let Ok(period) = period.parse() else {
+                continue;
+            };
+            for s in segments
+                .split(',')
+                .filter_map(hearth_core::sector::Segment::parse)
+            {
+                out.entry((s, period)).or_default().insert(peer);
+            }
+        }
+        Ok(out)
+    }
+
     /// The coarse profile of a stored peer (a group's region, focuses and size band).
     pub async fn peer_profile(&self, peer_id: i64) -> Result<GroupProfile, DbError> {
         let mut conn = self.conn().await?;

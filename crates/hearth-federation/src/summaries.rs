@@ -41,7 +41,10 @@ pub async fn figures_for(
     let settings = ctx.db.hub_settings().await?;
     let mut chosen: std::collections::BTreeMap<(Segment, Measure), (Option<&str>, Point)> =
         std::collections::BTreeMap::new();
-    let hub = series_from_sums(&ctx.db.sector_sums().await?, settings.min_groups);
+    let hub = hearth_core::sector::distinct_segments(
+        series_from_sums(&ctx.db.sector_sums().await?, settings.min_groups),
+        &ctx.db.segment_groups().await?,
+    );
     let mut pairs = Vec::new();
     for (_, releases) in ctx.db.led_pair_releases().await? {
         let releases: Vec<_> = releases.iter().filter_map(|r| r.to_release()).collect();

@@ -76,6 +76,9 @@ fn the_demo_network_syncs_shows_its_planted_trend_and_serves_again() {
         "the planted rise shows through the pair: {pair:?}"
     );
     assert!(!csv.contains("uk-london") && !csv.contains("uk-wales"));
+    // Every demo group is a peer-support group: that segment is the whole network again, and
+    // is shown once, as the network.
+    assert!(!csv.contains("focus:peer-support"), "{csv}");
     for line in csv.lines().skip(1) {
         let groups: u32 = line.rsplit(',').nth(1).unwrap().parse().unwrap();
         assert!(groups >= 5, "{line}");

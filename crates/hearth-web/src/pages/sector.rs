@@ -154,7 +154,11 @@ impl Picture {
 
 /// Every source of figures this hub has, with its series (m applied) and alert tests.
 pub async fn sources(state: &AppState, min: MinGroups) -> Result<Vec<Source>, AppError> {
-    let hub = series_from_sums(&state.db.sector_sums().await?, min);
+    // A segment whose groups are another's is shown once (the first: network, then by key).
+    let hub = hearth_core::sector::distinct_segments(
+        series_from_sums(&state.db.sector_sums().await?, min),
+        &state.db.segment_groups().await?,
+    );
     let mut out = vec![Source {
         key: HUB.to_owned(),
         label: "This hub’s reports".to_owned(),
