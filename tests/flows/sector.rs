@@ -71,12 +71,19 @@ const MONTHS: [&str; 8] = [
     "2026-03", "2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10",
 ];
 
-/// Six North West groups whose burnout jumps in October, two London groups.
+/// Six North West groups whose burnout jumps in October, and five elsewhere (two in London,
+/// two in Wales, one in Scotland): enough that the network minus the North West is no group's
+/// own report.
 async fn seeded(backend: Backend) -> (TestApp, Vec<i64>) {
     let hub = TestApp::hub(backend).await;
     let mut peers = Vec::new();
-    for i in 0..8 {
-        let region = if i < 6 { "uk-north-west" } else { "uk-london" };
+    for i in 0..11 {
+        let region = match i {
+            0..6 => "uk-north-west",
+            6 | 7 => "uk-london",
+            8 | 9 => "uk-wales",
+            _ => "uk-scotland",
+        };
         let p = group(&hub, i, region).await;
         for (m, period) in MONTHS.iter().enumerate() {
             let burnout = if i < 6 && m == MONTHS.len() - 1 {
@@ -472,3 +479,63 @@ hearth_testkit::on_both_backends!(
 fn burnout() -> hearth_core::sector::Measure {
     hearth_core::sharing::Signal::Burnout.measure().unwrap()
 }
+
+/// The subtraction attack: six North West groups and two in London. The network minus the
+/// North West would be the two London groups' sums, so the North West is never shown beside
+/// the network: not on the page, the public page, the CSV, the JSON or the summary.
+async fn subtraction(backend: Backend) {
+    let hub = TestApp::hub(backend).await;
+    for i in 0..8 {
+        let region = if i < 6 { "uk-north-west" } else { "uk-london" };
+        let p = group(&hub, i, region).await;
+        for period in MONTHS {
+            report(&hub, p, period, 30, 6).await;
+        }
+    }
+    hub.db
+        .set_hub_settings(&hearth_db::HubSettings {
+            public_summary: true,
+            ..hub.db.hub_settings().await.unwrap()
+        })
+        .await
+        .unwrap();
+    let viewer = hub.join(Role::Member, "viewer").await;
+    let anon = hub.client();
+    for page in [
+        viewer.get("/sector").await.assert_status(200).body,
+        anon.get("/public/sector").await.assert_status(200).body,
+        viewer
+            .get("/sector/export.csv")
+            .await
+            .assert_status(200)
+            .body,
+        viewer
+            .get("/sector/export.json")
+            .await
+            .assert_status(200)
+            .body,
+    ] {
+        assert!(
+            page.contains("network") || page.contains("whole network"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("North West") && !page.contains("uk-north-west"),
+            "{page}"
+        );
+    }
+    let (figures, _) =
+        hearth_federation::summaries::figures_for(&hub.state.fed(), "2026-10".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(figures.iter().any(|f| f.segment == "network"));
+    assert!(
+        figures.iter().all(|f| f.segment == "network"),
+        "{figures:?}"
+    );
+}
+hearth_testkit::on_both_backends!(
+    the_network_minus_a_region_never_gives_away_a_few_groups,
+    subtraction
+);

@@ -296,6 +296,111 @@ pub fn distinct_segments(series: Vec<Series>, groups: &SegmentGroups) -> Vec<Ser
         .collect()
 }
 
+/// What a hub shows of its own reports (pages, exports, summaries alike): every series with
+/// at least m groups behind each point, each segment once, and no two figures that differ by
+/// fewer than m groups.
+pub fn shown_series(
+    sums: &BTreeMap<(Segment, Measure, ReportPeriod), Sums>,
+    groups: &SegmentGroups,
+    min: MinGroups,
+) -> Vec<Series> {
+    suppress_differences(
+        distinct_segments(series_from_sums(sums, min), groups),
+        groups,
+        min,
+    )
+}
+
+/// Secondary suppression: no two figures shown for a period may differ by 1 to m − 1 groups,
+/// or subtracting one from the other gives away those few groups' sums (the network minus a
+/// region holding all but one group is that one group's report). The same holds for a
+/// partition of the network (regions, size bands): the network minus every shown cell must
+/// not leave 1 to m − 1 groups. Each violation hides the more specific figure (never the
+/// network), the one with fewer groups, until none is left. Focuses overlap, so only pairs of
+/// them are checked.
+pub fn suppress_differences(
+    series: Vec<Series>,
+    groups: &SegmentGroups,
+    min: MinGroups,
+) -> Vec<Series> {
+    let m = min.get() as usize;
+    let periods: BTreeSet<ReportPeriod> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.period))
+        .collect();
+    let mut hidden: BTreeSet<(Segment, ReportPeriod)> = BTreeSet::new();
+    for period in periods {
+        let empty = BTreeSet::new();
+        let set = |s: &Segment| groups.get(&(s.clone(), period)).unwrap_or(&empty);
+        let mut shown: Vec<Segment> = series
+            .iter()
+            .filter(|s| s.points.iter().any(|p| p.period == period))
+            .map(|s| s.segment.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        while let Some(victim) = violation(&shown, &set, m) {
+            shown.retain(|s| *s != victim);
+            hidden.insert((victim, period));
+        }
+    }
+    series
+        .into_iter()
+        .map(|mut s| {
+            s.points
+                .retain(|p| !hidden.contains(&(s.segment.clone(), p.period)));
+            s
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect()
+}
+
+/// The figure to hide next among `shown`, if any pair or partition gives a small difference.
+fn violation<'a>(
+    shown: &[Segment],
+    set: &impl Fn(&Segment) -> &'a BTreeSet<i64>,
+    m: usize,
+) -> Option<Segment> {
+    let small = |d: usize| (1..m).contains(&d);
+    // Of two figures, the one to hide: never the network; else the one with fewer groups.
+    let pick = |a: &Segment, b: &Segment| -> Segment {
+        match (a, b) {
+            (Segment::Network, _) => b.clone(),
+            (_, Segment::Network) => a.clone(),
+            _ if set(a).len() < set(b).len() => a.clone(),
+            _ => b.clone(),
+        }
+    };
+    for (i, a) in shown.iter().enumerate() {
+        for b in &shown[i + 1..] {
+            if small(set(a).symmetric_difference(set(b)).count()) {
+                return Some(pick(a, b));
+            }
+        }
+    }
+    if shown.contains(&Segment::Network) {
+        let all = set(&Segment::Network);
+        for cell in [
+            (|s: &Segment| matches!(s, Segment::Region(_))) as fn(&Segment) -> bool,
+            |s: &Segment| matches!(s, Segment::SizeBand(_)),
+        ] {
+            let cells: Vec<&Segment> = shown.iter().filter(|s| cell(s)).collect();
+            if cells.is_empty() {
+                continue;
+            }
+            let covered: BTreeSet<i64> =
+                cells.iter().flat_map(|c| set(c).iter().copied()).collect();
+            if small(all.difference(&covered).count()) {
+                return cells
+                    .iter()
+                    .min_by_key(|c| set(c).len())
+                    .map(|c| (*c).clone());
+            }
+        }
+    }
+    None
+}
+
 /// Segments that have at least one point shown, network first.
 pub fn shown_segments(series: &[Series]) -> Vec<Segment> {
     let set: BTreeSet<Segment> = series.iter().map(|s| s.segment.clone()).collect();
@@ -360,6 +465,93 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Over random networks of small groups, no two figures shown for a period differ by 1 to
+    /// m − 1 groups, and no partition's shown cells leave 1 to m − 1 groups of the network.
+    #[test]
+    fn no_shown_figures_differ_by_fewer_than_m_groups() {
+        use rand::{Rng, SeedableRng};
+        let m = MinGroups::default();
+        let period: ReportPeriod = "2026-11".parse().unwrap();
+        let measure = Measure::all().next().unwrap();
+        for seed in 0..400u64 {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let mut groups = SegmentGroups::new();
+            for g in 0..rng.gen_range(5..40i64) {
+                let mut segments = vec![Segment::Network];
+                if rng.gen_bool(0.9) {
+                    segments.push(Segment::Region(format!("r{}", rng.gen_range(0..4))));
+                }
+                segments.push(Segment::SizeBand(format!("s{}", rng.gen_range(0..3))));
+                for f in 0..4 {
+                    if rng.gen_bool(0.4) {
+                        segments.push(Segment::Focus(format!("f{f}")));
+                    }
+                }
+                for s in segments {
+                    groups.entry((s, period)).or_default().insert(g);
+                }
+            }
+            let series: Vec<Series> = groups
+                .iter()
+                .filter(|(_, g)| g.len() >= m.get() as usize)
+                .map(|((segment, p), g)| Series {
+                    segment: segment.clone(),
+                    measure,
+                    points: vec![
+                        Point::from_sums(
+                            *p,
+                            Sums {
+                                groups: g.len() as u32,
+                                respondents: 8 * g.len() as i64,
+                                count: g.len() as i64,
+                                noise_variance: 1.0,
+                            },
+                        )
+                        .unwrap(),
+                    ],
+                })
+                .collect();
+            let before = series.iter().any(|s| s.segment == Segment::Network);
+            let shown = suppress_differences(distinct_segments(series, &groups), &groups, m);
+            let segs: Vec<&Segment> = shown.iter().map(|s| &s.segment).collect();
+            assert_eq!(
+                segs.contains(&&Segment::Network),
+                before,
+                "the network is never hidden"
+            );
+            let set = |s: &Segment| groups.get(&(s.clone(), period)).unwrap();
+            for (i, a) in segs.iter().enumerate() {
+                for b in &segs[i + 1..] {
+                    let d = set(a).symmetric_difference(set(b)).count();
+                    assert!(
+                        d == 0 || d >= 5,
+                        "seed {seed}: {a:?} and {b:?} differ by {d}"
+                    );
+                }
+            }
+            if before {
+                let all = set(&Segment::Network);
+                for region in [true, false] {
+                    let covered: BTreeSet<i64> = segs
+                        .iter()
+                        .filter(|s| {
+                            if region {
+                                matches!(s, Segment::Region(_))
+                            } else {
+                                matches!(s, Segment::SizeBand(_))
+                            }
+                        })
+                        .flat_map(|s| set(s).iter().copied())
+                        .collect();
+                    if !covered.is_empty() {
+                        let rest = all.difference(&covered).count();
+                        assert!(rest == 0 || rest >= 5, "seed {seed}: {rest} groups left");
+                    }
+                }
+            }
+        }
+    }
 
     /// A segment whose groups are another's, period by period, is not shown again.
     #[test]

@@ -11,7 +11,7 @@ use activitypub_federation::traits::Activity;
 use chrono::{DateTime, Utc};
 use hearth_core::InstanceRole;
 use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
-use hearth_core::sector::{Measure, Point, Segment, published, series_from_sums};
+use hearth_core::sector::{Measure, Point, Segment, published};
 use hearth_db::MembershipState;
 use url::Url;
 
@@ -41,9 +41,10 @@ pub async fn figures_for(
     let settings = ctx.db.hub_settings().await?;
     let mut chosen: std::collections::BTreeMap<(Segment, Measure), (Option<&str>, Point)> =
         std::collections::BTreeMap::new();
-    let hub = hearth_core::sector::distinct_segments(
-        series_from_sums(&ctx.db.sector_sums().await?, settings.min_groups),
+    let hub = hearth_core::sector::shown_series(
+        &ctx.db.sector_sums().await?,
         &ctx.db.segment_groups().await?,
+        settings.min_groups,
     );
     let mut pairs = Vec::new();
     for (_, releases) in ctx.db.led_pair_releases().await? {

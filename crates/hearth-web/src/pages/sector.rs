@@ -11,9 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::alerts::{Test, detect};
 use hearth_core::report::ReportPeriod;
-use hearth_core::sector::{
-    Measure, MinGroups, Segment, Series, published, reading, series_from_sums,
-};
+use hearth_core::sector::{Measure, MinGroups, Segment, Series, published, reading};
 use hearth_db::HubSettings;
 use serde::Deserialize;
 
@@ -154,10 +152,10 @@ impl Picture {
 
 /// Every source of figures this hub has, with its series (m applied) and alert tests.
 pub async fn sources(state: &AppState, min: MinGroups) -> Result<Vec<Source>, AppError> {
-    // A segment whose groups are another's is shown once (the first: network, then by key).
-    let hub = hearth_core::sector::distinct_segments(
-        series_from_sums(&state.db.sector_sums().await?, min),
+    let hub = hearth_core::sector::shown_series(
+        &state.db.sector_sums().await?,
         &state.db.segment_groups().await?,
+        min,
     );
     let mut out = vec![Source {
         key: HUB.to_owned(),
