@@ -1,5 +1,6 @@
-"""Gives a running test hub eight member groups with eight months of reports each, the North
-West's burnout jumping in the last month, so the sector pages have figures, segments and an
+"""Gives a running test hub eleven member groups with eight months of reports each (six in the
+North West, five elsewhere, so the network minus the North West is no few groups' sums), the
+North West's burnout jumping in the last month, so the sector pages have figures, segments and an
 alert to show. Reports reach a live hub only from real groups over the network; this stands in
 for months of them.
 
@@ -15,8 +16,9 @@ months = [f"2026-{m:02d}" for m in range(3, 11)]
 # (segment, measure, period) -> [groups, respondents, total, sigma² in hundredths], as the hub
 # keeps its rollups when reports arrive.
 rollups = collections.defaultdict(lambda: [0, 0, 0, 0])
-for i in range(8):
-    region = "uk-north-west" if i < 6 else "uk-london"
+for i in range(11):
+    region = ("uk-north-west" if i < 6 else "uk-london" if i < 8 else "uk-wales" if i < 10
+              else "uk-scotland")
     cur = db.execute(
         "INSERT INTO peers (actor_url, kind, name, inbox, public_key_pem, profile, fetched_at)"
         " VALUES (?, 'Group', ?, ?, 'none', ?, ?)",
@@ -56,4 +58,4 @@ for (segment, measure, period), (g, n, total, s2) in rollups.items():
         (segment, measure, period, g, n, total, s2),
     )
 db.commit()
-print("seeded 8 groups x 8 months")
+print("seeded 11 groups x 8 months")
