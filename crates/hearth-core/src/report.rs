@@ -84,6 +84,30 @@ impl ReportPeriod {
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
+    /// The periods of `cadence` that closed after `since` and by `now`, oldest first, looking
+    /// at no more than `limit` periods (so a long-idle instance catches up in bounded work).
+    pub fn closed_between(
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        cadence: Cadence,
+        (tz, close): (Tz, WeekClose),
+        limit: usize,
+    ) -> Vec<ReportPeriod> {
+        let mut out = Vec::new();
+        let mut period = ReportPeriod::of_week(IsoWeek::containing(since, tz), cadence);
+        for _ in 0..limit {
+            let closes = period.closes_at(tz, close);
+            if closes > now {
+                break;
+            }
+            if closes > since {
+                out.push(period);
+            }
+            period = period.next();
+        }
+        out
+    }
+
     pub fn next(self) -> Self {
         match self {
             ReportPeriod::Week(w) => ReportPeriod::Week(w.next()),

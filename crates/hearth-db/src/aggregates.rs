@@ -82,16 +82,19 @@ fn int(v: u32) -> Result<i32, DbError> {
 }
 
 /// The rows that pass validation: one corrupt row (a hand edit, a damaged page) neither stops
-/// a week freezing nor breaks a page. It is logged by its week alone, never its values or its
-/// author.
-pub(crate) fn valid_only<T>(rows: impl Iterator<Item = Result<T, DbError>>, week: &str) -> Vec<T> {
+/// a week freezing nor breaks a page. It is logged by what was read (`rows_of`: a week, a
+/// member's history) alone, never its values or its author.
+pub(crate) fn valid_only<T>(
+    rows: impl Iterator<Item = Result<T, DbError>>,
+    rows_of: &str,
+) -> Vec<T> {
     let mut skipped = 0;
     let valid = rows
         .filter_map(|r| r.map_err(|_| skipped += 1).ok())
         .collect();
     if skipped > 0 {
         tracing::warn!(
-            week,
+            rows_of,
             skipped,
             "stored check-ins that fail validation are left out (a damaged or hand-edited database)"
         );

@@ -12,6 +12,14 @@ use url::Url;
 use crate::protocol::{ActorJson, ActorKind, Endpoints, GroupProfile};
 use crate::{FedContext, FedError};
 
+/// How pages name an instance by its actor URL: its host (the URL itself if it has none).
+pub fn host_of(actor_url: &str) -> String {
+    Url::parse(actor_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| actor_url.to_owned())
+}
+
 /// An instance's actor. Local actors carry their private key; remote ones never do.
 #[derive(Clone, Debug)]
 pub struct Peer {

@@ -11,7 +11,6 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use activitypub_federation::fetch::object_id::ObjectId;
 use chrono::{DateTime, Utc};
-use hearth_core::IsoWeek;
 use hearth_core::pair::{HubRole, NONCE_LEN, PairPlan, shard};
 use hearth_core::report::{ReportPeriod, TrueCounts};
 use hearth_core::sector::GroupProfile;
@@ -24,14 +23,11 @@ use serde::Serialize;
 use url::Url;
 
 use crate::actor::Peer;
-use crate::group_sharing::MadeReports;
+use crate::group_sharing::{MAX_PERIODS_PER_CALL, MadeReports};
 use crate::protocol::ActorJson;
 use crate::protocol::pair::{CreatePair, PairShare, PairShareObject, encode};
 use crate::sending::{new_activity_id, outbox_item};
 use crate::{FedContext, FedError};
-
-/// Periods decided per pair in one call, as for a hub.
-const MAX_PERIODS_PER_CALL: usize = 530;
 
 /// Fetches the actor document of the hub the group belongs to as `peer_id` and brings the pairs
 /// it leads in step with what it lists (see [`hearth_db::Db::sync_group_pairs`]). Returns how
@@ -176,22 +172,15 @@ pub async fn make_due(
             .await?
             .into_iter()
             .collect();
-        let cadence = pair.plan.cadence;
-        let mut period = ReportPeriod::of_week(IsoWeek::containing(enabled_at, tz), cadence);
-        for _ in 0..MAX_PERIODS_PER_CALL {
-            let closes = period.closes_at(tz, close);
-            if closes > now {
-                break;
-            }
-            if closes > enabled_at && !done.contains(&period.to_string()) {
-                match make_one(ctx, &pair, &leader, &helper, period).await? {
-                    ReportState::Sent => made.sent += 1,
-                    ReportState::AwaitingApproval => made.awaiting_approval += 1,
-                    ReportState::OverBudget => made.over_budget += 1,
-                    ReportState::Declined | ReportState::Suppressed => {}
-                }
-            }
-            period = period.next();
+        let due = ReportPeriod::closed_between(
+            enabled_at,
+            now,
+            pair.plan.cadence,
+            (tz, close),
+            MAX_PERIODS_PER_CALL,
+        );
+        for period in due.into_iter().filter(|p| !done.contains(&p.to_string())) {
+            made.count(make_one(ctx, &pair, &leader, &helper, period).await?);
         }
     }
     Ok(())
@@ -199,11 +188,10 @@ pub async fn make_due(
 
 /// How the audit log names a pair: its leader's name and its helper's host.
 pub fn pair_name(leader: &str, helper_actor: &str) -> String {
-    let helper = Url::parse(helper_actor)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| helper_actor.to_owned());
-    format!("{leader} with {helper} (hub pair)")
+    format!(
+        "{leader} with {} (hub pair)",
+        crate::actor::host_of(helper_actor)
+    )
 }
 
 async fn make_one(

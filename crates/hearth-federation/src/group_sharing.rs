@@ -8,9 +8,9 @@ use activitypub_federation::kinds::activity::{CreateType, DeleteType, UndoType, 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use hearth_core::InstanceRole;
 use hearth_core::report::{NoisyReport, ReportPeriod, make_report};
 use hearth_core::sharing::{BudgetCheck, Rho, check_budget};
-use hearth_core::{InstanceRole, IsoWeek};
 use hearth_db::{DbError, MembershipState, NewOutbox, NewSharedReport, ReportState};
 use rand_core::{CryptoRng, RngCore};
 use url::Url;
@@ -31,9 +31,22 @@ pub struct MadeReports {
     pub over_budget: usize,
 }
 
-/// At most this many periods are decided per hub in one call (ten years of weeks), so a
-/// long-idle instance catches up in bounded work.
-const MAX_PERIODS_PER_CALL: usize = 530;
+impl MadeReports {
+    /// Counts what became of one period's report.
+    pub(crate) fn count(&mut self, state: ReportState) {
+        match state {
+            ReportState::Sent => self.sent += 1,
+            ReportState::AwaitingApproval => self.awaiting_approval += 1,
+            ReportState::OverBudget => self.over_budget += 1,
+            // Made no more; reports recorded as suppressed before stay in the log.
+            ReportState::Declined | ReportState::Suppressed => {}
+        }
+    }
+}
+
+/// At most this many periods are decided per hub or pair in one call (ten years of weeks), so
+/// a long-idle instance catches up in bounded work.
+pub(crate) const MAX_PERIODS_PER_CALL: usize = 530;
 
 /// Makes every report that has come due: for each accepted hub with sharing on, each period
 /// that closed after sharing was turned on and has no report yet. The budget is checked and
@@ -70,22 +83,15 @@ pub async fn make_due_reports<R: RngCore + CryptoRng>(
             .await?
             .into_iter()
             .collect();
-        let mut period = ReportPeriod::of_week(IsoWeek::containing(enabled_at, tz), s.cadence);
-        for _ in 0..MAX_PERIODS_PER_CALL {
-            let closes = period.closes_at(tz, close);
-            if closes > now {
-                break;
-            }
-            if closes > enabled_at && !done.contains(&period.to_string()) {
-                match make_one(ctx, &hub, period, &s, rng).await? {
-                    ReportState::Sent => made.sent += 1,
-                    ReportState::AwaitingApproval => made.awaiting_approval += 1,
-                    ReportState::OverBudget => made.over_budget += 1,
-                    // Made no more; reports recorded as suppressed before stay in the log.
-                    ReportState::Declined | ReportState::Suppressed => {}
-                }
-            }
-            period = period.next();
+        let due = ReportPeriod::closed_between(
+            enabled_at,
+            now,
+            s.cadence,
+            (tz, close),
+            MAX_PERIODS_PER_CALL,
+        );
+        for period in due.into_iter().filter(|p| !done.contains(&p.to_string())) {
+            made.count(make_one(ctx, &hub, period, &s, rng).await?);
         }
     }
     crate::group_pairs::make_due(ctx, now, &mut made).await?;

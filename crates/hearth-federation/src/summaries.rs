@@ -4,6 +4,8 @@
 //! (`sectorFigures`), which group instances store to show their own figures beside the sector.
 //! Only figures with at least m groups behind them are in a summary.
 
+use std::collections::BTreeMap;
+
 use activitypub_federation::config::Data;
 use activitypub_federation::kinds::activity::CreateType;
 use activitypub_federation::kinds::object::NoteType;
@@ -11,8 +13,8 @@ use activitypub_federation::traits::Activity;
 use chrono::{DateTime, Utc};
 use hearth_core::InstanceRole;
 use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
-use hearth_core::sector::{Measure, Point, Segment, published};
-use hearth_db::MembershipState;
+use hearth_core::sector::{Measure, MinGroups, Point, Segment, Series, published};
+use hearth_db::{HubPair, MembershipState};
 use url::Url;
 
 use crate::protocol::summary::{CreateSummary, Figure, PUBLIC, SectorSummary};
@@ -30,6 +32,27 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
+/// What every view of the sector reads (pages, exports, summaries): the hub's own series, and
+/// each pair it leads with that pair's series, m applied to both.
+pub async fn sector_series(
+    ctx: &FedContext,
+    min: MinGroups,
+) -> Result<(Vec<Series>, Vec<(HubPair, Vec<Series>)>), FedError> {
+    let hub = hearth_core::sector::shown_series(
+        &ctx.db.sector_sums().await?,
+        &ctx.db.segment_groups().await?,
+        min,
+    );
+    let mut pairs = Vec::new();
+    for (pair, releases) in ctx.db.led_pair_releases().await? {
+        let releases: Vec<_> = releases.iter().filter_map(|r| r.to_release()).collect();
+        if !releases.is_empty() {
+            pairs.push((pair, hearth_core::pair::series(&releases, min)));
+        }
+    }
+    Ok((hub, pairs))
+}
+
 /// The figures for `period` and the Note's words, or `None` when fewer than m groups reported.
 /// Where a hub pair this hub leads released a figure, the summary carries the pair's (marked
 /// `aggregation: "pair"`, far more exact) instead of the one from single reports; the two are never
@@ -39,48 +62,37 @@ pub async fn figures_for(
     period: ReportPeriod,
 ) -> Result<Option<(Vec<Figure>, String)>, FedError> {
     let settings = ctx.db.hub_settings().await?;
-    let mut chosen: std::collections::BTreeMap<(Segment, Measure), (Option<&str>, Point)> =
-        std::collections::BTreeMap::new();
-    let hub = hearth_core::sector::shown_series(
-        &ctx.db.sector_sums().await?,
-        &ctx.db.segment_groups().await?,
-        settings.min_groups,
-    );
-    let mut pairs = Vec::new();
-    for (_, releases) in ctx.db.led_pair_releases().await? {
-        let releases: Vec<_> = releases.iter().filter_map(|r| r.to_release()).collect();
-        pairs.push(hearth_core::pair::series(&releases, settings.min_groups));
-    }
-    for (source, series) in
-        std::iter::once((None, &hub)).chain(pairs.iter().map(|s| (Some("pair"), s)))
-    {
+    let (hub, pairs) = sector_series(ctx, settings.min_groups).await?;
+    // The first pair's figure for a segment and measure stands; the hub's own only where no
+    // pair has one.
+    let mut chosen: BTreeMap<(Segment, Measure), (Option<&str>, Point)> = BTreeMap::new();
+    let sources = pairs
+        .iter()
+        .map(|(_, s)| (Some("pair"), s))
+        .chain(std::iter::once((None, &hub)));
+    for (source, series) in sources {
         for s in series {
             if let Some(p) = s.points.iter().find(|p| p.period == period) {
-                let key = (s.segment.clone(), s.measure);
-                // The first pair's figure stands over the hub's; a second pair's does not mix in.
-                if source.is_some() && chosen.get(&key).is_some_and(|(src, _)| src.is_some()) {
-                    continue;
-                }
-                chosen.insert(key, (source, *p));
+                chosen
+                    .entry((s.segment.clone(), s.measure))
+                    .or_insert((source, *p));
             }
         }
     }
     let mut figures = Vec::new();
     let mut network = Vec::new();
     for ((segment, measure), (source, p)) in &chosen {
-        {
-            figures.push(Figure {
-                segment: segment.key(),
-                measure: measure.slug().to_owned(),
-                share: published(p.share),
-                interval_low: published(p.low),
-                interval_high: published(p.high),
-                groups: p.sums.groups,
-                aggregation: source.map(str::to_owned),
-            });
-            if *segment == Segment::Network {
-                network.push((*measure, *p));
-            }
+        figures.push(Figure {
+            segment: segment.key(),
+            measure: measure.slug().to_owned(),
+            share: published(p.share),
+            interval_low: published(p.low),
+            interval_high: published(p.high),
+            groups: p.sums.groups,
+            aggregation: source.map(str::to_owned),
+        });
+        if *segment == Segment::Network {
+            network.push((*measure, *p));
         }
     }
     if network.is_empty() {

@@ -8,24 +8,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hearth_core::pair::MEASUREMENT_LEN;
-use hearth_core::sharing::{DELTA, Rho, Signal, SignalSet, YEARLY_CAP};
+use hearth_core::sharing::{Signal, SignalSet, YEARLY_CAP};
 use hearth_db::{GroupPair, MembershipState};
 use hearth_federation::group_pairs;
 
-use super::sharing::{NoticeQuery, SignalChoice};
+use super::sharing::{NoticeQuery, SignalChoice, eps};
 use super::{Nav, render, render_with_status};
 use crate::auth::Facilitator;
 use crate::{AppError, AppState, csrf};
 
-fn eps(r: Rho) -> String {
-    format!("{:.2}", r.epsilon(DELTA))
-}
-
 fn helper_host(pair: &GroupPair) -> String {
-    url::Url::parse(&pair.helper_actor)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| pair.helper_actor.clone())
+    hearth_federation::actor::host_of(&pair.helper_actor)
 }
 
 /// The trust model, as a facilitator reads it before choosing a pair.

@@ -152,11 +152,7 @@ impl Picture {
 
 /// Every source of figures this hub has, with its series (m applied) and alert tests.
 pub async fn sources(state: &AppState, min: MinGroups) -> Result<Vec<Source>, AppError> {
-    let hub = hearth_core::sector::shown_series(
-        &state.db.sector_sums().await?,
-        &state.db.segment_groups().await?,
-        min,
-    );
+    let (hub, pairs) = hearth_federation::summaries::sector_series(&state.fed(), min).await?;
     let mut out = vec![Source {
         key: HUB.to_owned(),
         label: "This hub’s reports".to_owned(),
@@ -164,16 +160,8 @@ pub async fn sources(state: &AppState, min: MinGroups) -> Result<Vec<Source>, Ap
         tests: detect(&hub),
         series: hub,
     }];
-    for (pair, releases) in state.db.led_pair_releases().await? {
-        let releases: Vec<_> = releases.iter().filter_map(|r| r.to_release()).collect();
-        if releases.is_empty() {
-            continue;
-        }
-        let series = hearth_core::pair::series(&releases, min);
-        let helper = url::Url::parse(&pair.other.actor_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| pair.other.actor_url.clone());
+    for (pair, series) in pairs {
+        let helper = hearth_federation::actor::host_of(&pair.other.actor_url);
         out.push(Source {
             key: format!("pair-{}", pair.id),
             label: format!("The hub pair with {helper}"),

@@ -22,7 +22,7 @@ use crate::auth::{CurrentUser, Facilitator};
 use crate::{AppError, AppState, csrf};
 
 /// ε at δ = 10⁻⁶, as people read it.
-fn eps(r: Rho) -> String {
+pub(crate) fn eps(r: Rho) -> String {
     format!("{:.2}", r.epsilon(DELTA))
 }
 
