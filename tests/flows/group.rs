@@ -67,12 +67,15 @@ backend_tests! {
         let page = f.get("/group").await.assert_status(200);
         page.assert_contains("week of 23 Nov 2026, 5 people answered")
             .assert_contains("Average wellbeing was 40 out of 100")
-            .assert_contains("100% were in the low-wellbeing range")
+            // All five in the low range, all at burnout 3: "not all, not none" shows a band.
+            .assert_contains("80% or more were in the low-wellbeing range")
+            .assert_lacks("100%")
             .assert_contains("role=\"img\"");
         let csv = f.get("/group/export.csv").await;
         let lines = csv_lines(&csv.body);
         assert_eq!(lines.len(), 2, "{}", csv.body);
-        assert!(lines[1].starts_with("2026-W48,2026-11-23,5,40.0,1.000,1.000,1.000,6.00,4.00,0.300"), "{}", lines[1]);
+        assert!(lines[1].starts_with("2026-W48,2026-11-23,5,40.0,>=0.800,>=0.800,>=0.800,6.00,4.00,0.300"), "{}", lines[1]);
+        assert!(!csv.body.contains("1.000") && !csv.body.contains(",0.000"), "{}", csv.body);
     }
 
     async fn an_open_week_shows_no_count_that_could_tell_who_checked_in(app) {

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use hearth_core::aggregate::{MinCount, WeekFigures};
+use hearth_core::aggregate::{MinCount, Shown, WeekFigures};
 use hearth_core::{IsoWeek, Role};
 use hearth_db::FrozenWeek;
 
@@ -67,21 +67,30 @@ fn pct(share: f64) -> String {
     format!("{:.0}%", share * 100.0)
 }
 
+/// A share as shown, with the "not all, not none" bands ("20% or less").
+fn share(s: Shown) -> String {
+    s.describe(pct)
+}
+
 fn one_decimal(v: f64) -> String {
     format!("{v:.1}")
 }
 
+fn whole(v: f64) -> String {
+    format!("{v:.0}")
+}
+
 fn figure_row(f: &WeekFigures) -> FigureRow {
     FigureRow {
-        wellbeing: format!("{:.0}", f.mean_wellbeing),
-        low_wellbeing: pct(f.share_low_wellbeing),
-        burnout: pct(f.share_burnout),
-        time_pressure: pct(f.share_time_pressure),
-        paid: one_decimal(f.mean_paid_hours),
-        unpaid: one_decimal(f.mean_unpaid_hours),
+        wellbeing: f.mean_wellbeing.describe(whole),
+        low_wellbeing: share(f.share_low_wellbeing),
+        burnout: share(f.share_burnout),
+        time_pressure: share(f.share_time_pressure),
+        paid: f.mean_paid_hours.describe(one_decimal),
+        unpaid: f.mean_unpaid_hours.describe(one_decimal),
         funding: f
             .funding_share_of_hours
-            .map(pct)
+            .map(share)
             .unwrap_or_else(|| "no hours".into()),
     }
 }
@@ -95,14 +104,15 @@ fn readings(shown: &[(IsoWeek, WeekFigures)], k: MinCount) -> Vec<String> {
         )];
     };
     let mut out = vec![format!(
-        "In the {}, {} people answered. Average wellbeing was {:.0} out of 100; {} were in the low-wellbeing range.",
+        "In the {}, {} people answered. Average wellbeing was {} out of 100; {} were in the low-wellbeing range.",
         week.human_label(),
         latest.respondents,
-        latest.mean_wellbeing,
-        pct(latest.share_low_wellbeing)
+        latest.mean_wellbeing.describe(whole),
+        share(latest.share_low_wellbeing)
     )];
     if let Some((prev_week, prev)) = earlier.last() {
-        let change = |now: f64, before: f64| {
+        let change = |now: Shown, before: Shown| {
+            let (now, before) = (now.value(), before.value());
             if (now - before).abs() < 0.05 {
                 "about the same as"
             } else if now > before {
@@ -113,21 +123,21 @@ fn readings(shown: &[(IsoWeek, WeekFigures)], k: MinCount) -> Vec<String> {
         };
         out.push(format!(
             "The share at burnout level 3 or above was {}, {} {} in the {}.",
-            pct(latest.share_burnout),
+            share(latest.share_burnout),
             change(latest.share_burnout, prev.share_burnout),
-            pct(prev.share_burnout),
+            share(prev.share_burnout),
             prev_week.human_label()
         ));
     } else {
         out.push(format!(
             "The share at burnout level 3 or above was {}.",
-            pct(latest.share_burnout)
+            share(latest.share_burnout)
         ));
     }
     if let Some(f) = latest.funding_share_of_hours {
         out.push(format!(
             "{} of the hours people gave went on funding applications, reports and monitoring.",
-            pct(f)
+            share(f)
         ));
     }
     out
@@ -163,7 +173,7 @@ async fn beside_the_sector(
         }
         let ours = |count: u32| {
             if total.respondents >= u32::from(k.get()) {
-                pct(f64::from(count) / f64::from(total.respondents))
+                share(Shown::share(count, total.respondents))
             } else {
                 "not enough answers".to_owned()
             }
@@ -255,7 +265,10 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             "Average WHO-5 wellbeing score of the people who answered each closed week. {suppressed_note}"
         ),
         &labels,
-        vec![("Average wellbeing".into(), series(&|f| f.mean_wellbeing))],
+        vec![(
+            "Average wellbeing".into(),
+            series(&|f| f.mean_wellbeing.value()),
+        )],
         YAxis {
             min: 0.0,
             max: 100.0,
@@ -273,11 +286,11 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         vec![
             (
                 "Low wellbeing (%)".into(),
-                series(&|f| f.share_low_wellbeing * 100.0),
+                series(&|f| f.share_low_wellbeing.value() * 100.0),
             ),
             (
                 "Burnout 3 or above (%)".into(),
-                series(&|f| f.share_burnout * 100.0),
+                series(&|f| f.share_burnout.value() * 100.0),
             ),
         ],
         YAxis {
@@ -290,7 +303,7 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     let max_hours = weeks
         .iter()
         .filter_map(fig)
-        .map(|f| f.mean_paid_hours.max(f.mean_unpaid_hours))
+        .map(|f| f.mean_paid_hours.value().max(f.mean_unpaid_hours.value()))
         .fold(10.0, f64::max);
     let top = (max_hours / 10.0).ceil() * 10.0;
     let ticks: Vec<f64> = (0..=4).map(|i| top * f64::from(i) / 4.0).collect();
@@ -302,8 +315,11 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         ),
         &labels,
         vec![
-            ("Paid hours".into(), series(&|f| f.mean_paid_hours)),
-            ("Unpaid hours".into(), series(&|f| f.mean_unpaid_hours)),
+            ("Paid hours".into(), series(&|f| f.mean_paid_hours.value())),
+            (
+                "Unpaid hours".into(),
+                series(&|f| f.mean_unpaid_hours.value()),
+            ),
         ],
         YAxis {
             min: 0.0,
@@ -368,6 +384,7 @@ pub async fn export_csv(
         "mean_unpaid_hours",
         "funding_share_of_hours",
     ]);
+    let three = |v: f64| format!("{v:.3}");
     for week in &weeks {
         let Some(f) = week.figures(k) else {
             continue;
@@ -376,14 +393,14 @@ pub async fn export_csv(
             week.week.to_string(),
             week.week.monday().to_string(),
             f.respondents.to_string(),
-            format!("{:.1}", f.mean_wellbeing),
-            format!("{:.3}", f.share_low_wellbeing),
-            format!("{:.3}", f.share_burnout),
-            format!("{:.3}", f.share_time_pressure),
-            format!("{:.2}", f.mean_paid_hours),
-            format!("{:.2}", f.mean_unpaid_hours),
+            f.mean_wellbeing.cell(|v| format!("{v:.1}")),
+            f.share_low_wellbeing.cell(three),
+            f.share_burnout.cell(three),
+            f.share_time_pressure.cell(three),
+            f.mean_paid_hours.cell(|v| format!("{v:.2}")),
+            f.mean_unpaid_hours.cell(|v| format!("{v:.2}")),
             f.funding_share_of_hours
-                .map(|v| format!("{v:.3}"))
+                .map(|v| v.cell(three))
                 .unwrap_or_default(),
         ]);
     }
