@@ -13,6 +13,7 @@
 pub mod aggregate;
 pub mod alerts;
 pub mod checkin;
+pub mod disclosure;
 
 pub mod history;
 pub mod instruments;
