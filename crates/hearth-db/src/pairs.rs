@@ -775,6 +775,38 @@ impl Db {
         Ok(out)
     }
 
+    /// Which groups each (segment, period) of a pair's releases holds: the senders of the
+    /// checked shares released in that segment's batch.
+    pub async fn pair_segment_groups(
+        &self,
+        pair_id: i64,
+    ) -> Result<hearth_core::sector::SegmentGroups, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(i64, String, String)> = with_conn!(&mut conn, |c| pair_shares::table
+            .filter(pair_shares::pair_id.eq(pair_id))
+            .filter(pair_shares::state.eq(ShareState::Checked.as_str()))
+            .select((
+                pair_shares::peer_id,
+                pair_shares::period,
+                pair_shares::batches
+            ))
+            .load(c)
+            .await)?;
+        let mut out = hearth_core::sector::SegmentGroups::new();
+        for (peer, period, batches) in rows {
+            let Ok(period) = period.parse() else {
+                continue;
+            };
+            for s in batches
+                .split(',')
+                .filter_map(hearth_core::sector::Segment::parse)
+            {
+                out.entry((s, period)).or_default().insert(peer);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every release of a pair, by period then segment.
     pub async fn pair_releases(&self, pair_id: i64) -> Result<Vec<PairRelease>, DbError> {
         let mut conn = self.conn().await?;

@@ -45,12 +45,31 @@ pub async fn sector_series(
     );
     let mut pairs = Vec::new();
     for (pair, releases) in ctx.db.led_pair_releases().await? {
-        let releases: Vec<_> = releases.iter().filter_map(|r| r.to_release()).collect();
         if !releases.is_empty() {
-            pairs.push((pair, hearth_core::pair::series(&releases, min)));
+            let series = pair_series(ctx, pair.id, &releases, min).await?;
+            pairs.push((pair, series));
         }
     }
     Ok((hub, pairs))
+}
+
+/// What a hub shows of one pair's releases: each segment once, and, as for its own reports, no
+/// combination of a period's figures that depends on fewer than m groups (a pair released the
+/// network and a region; their difference must not be a few groups' sums).
+pub async fn pair_series(
+    ctx: &FedContext,
+    pair_id: i64,
+    releases: &[hearth_db::PairRelease],
+    min: MinGroups,
+) -> Result<Vec<Series>, FedError> {
+    let releases: Vec<_> = releases.iter().filter_map(|r| r.to_release()).collect();
+    let groups = ctx.db.pair_segment_groups(pair_id).await?;
+    let series = hearth_core::pair::series(&releases, min);
+    Ok(hearth_core::sector::suppress_differences(
+        hearth_core::sector::distinct_segments(series, &groups),
+        &groups,
+        min,
+    ))
 }
 
 /// The figures for `period` and the Note's words, or `None` when fewer than m groups reported.

@@ -91,6 +91,9 @@ pub struct PairsPage {
     pub can_decide: bool,
     pub pairs: Vec<PairRow>,
     pub releases: Vec<ReleaseRow>,
+    /// Releases not shown: with the others of their period they would isolate a few groups.
+    pub held_back: usize,
+    pub hub_min: u32,
     pub error: Option<String>,
     pub address: String,
     pub dimensions: Vec<DimensionOption>,
@@ -133,7 +136,7 @@ fn percent(x: f64) -> String {
 /// that carries both hubs' noise (as the sector page reads the pair).
 fn release_row(r: &hearth_db::PairRelease) -> Option<ReleaseRow> {
     let release = r.to_release()?;
-    // Every release on this page is shown, whatever m the sector applies.
+    // The page has already kept only what the sector shows.
     let figures = hearth_core::pair::series(std::slice::from_ref(&release), MinGroups::default())
         .iter()
         .filter_map(|s| {
@@ -166,6 +169,8 @@ async fn page(
     let own = settings.name.clone();
     let mut pairs = Vec::new();
     let mut releases = Vec::new();
+    let mut held_back = 0;
+    let hub_min = state.db.hub_settings().await?.min_groups;
     for p in state.db.pairs().await? {
         let other = format!("{} ({})", p.other.name, p.other.actor_url);
         let (leader, helper) = match p.role {
@@ -197,14 +202,27 @@ async fn page(
                     || (p.state == PairState::Proposed && p.role == HubRole::Leader)),
         });
         if p.role == HubRole::Leader {
-            releases.extend(
-                state
-                    .db
-                    .pair_releases(p.id)
-                    .await?
-                    .iter()
-                    .filter_map(release_row),
-            );
+            // Only what the sector shows of the pair: a release that, with the others of its
+            // period, would give away fewer than m groups is held back here too.
+            let all = state.db.pair_releases(p.id).await?;
+            let shown =
+                hearth_federation::summaries::pair_series(&state.fed(), p.id, &all, hub_min)
+                    .await?;
+            let visible: std::collections::BTreeSet<(String, String)> = shown
+                .iter()
+                .flat_map(|s| {
+                    s.points
+                        .iter()
+                        .map(|pt| (s.segment.key(), pt.period.to_string()))
+                })
+                .collect();
+            for r in &all {
+                if visible.contains(&(r.segment.clone(), r.period.clone())) {
+                    releases.extend(release_row(r));
+                } else {
+                    held_back += 1;
+                }
+            }
         }
     }
     let chosen = form.dimensions();
@@ -215,6 +233,8 @@ async fn page(
         can_decide: user.account.role == hearth_core::Role::Facilitator,
         pairs,
         releases,
+        held_back,
+        hub_min: hub_min.get(),
         error,
         address: form.address.clone(),
         dimensions: [
