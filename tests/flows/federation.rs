@@ -85,6 +85,8 @@ backend_tests! {
         // The instance URL itself is a resource too; anything else is not.
         assert_eq!(get_json(&c, "/.well-known/webfinger?resource=http://hearth.test/", "*/*").await.0, 200);
         assert_eq!(get_json(&c, "/.well-known/webfinger?resource=acct:someone@hearth.test", "*/*").await.0, 404);
+        // RFC 7565: the scheme and host are compared without regard to case.
+        assert_eq!(get_json(&c, "/.well-known/webfinger?resource=ACCT:Group@Hearth.Test", "*/*").await.0, 200);
         assert_eq!(get_json(&c, "/.well-known/webfinger", "*/*").await.0, 400);
 
         let (_, _, links) = get_json(&c, "/.well-known/nodeinfo", "application/json").await;

@@ -142,7 +142,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                 )),
                 kind: AcceptType::Accept,
                 actor: url(&format!("{hub}/actor")),
-                object: follow.clone(),
+                object: follow.clone().into(),
             }),
         ),
         (
@@ -153,7 +153,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                 )),
                 kind: RejectType::Reject,
                 actor: url(&format!("{hub}/actor")),
-                object: follow.clone(),
+                object: follow.clone().into(),
             }),
         ),
         (
@@ -164,7 +164,7 @@ fn examples() -> Vec<(&'static str, Value)> {
                 )),
                 kind: UndoType::Undo,
                 actor: url(&format!("{group}/actor")),
-                object: follow,
+                object: follow.into(),
             }),
         ),
         (

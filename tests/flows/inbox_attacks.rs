@@ -316,6 +316,96 @@ async fn attacks(backend: Backend) {
     );
 }
 
+/// A hub's answer in the shapes ActivityStreams allows besides Hearth's own: the `Follow` named
+/// by its id alone (an `Accept`), and embedded with its `actor` and `object` as objects (a
+/// `Reject`). Each moves the group's membership.
+async fn answers_in_every_shape(backend: Backend) {
+    let nodes = network(
+        backend,
+        &[
+            ("hub.localhost", InstanceRole::Hub),
+            ("group-a.localhost", InstanceRole::Group),
+        ],
+    )
+    .await;
+    let (hub, a) = (&nodes[0], &nodes[1]);
+    let fa = a.app.join(Role::Facilitator, "fac-a").await;
+    fa.get("/hubs").await;
+    fa.post_form("/hubs", &[("address", format!("hub@{}", hub.host()))])
+        .await
+        .assert_redirect("/hubs");
+    let hub_actor = format!("{}/actor", hub.base());
+    let state = || async {
+        a.app
+            .db
+            .membership_by_actor(&hub_actor)
+            .await
+            .unwrap()
+            .map(|m| m.state)
+    };
+    wait_for("the request is pending", 20, || async {
+        state().await == Some(MembershipState::Pending)
+    })
+    .await;
+    let follow_id = a
+        .app
+        .db
+        .membership_by_actor(&hub_actor)
+        .await
+        .unwrap()
+        .unwrap()
+        .follow_id;
+    let as_hub = Sender {
+        target: a,
+        key_pem: key_of(hub).await,
+        key_id: format!("{hub_actor}#main-key"),
+    };
+    let context = serde_json::json!(["https://www.w3.org/ns/activitystreams"]);
+    let accept = serde_json::json!({
+        "@context": context,
+        "id": format!("{}/activities/accept/by-id", hub.base()),
+        "type": "Accept",
+        "actor": hub_actor,
+        "object": follow_id,
+    });
+    let r = as_hub
+        .post(&serde_json::to_vec(&accept).unwrap(), |_| {})
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(state().await, Some(MembershipState::Accepted));
+    let reject = serde_json::json!({
+        "@context": context,
+        "id": format!("{}/activities/reject/objects", hub.base()),
+        "type": "Reject",
+        "actor": hub_actor,
+        "object": {
+            "id": follow_id,
+            "type": "Follow",
+            "actor": {"id": format!("{}/actor", a.base()), "type": "Group"},
+            "object": {"id": hub_actor},
+        },
+    });
+    let r = as_hub
+        .post(&serde_json::to_vec(&reject).unwrap(), |_| {})
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(state().await, Some(MembershipState::Rejected));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_in_every_shape_on_sqlite() {
+    answers_in_every_shape(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_in_every_shape_on_postgres() {
+    if hearth_testkit::postgres_admin_url().is_none() {
+        eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
+        return;
+    }
+    answers_in_every_shape(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inbox_attacks_are_refused_and_change_nothing_on_sqlite() {
     attacks(Backend::Sqlite).await;

@@ -40,12 +40,30 @@ fn host_of(data: &FedContext) -> String {
 
 /// The WebFinger answer for `resource`, if it names this instance.
 pub fn webfinger_for(data: &FedContext, resource: &str) -> Option<Webfinger> {
-    let handle = format!("acct:{}@{}", username(data.role), host_of(data));
-    let base = data.base.as_str().trim_end_matches('/');
-    let names_us = resource == handle
-        || resource.trim_end_matches('/') == base
-        || resource == data.actor_url().as_str();
+    let user = username(data.role);
+    let host = host_of(data);
+    let handle = format!("acct:{user}@{host}");
+    let names_us = names_account(resource, user, &host)
+        || url::Url::parse(resource).is_ok_and(|u| {
+            let trimmed = |u: &url::Url| u.as_str().trim_end_matches('/').to_owned();
+            trimmed(&u) == trimmed(&data.base) || u == data.actor_url()
+        });
     names_us.then(|| webfinger_document(&handle, data.actor_url(), data.role))
+}
+
+/// Whether `resource` is `acct:user@host`, compared as RFC 7565 allows: the scheme and the
+/// host without regard to case (as DNS names are), and the user too, since an instance has
+/// exactly one account and `Group@…` can mean no other.
+fn names_account(resource: &str, user: &str, host: &str) -> bool {
+    let Some((scheme, rest)) = resource.split_once(':') else {
+        return false;
+    };
+    let Some((u, h)) = rest.rsplit_once('@') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("acct")
+        && u.eq_ignore_ascii_case(user)
+        && h.eq_ignore_ascii_case(host)
 }
 
 /// The WebFinger document naming `handle` (`acct:…`) and pointing at `actor`.
@@ -174,4 +192,29 @@ pub async fn followers_collection(data: Data<FedContext>) -> Response {
         "id": data.url("/followers"),
         "type": "OrderedCollection",
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_account;
+
+    #[test]
+    fn accounts_match_without_regard_to_case() {
+        for r in [
+            "acct:hub@hub.example.org",
+            "ACCT:hub@hub.example.org",
+            "acct:Hub@Hub.Example.ORG",
+        ] {
+            assert!(names_account(r, "hub", "hub.example.org"), "{r}");
+        }
+        for r in [
+            "acct:hub@other.example.org",
+            "acct:group@hub.example.org",
+            "mailto:hub@hub.example.org",
+            "acct:hub",
+            "hub@hub.example.org",
+        ] {
+            assert!(!names_account(r, "hub", "hub.example.org"), "{r}");
+        }
+    }
 }

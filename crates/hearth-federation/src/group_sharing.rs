@@ -304,7 +304,8 @@ pub async fn leave(ctx: &FedContext, peer_id: i64, erase: bool) -> Result<(), Fe
             kind: activitypub_federation::kinds::activity::FollowType::Follow,
             actor: ctx.actor_url(),
             object: hub.id.clone(),
-        },
+        }
+        .into(),
     };
     send.push(outbox_item(&undo, &id, "Undo", &hub.inbox)?);
     ctx.db

@@ -11,7 +11,7 @@ use hearth_db::{DbError, Membership, MembershipState, NewOutbox};
 use url::Url;
 
 use crate::actor::Peer;
-use crate::protocol::{Accept, Follow, Reject, Undo};
+use crate::protocol::{Accept, Follow, FollowRef, Reject, Undo};
 use crate::sending::{new_activity_id, outbox_item};
 use crate::{FedContext, FedError};
 
@@ -106,10 +106,16 @@ impl Activity for Follow {
 async fn pending_follow(
     data: &Data<FedContext>,
     hub: &Url,
-    follow: &Follow,
+    follow: &FollowRef,
 ) -> Result<Membership, FedError> {
     require_role(data, InstanceRole::Group, "An answer to a join request")?;
-    if follow.actor != data.actor_url() || follow.object != *hub {
+    // Named by id alone, the Follow is checked by its id against the one this group sent.
+    if follow
+        .actor
+        .as_ref()
+        .is_some_and(|a| *a != data.actor_url())
+        || follow.object.as_ref().is_some_and(|o| o != hub)
+    {
         return Err(FedError::Invalid(
             "the answer is about someone else's request".into(),
         ));
@@ -132,7 +138,7 @@ async fn pending_follow(
 async fn take_answer(
     data: &Data<FedContext>,
     hub: &Url,
-    follow: &Follow,
+    follow: &FollowRef,
     to: MembershipState,
 ) -> Result<(), FedError> {
     let m = pending_follow(data, hub, follow).await?;
@@ -190,7 +196,16 @@ impl Activity for Undo {
 
     async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
         require_role(data, InstanceRole::Hub, "Undo")?;
-        if self.object.actor != self.actor || self.object.object != data.actor_url() {
+        // An Undo may name the Follow by id alone: then it must be one the sender's server made.
+        let own = match (&self.object.actor, &self.object.object) {
+            (Some(actor), Some(object)) => *actor == self.actor && *object == data.actor_url(),
+            (None, None) => self.object.id.host_str() == self.actor.host_str(),
+            (actor, object) => {
+                actor.as_ref().is_none_or(|a| *a == self.actor)
+                    && object.as_ref().is_none_or(|o| *o == data.actor_url())
+            }
+        };
+        if !own {
             return Err(FedError::Invalid(
                 "a group can only withdraw its own request".into(),
             ));
@@ -229,7 +244,7 @@ fn answer(
             id: id.clone(),
             kind: AcceptType::Accept,
             actor,
-            object: follow.clone(),
+            object: follow.clone().into(),
         };
         outbox_item(&a, &id, "Accept", &group.inbox)
     } else {
@@ -238,7 +253,7 @@ fn answer(
             id: id.clone(),
             kind: RejectType::Reject,
             actor,
-            object: follow.clone(),
+            object: follow.clone().into(),
         };
         outbox_item(&r, &id, "Reject", &group.inbox)
     }

@@ -103,6 +103,104 @@ pub struct Follow {
     pub object: Url,
 }
 
+/// The `Follow` an `Accept`, `Reject` or `Undo` is about, in any shape ActivityStreams allows:
+/// embedded (its `actor` and `object` as ids or as objects with an `id`) or named by its id
+/// alone. Hearth sends it embedded, with plain ids.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "FollowWire")]
+pub struct FollowRef {
+    pub id: Url,
+    /// Present when the Follow was embedded.
+    pub actor: Option<Url>,
+    pub object: Option<Url>,
+}
+
+impl From<Follow> for FollowRef {
+    fn from(f: Follow) -> Self {
+        FollowRef {
+            id: f.id,
+            actor: Some(f.actor),
+            object: Some(f.object),
+        }
+    }
+}
+
+impl Serialize for FollowRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (&self.actor, &self.object) {
+            (Some(actor), Some(object)) => Follow {
+                id: self.id.clone(),
+                kind: FollowType::Follow,
+                actor: actor.clone(),
+                object: object.clone(),
+            }
+            .serialize(s),
+            _ => self.id.serialize(s),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FollowWire {
+    Id(Url),
+    Object {
+        id: Url,
+        #[serde(rename = "type", default)]
+        kind: Option<String>,
+        #[serde(default)]
+        actor: Option<IdOrObject>,
+        #[serde(default)]
+        object: Option<IdOrObject>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdOrObject {
+    Id(Url),
+    Object { id: Url },
+}
+
+impl IdOrObject {
+    fn id(self) -> Url {
+        match self {
+            IdOrObject::Id(u) | IdOrObject::Object { id: u } => u,
+        }
+    }
+}
+
+impl TryFrom<FollowWire> for FollowRef {
+    type Error = String;
+    fn try_from(w: FollowWire) -> Result<Self, String> {
+        Ok(match w {
+            FollowWire::Id(id) => FollowRef {
+                id,
+                actor: None,
+                object: None,
+            },
+            FollowWire::Object {
+                id,
+                kind,
+                actor,
+                object,
+            } => {
+                if kind.as_deref().is_some_and(|k| k != "Follow") {
+                    return Err(format!(
+                        "the object is a {}, not a Follow",
+                        kind.unwrap_or_default()
+                    ));
+                }
+                FollowRef {
+                    id,
+                    actor: actor.map(IdOrObject::id),
+                    object: object.map(IdOrObject::id),
+                }
+            }
+        })
+    }
+}
+
 /// A hub lets a group join.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -111,7 +209,7 @@ pub struct Accept {
     #[serde(rename = "type")]
     pub kind: AcceptType,
     pub actor: Url,
-    pub object: Follow,
+    pub object: FollowRef,
 }
 
 /// A hub declines a group's request.
@@ -122,7 +220,7 @@ pub struct Reject {
     #[serde(rename = "type")]
     pub kind: RejectType,
     pub actor: Url,
-    pub object: Follow,
+    pub object: FollowRef,
 }
 
 /// A group leaves a hub.
@@ -133,7 +231,7 @@ pub struct Undo {
     #[serde(rename = "type")]
     pub kind: UndoType,
     pub actor: Url,
-    pub object: Follow,
+    pub object: FollowRef,
 }
 
 /// A versioned Hearth object, for the custom types that ride on `Create`/`Update`: the body's
@@ -169,6 +267,42 @@ mod tests {
     #[derive(Debug, Deserialize, Serialize, PartialEq)]
     struct Example {
         name: String,
+    }
+
+    #[test]
+    fn a_follow_is_read_in_every_shape() {
+        let full = FollowRef {
+            id: "https://g.example/follows/1".parse().unwrap(),
+            actor: Some("https://g.example/actor".parse().unwrap()),
+            object: Some("https://h.example/actor".parse().unwrap()),
+        };
+        for json in [
+            serde_json::json!({"id": "https://g.example/follows/1", "type": "Follow",
+                "actor": "https://g.example/actor", "object": "https://h.example/actor"}),
+            serde_json::json!({"id": "https://g.example/follows/1", "type": "Follow",
+                "actor": {"id": "https://g.example/actor", "type": "Group"},
+                "object": {"id": "https://h.example/actor"}}),
+        ] {
+            let f: FollowRef = serde_json::from_value(json.clone()).unwrap();
+            assert_eq!(f, full, "{json}");
+        }
+        let by_id: FollowRef =
+            serde_json::from_value(serde_json::json!("https://g.example/follows/1")).unwrap();
+        assert_eq!(
+            (by_id.id, by_id.actor, by_id.object),
+            (full.id.clone(), None, None)
+        );
+        assert!(
+            serde_json::from_value::<FollowRef>(
+                serde_json::json!({"id": "https://x.example/1", "type": "Like"})
+            )
+            .is_err()
+        );
+        // Sent embedded, exactly as a Follow.
+        assert_eq!(
+            serde_json::to_value(&full).unwrap()["type"],
+            serde_json::json!("Follow")
+        );
     }
 
     #[test]
