@@ -142,6 +142,10 @@ impl Serialize for FollowRef {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "read once and turned into a FollowRef at once"
+)]
 enum FollowWire {
     Id(Url),
     Object {
