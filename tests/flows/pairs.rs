@@ -3,7 +3,8 @@
 //! begin and the batch is released once it is back, exactly once; the released sums are the
 //! true sums plus noise; an altered share is refused at both hubs, a replayed share changes
 //! nothing, a second collection of a released batch is refused, a batch with fewer than m
-//! groups is not released, and no table on either hub holds a group's counts.
+//! groups is not released, a region's batch that differs from the network's by fewer than m
+//! groups is shown nowhere, and no table on either hub holds a group's counts.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use activitypub_federation::traits::Activity;
@@ -60,7 +61,7 @@ async fn a_pair_releases_sums_once_and_refuses_what_it_must(backend: Backend) {
     // hearth-core and measured by `hearth bench --accuracy`.
     let plan = PairPlan {
         cadence: Cadence::Month,
-        dimensions: vec![Dimension::Network],
+        dimensions: vec![Dimension::Network, Dimension::Region],
         sigma: Sigma::from_tenths(10).unwrap(),
     };
     let proposed = hub_pairs::propose(&nodes[0].app.state.fed(), &helper_peer, plan, 5)
@@ -103,10 +104,17 @@ async fn a_pair_releases_sums_once_and_refuses_what_it_must(backend: Backend) {
     }
     let pair_url = Url::parse(&proposed.pair_url).unwrap();
 
-    // Twelve groups of 5–15 join the leader; eleven send honest shares for October, the last
-    // one a share altered on its way (its leader share has one bit flipped).
+    // Twelve groups of 5–15 join the leader, nine from the North West and three from Wales;
+    // eleven send honest shares for October, the last one a share altered on its way (its
+    // leader share has one bit flipped).
     let (mut true_respondents, mut true_burnout) = (0, 0);
     for (i, g) in nodes[2..].iter().enumerate() {
+        let region = if i < 9 { "uk-north-west" } else { "uk-wales" };
+        sql(
+            &g.app.db,
+            &format!("UPDATE group_settings SET region = '{region}'"),
+        )
+        .await;
         let fac = g.app.join(Role::Facilitator, "fac").await;
         fac.get("/hubs").await;
         fac.post_form("/hubs", &[("address", format!("hub@{}", nodes[0].host()))])
@@ -265,23 +273,33 @@ async fn a_pair_releases_sums_once_and_refuses_what_it_must(backend: Backend) {
         0
     );
 
-    // The helper comes back; the outbox delivers; the batch is released, once.
+    // The helper comes back; the outbox delivers; the network's and the North West's batches
+    // are released, once each (Wales, with two checked reports, is below m).
     nodes[1].start().await;
     {
         let leader = &nodes[0];
-        wait_for("the network batch is released", 90, || async {
-            !leader
-                .app
-                .db
-                .pair_releases(leader_pair)
-                .await
-                .unwrap()
-                .is_empty()
-        })
+        wait_for(
+            "the network and North West batches are released",
+            90,
+            || async {
+                leader
+                    .app
+                    .db
+                    .pair_releases(leader_pair)
+                    .await
+                    .unwrap()
+                    .len()
+                    == 2
+            },
+        )
         .await;
     }
     let releases = nodes[0].app.db.pair_releases(leader_pair).await.unwrap();
-    assert_eq!(releases.len(), 1);
+    assert_eq!(releases.len(), 2);
+    assert_eq!(
+        (releases[1].segment.as_str(), releases[1].groups),
+        ("region:uk-north-west", 9)
+    );
     let r = &releases[0];
     assert_eq!(
         (r.segment.as_str(), r.period.as_str(), r.groups),
@@ -300,14 +318,46 @@ async fn a_pair_releases_sums_once_and_refuses_what_it_must(backend: Backend) {
     assert!((sums.respondents_of(Signal::Burnout) - true_respondents).abs() <= 12);
 
     // The leader's staff read the release on the pairs page, apart from single-hub figures.
-    staff
+    // The North West's batch is held back there, on the sector page, in its export and in the
+    // summary: taken from the network's, it would give the two Welsh groups' sums.
+    let pairs_page = staff
         .get("/pairs")
         .await
         .assert_status(200)
         .assert_contains("Aggregating")
         .assert_contains("unless both")
         .assert_contains("2026-10")
-        .assert_contains("Burnout");
+        .assert_contains("Burnout")
+        .assert_contains("1 release is not shown, here or anywhere else");
+    assert!(
+        !pairs_page.body.contains("North West"),
+        "{}",
+        pairs_page.body
+    );
+    let sector = staff.get("/sector").await.assert_status(200);
+    assert!(sector.body.contains("the whole network"), "{}", sector.body);
+    assert!(!sector.body.contains("North West"), "{}", sector.body);
+    staff
+        .get("/sector?segment=region:uk-north-west")
+        .await
+        .assert_status(404);
+    for export in ["/sector/export.csv", "/sector/export.json"] {
+        let body = staff.get(export).await.assert_status(200).body;
+        assert!(body.contains("network"), "{export}: {body}");
+        assert!(!body.contains("uk-north-west"), "{export}: {body}");
+    }
+    let (figures, _) = hearth_federation::summaries::figures_for(
+        &nodes[0].app.state.fed(),
+        "2026-10".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!figures.is_empty());
+    assert!(
+        figures.iter().all(|f| f.segment == "network"),
+        "{figures:?}"
+    );
 
     // The altered share was refused at both hubs and added nothing.
     let helper_pair = hub_pair_id(&nodes[1]).await;
@@ -411,7 +461,7 @@ async fn a_pair_releases_sums_once_and_refuses_what_it_must(backend: Backend) {
             .await
             .unwrap()
             .len(),
-        1
+        2
     );
 
     // No table on either hub holds a group's counts: each hub's shares are random on their own
@@ -455,9 +505,17 @@ async fn a_pair_releases_sums_once_and_refuses_what_it_must(backend: Backend) {
 
 /// Rewrites a stored share, as an attacker on the way would have.
 async fn tamper(db: &hearth_db::Db, id: i64, input_share: &str) {
-    use diesel_async::RunQueryDsl;
     // base64url and an integer: nothing in either needs quoting.
-    let sql = format!("UPDATE pair_shares SET input_share = '{input_share}' WHERE id = {id}");
+    sql(
+        db,
+        &format!("UPDATE pair_shares SET input_share = '{input_share}' WHERE id = {id}"),
+    )
+    .await;
+}
+
+/// Runs one statement on either backend.
+async fn sql(db: &hearth_db::Db, sql: &str) {
+    use diesel_async::RunQueryDsl;
     match &mut db.write_conn().await.unwrap() {
         hearth_db::Conn::Sqlite(c) => diesel::sql_query(sql).execute(&mut **c).await.unwrap(),
         hearth_db::Conn::Postgres(c) => diesel::sql_query(sql).execute(&mut **c).await.unwrap(),
