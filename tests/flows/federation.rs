@@ -104,7 +104,13 @@ backend_tests! {
         let (status, ct, actor) = get_json(&c, "/actor", "application/activity+json").await;
         assert_eq!(status, 200);
         assert_eq!(ct, "application/activity+json");
-        assert_eq!(actor["@context"], serde_json::json!(["https://w3id.org/hearth/v1", "https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]));
+        assert_eq!(actor["@context"], serde_json::json!(["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1", {
+            "hearth": "https://w3id.org/hearth#",
+            "groupProfile": "hearth:groupProfile",
+            "region": "hearth:region",
+            "communityFocus": {"@id": "hearth:communityFocus", "@container": "@set"},
+            "sizeBand": "hearth:sizeBand",
+        }]));
         assert_eq!(actor["type"], "Group");
         assert_eq!(actor["id"], "http://hearth.test/actor");
         assert_eq!(actor["inbox"], "http://hearth.test/inbox");

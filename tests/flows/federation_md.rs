@@ -5,7 +5,6 @@
 use activitypub_federation::kinds::activity::{
     AcceptType, CreateType, DeleteType, FollowType, RejectType, UndoType, UpdateType,
 };
-use activitypub_federation::protocol::context::WithContext;
 use activitypub_federation::protocol::public_key::PublicKey;
 use hearth_core::InstanceRole;
 use hearth_federation::discovery::{nodeinfo_document, webfinger_document};
@@ -27,7 +26,7 @@ fn url(s: &str) -> Url {
 }
 
 fn with_context<T: serde::Serialize>(t: T) -> Value {
-    serde_json::to_value(WithContext::new(t, vocab::context())).unwrap()
+    vocab::with_context(&t).unwrap()
 }
 
 fn actor(

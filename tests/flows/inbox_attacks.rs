@@ -40,6 +40,16 @@ struct Sender<'a> {
 
 impl Sender<'_> {
     async fn post(&self, body: &[u8], tweak: impl FnOnce(&mut Signed<'_>)) -> TestResponse {
+        self.post_edited(body, tweak, |_| {}).await
+    }
+
+    /// A signed post whose headers are then changed by `edit`, as `(name, value)`.
+    async fn post_edited(
+        &self,
+        body: &[u8],
+        tweak: impl FnOnce(&mut Signed<'_>),
+        edit: impl FnOnce(&mut Vec<(String, String)>),
+    ) -> TestResponse {
         let host = self.target.host();
         let mut s = Signed {
             host: &host,
@@ -51,8 +61,10 @@ impl Sender<'_> {
             digest_of: None,
         };
         tweak(&mut s);
+        let mut headers = sign(&s);
+        edit(&mut headers);
         let mut req = Request::post("/inbox");
-        for (k, v) in sign(&s) {
+        for (k, v) in headers {
             req = req.header(k, v);
         }
         let req = req.body(Body::from(body.to_vec())).unwrap();
@@ -71,6 +83,7 @@ impl Sender<'_> {
 
 fn follow(from: &Node, to: &Node, n: u32) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
+        // The context earlier versions sent: still read.
         "@context": ["https://w3id.org/hearth/v1", "https://www.w3.org/ns/activitystreams"],
         "id": format!("{}/activities/follow/attack-{n}", from.base()),
         "type": "Follow",
@@ -191,14 +204,88 @@ async fn attacks(backend: Backend) {
         "key of a different actor",
         "invalid signature",
     );
+    // The signature policy, from a stranger whose accepted Follow would make a reader.
+    let as_stranger = Sender {
+        target: hub,
+        key_pem: key_of(stranger).await,
+        key_id: format!("{}/actor#main-key", stranger.base()),
+    };
+    for (n, (hours, way)) in [(1, "ahead of"), (-1, "behind")].into_iter().enumerate() {
+        expect(
+            as_stranger
+                .post(&follow(stranger, hub, 20 + n as u32), |s| {
+                    s.date = SystemClock.now() + Duration::hours(hours)
+                })
+                .await,
+            401,
+            "Date an hour off",
+            &format!("60 minutes {way} this server's clock"),
+        );
+    }
+    let covering = |covers: &'static str| {
+        move |h: &mut Vec<(String, String)>| {
+            for (k, v) in h.iter_mut() {
+                if k == "signature" {
+                    *v = v.replace(
+                        r#"headers="(request-target) host date digest""#,
+                        &format!(r#"headers="{covers}""#),
+                    );
+                }
+            }
+        }
+    };
+    for (n, (covers, missing)) in [
+        ("digest", "does not cover (request-target) host date"),
+        ("(request-target) host digest", "does not cover date"),
+        ("(request-target) date digest", "does not cover host"),
+        ("host date digest", "does not cover (request-target)"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        expect(
+            as_stranger
+                .post_edited(
+                    &follow(stranger, hub, 30 + n as u32),
+                    |_| {},
+                    covering(covers),
+                )
+                .await,
+            401,
+            covers,
+            missing,
+        );
+    }
     expect(
-        as_a.post(&follow(a, hub, 5), |s| {
-            s.date = hub.app.now() - Duration::hours(1)
-        })
-        .await,
+        as_stranger
+            .post_edited(
+                &follow(stranger, hub, 40),
+                |_| {},
+                |h| {
+                    h.retain(|(k, _)| k != "date");
+                },
+            )
+            .await,
         401,
-        "expired Date",
-        "expired",
+        "no Date",
+        "Date header is missing",
+    );
+    // An RFC 9421 request: Signature-Input, a Signature in its own form, a Content-Digest.
+    expect(
+        as_stranger
+            .post_edited(&follow(stranger, hub, 41), |_| {}, |h| {
+                h.retain(|(k, _)| k != "signature" && k != "digest");
+                h.push((
+                    "signature-input".into(),
+                    r#"sig1=("@method" "@authority" "@path" "content-digest");keyid="k";created=1""#.into(),
+                ));
+                h.push(("signature".into(), "sig1=:AAAA:".into()));
+                h.push(("content-digest".into(), "sha-256=:AAAA:".into()));
+            })
+            .await,
+        401,
+        "RFC 9421",
+        "RFC 9421 HTTP Message Signatures are not supported",
     );
     expect(
         as_a.post(&follow(a, hub, 6), |s| {

@@ -20,6 +20,9 @@ import uuid
 import aiohttp
 from bovine.clients import lookup_uri_with_webfinger
 from fediverse_pasture.one_actor import bovine_actor_and_session
+from pyld import jsonld
+
+from jsonld_check import load, walk
 
 HEARTH = sys.argv[1]
 HUB_LOG = os.path.join(tempfile.mkdtemp(), "hub.log")
@@ -93,6 +96,16 @@ async def scenario(hub_port, pasture_port):
             fetched.get("type") == "Service"
             and fetched.get("publicKey", {}).get("publicKeyPem", "").startswith("-----BEGIN PUBLIC KEY-----"),
             str(fetched)[:300],
+        )
+        problems = []
+        try:
+            walk(jsonld.expand(fetched, {"documentLoader": load}), "actor", problems, set())
+        except jsonld.JsonLdError as e:
+            problems.append(str(e))
+        check(
+            "the actor as served expands with JSON-LD, fetching nothing beyond ActivityStreams and security",
+            not problems,
+            "; ".join(problems),
         )
         inbox = fetched["inbox"]
 

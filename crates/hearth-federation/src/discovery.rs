@@ -3,7 +3,6 @@
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::webfinger::{Webfinger, build_webfinger_response_with_type};
-use activitypub_federation::protocol::context::WithContext;
 use activitypub_federation::traits::Object;
 use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -150,10 +149,7 @@ pub fn wants_activity_json(headers: &HeaderMap) -> bool {
 /// The actor document as JSON, with Hearth's context.
 pub async fn actor_json(data: &Data<FedContext>) -> Result<serde_json::Value, FedError> {
     let actor = Peer::local(data).await?.into_json(data).await?;
-    Ok(serde_json::to_value(WithContext::new(
-        actor,
-        vocab::context(),
-    ))?)
+    Ok(vocab::with_context(&actor)?)
 }
 
 /// A response carrying ActivityPub JSON.

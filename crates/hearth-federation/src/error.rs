@@ -19,6 +19,9 @@ pub enum FedError {
     RateLimited,
     #[error("missing or malformed signature")]
     Unsigned,
+    /// A signature that does not meet the inbox's policy (see `signing::post_policy`).
+    #[error("signature refused: {0}")]
+    Signature(String),
     /// A delivery the receiving inbox answered with a final 4xx: sending again would not help.
     #[error("{REFUSED} (HTTP {0})")]
     Refused(u16),
@@ -69,7 +72,7 @@ impl FedError {
             FedError::Invalid(_) => StatusCode::BAD_REQUEST,
             FedError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             FedError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            FedError::Unsigned => StatusCode::UNAUTHORIZED,
+            FedError::Unsigned | FedError::Signature(_) => StatusCode::UNAUTHORIZED,
             // Only an outgoing delivery meets this; never an answer to a request.
             FedError::Refused(_) => StatusCode::BAD_GATEWAY,
         }

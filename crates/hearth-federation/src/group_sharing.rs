@@ -329,7 +329,7 @@ pub async fn fetch_report(ctx: &FedContext, path_and_query: &str, headers: &Head
             .into_response(),
         Err(e) => {
             let status = match e {
-                FedError::Unsigned => StatusCode::UNAUTHORIZED,
+                FedError::Unsigned | FedError::Signature(_) => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::NOT_FOUND,
             };
             (status, status.canonical_reason().unwrap_or_default()).into_response()
@@ -362,12 +362,8 @@ async fn signed_report(
         &hub.public_key_pem,
     )?;
     let activity: serde_json::Value = serde_json::from_str(r.activity.as_deref().unwrap_or("{}"))?;
-    let mut object = activity
+    let object = activity
         .get("object")
-        .cloned()
         .ok_or_else(|| FedError::Invalid("stored report has no object".into()))?;
-    if let Some(o) = object.as_object_mut() {
-        o.insert("@context".into(), crate::vocab::context());
-    }
-    Ok(serde_json::to_string(&object)?)
+    Ok(serde_json::to_string(&crate::vocab::with_context(object)?)?)
 }

@@ -128,9 +128,12 @@ async fn handle(data: &Data<FedContext>, request: Request<Body>) -> Result<Statu
         .await
         .map_err(|_| FedError::TooLarge)?;
     let env = envelope(&bytes)?;
-    if !parts.headers.contains_key("signature") {
-        return Err(FedError::Unsigned);
-    }
+    // A signature's `Date` is stamped by the sender's system clock (the signing library reads no
+    // other, ours included), so it is held against ours, not the instance's injected clock.
+    crate::signing::post_policy(&parts.headers, {
+        use hearth_db::Clock;
+        hearth_db::SystemClock.now()
+    })?;
     if matches!(
         env.actor.host(),
         Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))
@@ -461,13 +464,7 @@ mod tests {
             ),
         };
         let body = |c: &crate::protocol::report::CreateReport| {
-            serde_json::to_vec(
-                &activitypub_federation::protocol::context::WithContext::new(
-                    c,
-                    crate::vocab::context(),
-                ),
-            )
-            .unwrap()
+            serde_json::to_vec(&crate::vocab::with_context(c).unwrap()).unwrap()
         };
         assert!(check_body(&body(&create), today).is_ok());
         let mut future = create.clone();

@@ -28,12 +28,7 @@ pub fn outbox_item<T: Serialize>(
     kind: &str,
     inbox: &Url,
 ) -> Result<NewOutbox, FedError> {
-    let payload = serde_json::to_string(
-        &activitypub_federation::protocol::context::WithContext::new(
-            activity,
-            crate::vocab::context(),
-        ),
-    )?;
+    let payload = serde_json::to_string(&crate::vocab::with_context(activity)?)?;
     Ok(NewOutbox {
         activity_id: id.to_string(),
         activity_type: kind.to_owned(),

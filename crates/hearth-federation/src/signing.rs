@@ -20,8 +20,102 @@ use sha2::{Digest, Sha256};
 
 use crate::FedError;
 
-/// How long after its date a signature is accepted (as the library allows).
+/// How long after its date a signed GET is accepted (as the library allows).
 pub const SIGNATURE_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// How far a signed POST's `Date` may be from this instance's clock, either way: wide enough
+/// for ordinary clock drift and a slow delivery, narrow enough that a captured request cannot
+/// be replayed later (and a repeat within it is deduplicated by activity id).
+pub const POST_DATE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
+/// The headers every signed POST's signature must cover.
+pub const POST_SIGNED_HEADERS: [&str; 4] = ["(request-target)", "host", "date", "digest"];
+
+/// What an inbox requires of a POST's signature before it checks it: a draft-cavage
+/// `Signature` (RFC 9421 message signatures are refused as unsupported, not as a bad digest),
+/// labelled `rsa-sha256` or `hs2019` if labelled at all, covering [`POST_SIGNED_HEADERS`], with a
+/// `Date` within [`POST_DATE_WINDOW`] of `now`, the system clock's reading (signatures are
+/// dated by it). Pure: it reads only the headers.
+pub fn post_policy(headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), FedError> {
+    let refuse = |why: String| Err(FedError::Signature(why));
+    if headers.contains_key("signature-input") {
+        return refuse(
+            "RFC 9421 HTTP Message Signatures are not supported; sign with draft-cavage HTTP \
+             Signatures (a Signature header with keyId, algorithm, headers and signature), as \
+             Mastodon does"
+                .into(),
+        );
+    }
+    let signature = match headers.get("signature") {
+        Some(v) => v.to_str().map_err(|_| FedError::Unsigned)?,
+        None => match headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Signature "))
+        {
+            Some(v) => v,
+            None => return Err(FedError::Unsigned),
+        },
+    };
+    let parameter = |name: &str| {
+        signature
+            .split(',')
+            .filter_map(|part| part.trim().split_once('='))
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().trim_matches('"'))
+    };
+    if let Some(algorithm) = parameter("algorithm")
+        && !["rsa-sha256", "hs2019"]
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(algorithm))
+    {
+        return refuse(format!(
+            "algorithm {algorithm:?} is not supported: Hearth verifies RSA PKCS#1 v1.5 with \
+             SHA-256, labelled rsa-sha256 or hs2019"
+        ));
+    }
+    // Without a `headers` parameter a signature covers only its creation time or the date.
+    let covered: Vec<String> = parameter("headers")
+        .unwrap_or("(created)")
+        .split_ascii_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let missing: Vec<&str> = POST_SIGNED_HEADERS
+        .into_iter()
+        .filter(|h| !covered.iter().any(|c| c == h))
+        .collect();
+    if !missing.is_empty() {
+        return refuse(format!(
+            "the signature must cover {}; it does not cover {}",
+            POST_SIGNED_HEADERS.join(" "),
+            missing.join(" ")
+        ));
+    }
+    let Some(date) = headers
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .map(DateTime::<Utc>::from)
+    else {
+        return refuse("the Date header is missing or not an HTTP date".into());
+    };
+    let skew = date - now;
+    if skew.abs() > POST_DATE_WINDOW {
+        let way = if skew > chrono::Duration::zero() {
+            "ahead of"
+        } else {
+            "behind"
+        };
+        let minutes = (skew.num_seconds().abs() + 30) / 60;
+        return refuse(format!(
+            "the Date header is {minutes} minutes {way} this server's clock ({}); signed \
+             requests are accepted within {} minutes either way",
+            http_date(now),
+            POST_DATE_WINDOW.num_minutes()
+        ));
+    }
+    Ok(())
+}
 
 /// A POST to sign.
 pub struct SignedPost<'a> {
@@ -255,6 +349,87 @@ mod tests {
             );
         }
         h
+    }
+
+    #[test]
+    fn a_post_must_sign_the_four_headers_with_a_date_near_the_clock() {
+        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 25, 12, 0, 0).unwrap();
+        let signed = |date| {
+            headers(&sign_post(
+                &SignedPost {
+                    host: "hub.example",
+                    path: "/inbox",
+                    body: b"{}",
+                    key_id: "https://g.example/actor#main-key",
+                    date,
+                    digest_of: None,
+                },
+                &key,
+            ))
+        };
+        let reason = |h: &HeaderMap| match post_policy(h, now) {
+            Err(FedError::Signature(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(post_policy(&signed(now), now).is_ok());
+        let minutes = chrono::Duration::minutes;
+        assert!(post_policy(&signed(now - minutes(14)), now).is_ok());
+        assert!(post_policy(&signed(now + minutes(14)), now).is_ok());
+        assert!(reason(&signed(now + minutes(60))).contains("60 minutes ahead of"));
+        assert!(reason(&signed(now - minutes(60))).contains("60 minutes behind"));
+        assert!(reason(&signed(now + chrono::Duration::days(365))).contains("ahead"));
+        // Signatures that leave out a header, or say nothing of what they cover.
+        let with_signature = |sig: &str| {
+            let mut h = signed(now);
+            h.insert("signature", HeaderValue::from_str(sig).unwrap());
+            h
+        };
+        let only_digest =
+            with_signature(r#"keyId="k",algorithm="rsa-sha256",headers="digest",signature="x""#);
+        assert_eq!(
+            reason(&only_digest),
+            "the signature must cover (request-target) host date digest; it does not cover (request-target) host date"
+        );
+        for (headers_param, missing) in [
+            ("(request-target) host digest", "date"),
+            ("(request-target) date digest", "host"),
+            ("host date digest", "(request-target)"),
+        ] {
+            let h = with_signature(&format!(
+                r#"keyId="k",headers="{headers_param}",signature="x""#
+            ));
+            assert!(
+                reason(&h).ends_with(&format!("does not cover {missing}")),
+                "{headers_param}"
+            );
+        }
+        assert!(reason(&with_signature(r#"keyId="k",signature="x""#)).contains("does not cover"));
+        // The labels Hearth and Mastodon send pass; others are named.
+        let labelled = |a: &str| {
+            with_signature(&format!(
+                r#"keyId="k",algorithm="{a}",headers="(request-target) host date digest",signature="x""#
+            ))
+        };
+        assert!(post_policy(&labelled("hs2019"), now).is_ok());
+        assert!(post_policy(&labelled("RSA-SHA256"), now).is_ok());
+        assert!(reason(&labelled("hmac-sha256")).contains(r#""hmac-sha256" is not supported"#));
+        // RFC 9421 is refused as a scheme, not as a digest mismatch.
+        let mut rfc9421 = signed(now);
+        rfc9421.insert(
+            "signature-input",
+            HeaderValue::from_static(r#"sig1=("@method" "@target-uri");keyid="k""#),
+        );
+        assert!(reason(&rfc9421).starts_with("RFC 9421 HTTP Message Signatures are not supported"));
+        let mut no_date = signed(now);
+        no_date.remove("date");
+        assert!(reason(&no_date).contains("Date header is missing"));
+        let mut unsigned = signed(now);
+        unsigned.remove("signature");
+        assert!(matches!(
+            post_policy(&unsigned, now),
+            Err(FedError::Unsigned)
+        ));
     }
 
     #[test]

@@ -348,9 +348,5 @@ pub async fn fetch(ctx: &FedContext, period: &str) -> Result<Option<serde_json::
         period: p.to_string(),
         sector_figures: figures,
     };
-    let mut v = serde_json::to_value(note)?;
-    if let Some(o) = v.as_object_mut() {
-        o.insert("@context".into(), crate::vocab::context());
-    }
-    Ok(Some(v))
+    Ok(Some(crate::vocab::with_context(&note)?))
 }
