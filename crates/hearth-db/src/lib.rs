@@ -52,7 +52,7 @@ pub use pairs::{
 pub use pool::{Backend, Conn, Db, DbHealth, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use received_reports::{ReceivedReport, ReportActivity, Stored};
 pub use reminders::{DEFAULT_REMINDER_WEEKDAY, ReminderEmail};
-pub use sector::{AlertAck, HubSettings};
+pub use sector::{AlertAck, HubSettings, PublishedSummary};
 pub use sessions::SessionRow;
 pub use settings::{GroupSettings, first_week};
 pub use sharing::{NewSharedReport, ReportState, SharedReport, Sharing};

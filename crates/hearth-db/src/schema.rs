@@ -249,6 +249,8 @@ diesel::table! {
         period -> Text,
         object_id -> Text,
         published_at -> Timestamp,
+        note -> Nullable<Text>,
+        updated_at -> Nullable<Timestamp>,
     }
 }
 

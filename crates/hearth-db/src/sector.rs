@@ -72,6 +72,40 @@ fn profile(json: &str) -> GroupProfile {
     }
 }
 
+/// A summary as it was published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedSummary {
+    pub period: String,
+    pub object_id: String,
+    pub published_at: DateTime<Utc>,
+    /// The Note as sent (or last updated), without `@context`; `None` for summaries published
+    /// before Notes were kept.
+    pub note: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = published_summaries)]
+struct PublishedRow {
+    period: String,
+    object_id: String,
+    published_at: NaiveDateTime,
+    note: Option<String>,
+    updated_at: Option<NaiveDateTime>,
+}
+
+impl From<PublishedRow> for PublishedSummary {
+    fn from(r: PublishedRow) -> Self {
+        Self {
+            period: r.period,
+            object_id: r.object_id,
+            published_at: from_db_time(r.published_at),
+            note: r.note,
+            updated_at: r.updated_at.map(from_db_time),
+        }
+    }
+}
+
 impl Db {
     /// How many groups have reports held at the hub.
     pub async fn reporting_groups(&self) -> Result<i64, DbError> {
@@ -234,12 +268,71 @@ impl Db {
             .await)?)
     }
 
-    /// Records a published summary and queues its deliveries, in one transaction. False (and
-    /// nothing queued) when the period was already published.
+    /// Every published summary, newest period first.
+    pub async fn published_summaries(&self) -> Result<Vec<PublishedSummary>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<PublishedRow> = with_conn!(&mut conn, |c| published_summaries::table
+            .order(published_summaries::period.desc())
+            .select(PublishedRow::as_select())
+            .load(c)
+            .await)?;
+        Ok(rows.into_iter().map(PublishedSummary::from).collect())
+    }
+
+    /// One period's published summary.
+    pub async fn published_summary(
+        &self,
+        period: &str,
+    ) -> Result<Option<PublishedSummary>, DbError> {
+        let mut conn = self.conn().await?;
+        let row: Option<PublishedRow> = with_conn!(&mut conn, |c| published_summaries::table
+            .filter(published_summaries::period.eq(period))
+            .select(PublishedRow::as_select())
+            .first(c)
+            .await
+            .optional())?;
+        Ok(row.map(PublishedSummary::from))
+    }
+
+    /// Replaces a published summary's Note with its update and queues the `Update`s, in one
+    /// transaction. False (and nothing queued) when the period was never published.
+    pub async fn update_summary(
+        &self,
+        period: &str,
+        note: &str,
+        send: &[NewOutbox],
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let now = to_db_time(now);
+        let mut conn = self.write_conn().await?;
+        with_conn!(&mut conn, |c| c
+            .transaction(async |c| {
+                let n = diesel::update(
+                    published_summaries::table.filter(published_summaries::period.eq(period)),
+                )
+                .set((
+                    published_summaries::note.eq(Some(note)),
+                    published_summaries::updated_at.eq(Some(now)),
+                ))
+                .execute(c)
+                .await?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                insert_outbox!(c, send, now);
+                Ok::<_, DbError>(true)
+            })
+            .await)
+    }
+
+    /// Records a published summary (its Note as sent, without `@context`) and queues its
+    /// deliveries, in one transaction. False (and nothing queued) when the period was already
+    /// published.
     pub async fn publish_summary(
         &self,
         period: &str,
         object_id: &str,
+        note: &str,
         send: &[NewOutbox],
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
@@ -252,6 +345,7 @@ impl Db {
                         published_summaries::period.eq(period),
                         published_summaries::object_id.eq(object_id),
                         published_summaries::published_at.eq(now),
+                        published_summaries::note.eq(Some(note)),
                     ))
                     .on_conflict(published_summaries::period)
                     .do_nothing()

@@ -158,6 +158,7 @@ impl Object for Peer {
             name: self.name,
             inbox: self.inbox.clone(),
             outbox: local.then(|| data.url("/outbox")),
+            followers: local.then(|| data.url("/followers")),
             endpoints: local.then_some(Endpoints {
                 shared_inbox: self.inbox,
             }),

@@ -169,15 +169,23 @@ pub async fn context_document() -> Response {
         .into_response()
 }
 
-/// `GET /outbox`: Hearth publishes nothing publicly from a group, so the collection is empty.
-pub async fn outbox_collection(data: Data<FedContext>) -> Response {
-    activity_response(json!({
-        "@context": vocab::ACTIVITYSTREAMS,
-        "id": data.url("/outbox"),
-        "type": "OrderedCollection",
-        "totalItems": 0,
-        "orderedItems": [],
-    }))
+/// `GET /outbox` (`?page=N` for a page): a hub's published summaries for whoever may read
+/// them (see `summaries::outbox`); a group's is always empty.
+pub async fn outbox_collection(
+    data: Data<FedContext>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let page = uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("page="))
+            .and_then(|n| n.parse::<usize>().ok())
+    });
+    let path = uri.path_and_query().map_or("/outbox", |p| p.as_str());
+    match crate::summaries::outbox(&data, page, path, &headers).await {
+        Ok(json) => activity_response(json),
+        Err(e) => (e.status(), format!("{e}\n")).into_response(),
+    }
 }
 
 /// `/followers`: the collection a hub addresses its summaries to. Who follows is not listed:

@@ -14,7 +14,7 @@ use crate::protocol::pair::{
     CreatePairShare, CreatePairVerdicts, EndPair, OfferPair, RejectPair,
 };
 use crate::protocol::report::{CreateReport, DeleteReports, UpdateReport};
-use crate::protocol::summary::CreateSummary;
+use crate::protocol::summary::{CreateSummary, UpdateSummary};
 use crate::protocol::{Accept, Follow, Reject, Undo};
 
 /// Every activity an instance accepts in its inbox.
@@ -28,6 +28,7 @@ pub enum Inbound {
     Undo(Undo),
     CreateReport(CreateReport),
     CreateSummary(CreateSummary),
+    UpdateSummary(UpdateSummary),
     UpdateReport(UpdateReport),
     UpdateActor(Box<UpdateActor>),
     DeleteReports(DeleteReports),
@@ -137,6 +138,7 @@ impl Inbound {
                 |b| one(b).map(Inbound::CreateReport),
                 |b| one(b).map(Inbound::CreateSummary),
             )?,
+            (Some("Update"), "Note") => Inbound::UpdateSummary(one(body)?),
             (Some("Update"), _) => either(
                 body,
                 |b| one(b).map(Inbound::UpdateReport),

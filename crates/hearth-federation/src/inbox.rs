@@ -99,6 +99,7 @@ pub fn check_body(body: &[u8], today: chrono::NaiveDate) -> Result<(), FedError>
         Inbound::CreateReport(c) => c.object.validate(today).map(drop),
         Inbound::UpdateReport(u) => u.object.validate(today).map(drop),
         Inbound::CreateSummary(s) => s.object.check(&s.actor),
+        Inbound::UpdateSummary(s) => s.object.check(&s.actor),
         _ => Ok(()),
     }
 }

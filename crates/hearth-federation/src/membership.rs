@@ -56,12 +56,14 @@ impl Activity for Follow {
         if group.kind != crate::protocol::ActorKind::Group {
             // Any other fediverse account may follow to read the hub's public summaries; it
             // is accepted as a reader, never as a member, and gets nothing private.
-            let accept = answer(data, &group, &self, true)?;
+            // The latest summary follows the Accept, so a new reader has something to read.
+            let mut send = vec![answer(data, &group, &self, true)?];
+            send.extend(crate::summaries::latest_for(data, &group.inbox).await?);
             data.db
                 .save_reader(
                     &group.to_new_peer(data.now()),
                     self.id.as_str(),
-                    &[accept],
+                    &send,
                     data.now(),
                 )
                 .await?;
@@ -80,10 +82,14 @@ impl Activity for Follow {
                 .as_ref()
                 .is_some_and(|m| m.state == MembershipState::Accepted);
         let (state, send) = if accept_now {
-            (
-                MembershipState::Accepted,
-                vec![answer(data, &group, &self, true)?],
-            )
+            let mut send = vec![answer(data, &group, &self, true)?];
+            if existing
+                .as_ref()
+                .is_none_or(|m| m.state != MembershipState::Accepted)
+            {
+                send.extend(crate::summaries::latest_for(data, &group.inbox).await?);
+            }
+            (MembershipState::Accepted, send)
         } else {
             (MembershipState::Pending, vec![])
         };
@@ -320,8 +326,9 @@ pub async fn decide(data: &FedContext, peer_id: i64, accept: bool) -> Result<(),
         .ok_or(FedError::Db(DbError::NotFound))?;
     let group = Peer::from_row(&m.peer)?;
     let follow = stored_follow(&m, &group.id, &data.actor_url())?;
-    let item = answer(data, &group, &follow, accept)?;
+    let mut send = vec![answer(data, &group, &follow, accept)?];
     let to = if accept {
+        send.extend(crate::summaries::latest_for(data, &group.inbox).await?);
         MembershipState::Accepted
     } else {
         MembershipState::Rejected
@@ -332,7 +339,7 @@ pub async fn decide(data: &FedContext, peer_id: i64, accept: bool) -> Result<(),
             MembershipState::Pending,
             to,
             None,
-            &[item],
+            &send,
             data.now(),
         )
         .await?;

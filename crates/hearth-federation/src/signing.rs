@@ -325,6 +325,19 @@ fn expired(headers: &BTreeMap<String, String>, now: DateTime<Utc>) -> Option<Str
     None
 }
 
+/// The actor a request's signature names (its `keyId` without the fragment), if signed.
+pub fn key_owner(headers: &HeaderMap) -> Option<String> {
+    let signature = headers.get("signature")?.to_str().ok()?;
+    signature
+        .split(',')
+        .filter_map(|part| part.trim().split_once('='))
+        .find(|(k, _)| k.eq_ignore_ascii_case("keyId"))
+        .map(|(_, v)| v.trim().trim_matches('"'))
+        .and_then(|id| id.split('#').next())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+}
+
 /// Whether the `digest` header is the SHA-256 of `body`.
 pub fn digest_matches(headers: &HeaderMap, body: &[u8]) -> bool {
     let expected = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body)));

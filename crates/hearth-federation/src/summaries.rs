@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use activitypub_federation::config::Data;
-use activitypub_federation::kinds::activity::CreateType;
+use activitypub_federation::kinds::activity::{CreateType, UpdateType};
 use activitypub_federation::kinds::object::NoteType;
 use activitypub_federation::traits::Activity;
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use hearth_core::sector::{Measure, MinGroups, Point, Segment, Series, published}
 use hearth_db::{HubPair, MembershipState};
 use url::Url;
 
-use crate::protocol::summary::{CreateSummary, Figure, PUBLIC, SectorSummary};
+use crate::protocol::summary::{CreateSummary, Figure, PUBLIC, SectorSummary, UpdateSummary};
 use crate::sending::{new_activity_id, outbox_item};
 use crate::{FedContext, FedError};
 
@@ -146,21 +146,37 @@ pub async fn figures_for(
         .filter(|s| *s != "network")
         .collect::<std::collections::BTreeSet<_>>()
         .len();
+    let parts = match segments {
+        0 => "Figures for the whole network are attached".to_owned(),
+        1 => "Figures for the whole network and 1 part of it are attached".to_owned(),
+        n => format!("Figures for the whole network and {n} parts of it are attached"),
+    };
     let content = format!(
-        "<p>{}: how user-led groups were doing in {}, from {} groups’ anonymised reports.</p><p>{}.</p><p>Figures for {} parts of the network are attached; every figure has at least {} groups behind it and carries the privacy noise in its interval.</p>",
+        "<p>{}: how user-led groups were doing in {}, from {} groups’ anonymised reports.</p><p>{}.</p><p>{parts}; every figure has at least {} groups behind it and carries the privacy noise in its interval.</p>",
         escape(&name),
         escape(&period.human_label()),
         groups,
         escape(&lines.join("; ")),
-        segments,
         settings.min_groups.get()
     );
     Ok(Some((figures, content)))
 }
 
-/// Publishes the summary for `period` to every follower. `Ok(false)` when it was already
-/// published; an error when fewer than m groups reported for it.
-pub async fn publish(ctx: &FedContext, period: ReportPeriod) -> Result<bool, FedError> {
+/// What publishing a period did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// First published: a `Create` is queued for each follower's inbox.
+    Created { inboxes: usize },
+    /// Published before, and later reports (or erasures) changed it: an `Update` is queued.
+    Updated { inboxes: usize },
+    /// Published before, and nothing has changed since: nothing was sent.
+    Unchanged,
+}
+
+/// Publishes the summary for `period` to every follower, or, when it went out before and its
+/// figures have changed since, sends the same Note (same id, addressing and `published`) again
+/// as an `Update`. An error when fewer than m groups reported for it.
+pub async fn publish(ctx: &FedContext, period: ReportPeriod) -> Result<Published, FedError> {
     if ctx.role != InstanceRole::Hub {
         return Err(FedError::NotAllowed(
             "only a hub publishes summaries".into(),
@@ -172,48 +188,174 @@ pub async fn publish(ctx: &FedContext, period: ReportPeriod) -> Result<bool, Fed
             period.human_label()
         )));
     };
-    let public = ctx.db.hub_settings().await?.public_summary;
-    let followers = ctx.url("/followers");
-    let public_url = Url::parse(PUBLIC).map_err(|e| FedError::Invalid(e.to_string()))?;
-    let (to, cc) = if public {
-        (vec![public_url], vec![followers])
-    } else {
-        (vec![followers], vec![])
-    };
+    let inboxes = ctx
+        .db
+        .follower_inboxes()
+        .await?
+        .iter()
+        .map(|i| Url::parse(i).map_err(|e| FedError::Invalid(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = period.to_string();
+    let before = ctx.db.published_summary(&key).await?;
+    let kept = before
+        .as_ref()
+        .and_then(|b| b.note.as_deref())
+        .and_then(|n| serde_json::from_str::<SectorSummary>(n).ok());
+    if let Some(old) = &kept
+        && old.sector_figures == figures
+    {
+        return Ok(Published::Unchanged);
+    }
+    let (to, cc) = addressing(ctx).await?;
     let object_id = ctx.url(&format!("/summaries/{period}"));
-    let id = new_activity_id(ctx, "create");
-    let create = CreateSummary {
-        id: id.clone(),
-        kind: CreateType::Create,
-        actor: ctx.actor_url(),
-        to: to.clone(),
-        cc: cc.clone(),
-        object: SectorSummary {
+    let note = match (&before, kept) {
+        (Some(_), Some(old)) => SectorSummary {
+            content,
+            sector_figures: figures,
+            updated: Some(ctx.now()),
+            ..old
+        },
+        (b, _) => SectorSummary {
             kind: NoteType::Note,
             id: object_id.clone(),
             attributed_to: ctx.actor_url(),
             to,
             cc,
             content,
+            published: Some(b.as_ref().map_or(ctx.now(), |b| b.published_at)),
+            updated: b.as_ref().map(|_| ctx.now()),
+            url: Some(object_id.clone()),
             schema_version: SCHEMA_VERSION,
-            period: period.to_string(),
+            period: key.clone(),
             sector_figures: figures,
         },
     };
-    let mut send = Vec::new();
-    for inbox in ctx.db.follower_inboxes().await? {
-        let inbox = Url::parse(&inbox).map_err(|e| FedError::Invalid(e.to_string()))?;
-        send.push(outbox_item(&create, &id, "Create", &inbox)?);
-    }
-    let done = ctx
-        .db
-        .publish_summary(&period.to_string(), object_id.as_str(), &send, ctx.now())
-        .await?;
-    if done {
+    let stored = serde_json::to_string(&note)?;
+    if before.is_some() {
+        let id = new_activity_id(ctx, "update");
+        let update = UpdateSummary {
+            id: id.clone(),
+            kind: UpdateType::Update,
+            actor: ctx.actor_url(),
+            to: note.to.clone(),
+            cc: note.cc.clone(),
+            object: note,
+        };
+        let send = inboxes
+            .iter()
+            .map(|inbox| outbox_item(&update, &id, "Update", inbox))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !ctx
+            .db
+            .update_summary(&key, &stored, &send, ctx.now())
+            .await?
+        {
+            return Ok(Published::Unchanged);
+        }
         ctx.wake_outbox();
-        tracing::info!(%period, followers = send.len(), "sector summary published");
+        tracing::info!(%period, inboxes = send.len(), "sector summary updated");
+        return Ok(Published::Updated {
+            inboxes: send.len(),
+        });
     }
-    Ok(done)
+    let send = inboxes
+        .iter()
+        .map(|inbox| create_item(ctx, &note, inbox))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !ctx
+        .db
+        .publish_summary(&key, object_id.as_str(), &stored, &send, ctx.now())
+        .await?
+    {
+        return Ok(Published::Unchanged);
+    }
+    ctx.wake_outbox();
+    tracing::info!(%period, inboxes = send.len(), "sector summary published");
+    Ok(Published::Created {
+        inboxes: send.len(),
+    })
+}
+
+/// Who a new summary is addressed to, by the hub's choice: the public and its followers, or its
+/// followers only. Fixed in the Note when it is first published.
+async fn addressing(ctx: &FedContext) -> Result<(Vec<Url>, Vec<Url>), FedError> {
+    let followers = ctx.url("/followers");
+    let public_url = Url::parse(PUBLIC).map_err(|e| FedError::Invalid(e.to_string()))?;
+    Ok(if ctx.db.hub_settings().await?.public_summary {
+        (vec![public_url], vec![followers])
+    } else {
+        (vec![followers], vec![])
+    })
+}
+
+/// A `Create` of `note` for one inbox, as an outbox row.
+fn create_item(
+    ctx: &FedContext,
+    note: &SectorSummary,
+    inbox: &Url,
+) -> Result<hearth_db::NewOutbox, FedError> {
+    let id = new_activity_id(ctx, "create");
+    let create = create_of(ctx, note, id.clone());
+    outbox_item(&create, &id, "Create", inbox)
+}
+
+fn create_of(ctx: &FedContext, note: &SectorSummary, id: Url) -> CreateSummary {
+    CreateSummary {
+        id,
+        kind: CreateType::Create,
+        actor: ctx.actor_url(),
+        to: note.to.clone(),
+        cc: note.cc.clone(),
+        object: note.clone(),
+    }
+}
+
+/// The latest published summary as a `Create` for one new follower's inbox, so someone who
+/// follows between periods has something to read. `None` before anything was published.
+pub async fn latest_for(
+    ctx: &FedContext,
+    inbox: &Url,
+) -> Result<Option<hearth_db::NewOutbox>, FedError> {
+    let Some(latest) = ctx.db.published_summaries().await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let Some(note) = note_of(ctx, &latest).await? else {
+        return Ok(None);
+    };
+    create_item(ctx, &note, inbox).map(Some)
+}
+
+/// A published summary's Note: as kept, or, for one published before Notes were kept, made
+/// again from the reports held now.
+async fn note_of(
+    ctx: &FedContext,
+    p: &hearth_db::PublishedSummary,
+) -> Result<Option<SectorSummary>, FedError> {
+    if let Some(n) = p.note.as_deref() {
+        return Ok(Some(serde_json::from_str(n)?));
+    }
+    let Ok(period) = p.period.parse::<ReportPeriod>() else {
+        return Ok(None);
+    };
+    let Some((figures, content)) = figures_for(ctx, period).await? else {
+        return Ok(None);
+    };
+    let (to, cc) = addressing(ctx).await?;
+    let id = Url::parse(&p.object_id).map_err(|e| FedError::Invalid(e.to_string()))?;
+    Ok(Some(SectorSummary {
+        kind: NoteType::Note,
+        id: id.clone(),
+        attributed_to: ctx.actor_url(),
+        to,
+        cc,
+        content,
+        published: Some(p.published_at),
+        updated: None,
+        url: Some(id),
+        schema_version: SCHEMA_VERSION,
+        period: p.period.clone(),
+        sector_figures: figures,
+    }))
 }
 
 /// Days after a period ends before its summary goes out, so late reports are in it.
@@ -221,6 +363,13 @@ pub const GRACE_DAYS: u64 = 7;
 
 /// When `period`'s summary is due (UTC, after the grace days).
 pub fn due_at(period: ReportPeriod) -> DateTime<Utc> {
+    closes_at(period)
+        .checked_add_days(chrono::Days::new(GRACE_DAYS))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// When `period` ends (UTC): no summary is published for it before.
+pub fn closes_at(period: ReportPeriod) -> DateTime<Utc> {
     let after = match period {
         ReportPeriod::Week(w) => w.monday() + chrono::Days::new(7),
         ReportPeriod::Month { year, month } => {
@@ -232,10 +381,62 @@ pub fn due_at(period: ReportPeriod) -> DateTime<Utc> {
             next.unwrap_or(chrono::NaiveDate::MAX)
         }
     };
-    (after + chrono::Days::new(GRACE_DAYS))
+    after
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Every period the hub holds figures for: its own reports' and the releases of pairs it
+/// leads, oldest first.
+async fn held_periods(ctx: &FedContext) -> Result<Vec<ReportPeriod>, FedError> {
+    let mut periods: Vec<ReportPeriod> = ctx
+        .db
+        .sector_sums()
+        .await?
+        .keys()
+        .filter(|(s, _, _)| *s == Segment::Network)
+        .map(|(_, _, p)| *p)
+        .collect();
+    for pair in ctx.db.pairs().await? {
+        if pair.role == hearth_core::pair::HubRole::Leader {
+            for r in ctx.db.pair_releases(pair.id).await? {
+                periods.extend(r.period.parse::<ReportPeriod>().ok());
+            }
+        }
+    }
+    periods.sort();
+    periods.dedup();
+    Ok(periods)
+}
+
+/// What staff's "publish now" did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishNow {
+    /// The newest period that has ended with at least m groups, and what publishing it did.
+    Done {
+        period: ReportPeriod,
+        outcome: Published,
+    },
+    /// No period that has ended has figures from at least m groups; `open` is the newest
+    /// period still in progress that holds reports, if any.
+    Nothing { open: Option<ReportPeriod> },
+}
+
+/// Staff publish without waiting for the grace days: the newest period that has ended and
+/// has at least m groups (a period in progress never, however many have reported), sent as
+/// a `Create`, or as an `Update` if it went out before and later reports changed it.
+pub async fn publish_now(ctx: &FedContext, now: DateTime<Utc>) -> Result<PublishNow, FedError> {
+    let periods = held_periods(ctx).await?;
+    let open = periods.iter().rev().find(|p| closes_at(**p) > now).copied();
+    for p in periods.into_iter().rev().filter(|p| closes_at(*p) <= now) {
+        match publish(ctx, p).await {
+            Ok(outcome) => return Ok(PublishNow::Done { period: p, outcome }),
+            Err(FedError::NotAllowed(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(PublishNow::Nothing { open })
 }
 
 /// Publishes the newest period that is due, has enough groups and has not gone out yet. Only
@@ -244,14 +445,7 @@ pub async fn publish_due(ctx: &FedContext, now: DateTime<Utc>) -> Result<Option<
     if ctx.role != InstanceRole::Hub {
         return Ok(None);
     }
-    let sums = ctx.db.sector_sums().await?;
-    let mut periods: Vec<ReportPeriod> = sums
-        .keys()
-        .filter(|(s, _, _)| *s == Segment::Network)
-        .map(|(_, _, p)| *p)
-        .collect();
-    periods.sort();
-    periods.dedup();
+    let periods = held_periods(ctx).await?;
     let published = ctx.db.published_periods().await?;
     for p in periods.into_iter().rev() {
         if due_at(p) > now {
@@ -261,8 +455,8 @@ pub async fn publish_due(ctx: &FedContext, now: DateTime<Utc>) -> Result<Option<
             return Ok(None);
         }
         return match publish(ctx, p).await {
-            Ok(true) => Ok(Some(p.to_string())),
-            Ok(false) | Err(FedError::NotAllowed(_)) => Ok(None),
+            Ok(Published::Created { .. }) => Ok(Some(p.to_string())),
+            Ok(_) | Err(FedError::NotAllowed(_)) => Ok(None),
             Err(e) => Err(e),
         };
     }
@@ -317,36 +511,169 @@ impl Activity for CreateSummary {
     }
 }
 
-/// `GET /summaries/{period}`: a published summary, recomputed from the reports held now (so an
-/// erasure shows), when the hub publishes publicly; otherwise 404.
-pub async fn fetch(ctx: &FedContext, period: &str) -> Result<Option<serde_json::Value>, FedError> {
-    if !ctx.db.hub_settings().await?.public_summary
-        || !ctx
-            .db
-            .published_periods()
-            .await?
-            .iter()
-            .any(|p| p == period)
-    {
+/// Whether the request is signed by someone who follows this hub (an accepted member group or
+/// a reader), with the key Hearth holds for them.
+async fn signed_by_follower(
+    ctx: &FedContext,
+    path_and_query: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<bool, FedError> {
+    let Some(signer) = crate::signing::key_owner(headers) else {
+        return Ok(false);
+    };
+    let Some(peer) = ctx.db.peer_by_url(&signer).await? else {
+        return Ok(false);
+    };
+    let member = ctx
+        .db
+        .membership_by_actor(&signer)
+        .await?
+        .is_some_and(|m| m.state == MembershipState::Accepted);
+    if !member && !ctx.db.is_reader(&signer).await? {
+        return Ok(false);
+    }
+    Ok(crate::signing::verify_request(
+        "GET",
+        path_and_query,
+        headers,
+        &signer,
+        &peer.public_key_pem,
+    )
+    .is_ok())
+}
+
+/// Whether this request may read the hub's summaries: anyone when the hub publishes publicly,
+/// otherwise its followers, by a signed fetch.
+pub async fn may_read(
+    ctx: &FedContext,
+    path_and_query: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<bool, FedError> {
+    Ok(ctx.role == InstanceRole::Hub
+        && (ctx.db.hub_settings().await?.public_summary
+            || signed_by_follower(ctx, path_and_query, headers).await?))
+}
+
+/// A published summary's Note, exactly as followers were last sent it, or `None` when the
+/// period was not published.
+pub async fn published_note(
+    ctx: &FedContext,
+    period: &str,
+) -> Result<Option<SectorSummary>, FedError> {
+    match ctx.db.published_summary(period).await? {
+        Some(p) => note_of(ctx, &p).await,
+        None => Ok(None),
+    }
+}
+
+/// `GET /summaries/{period}` as ActivityPub JSON: the Note as published, for whoever
+/// [`may_read`]; otherwise `None` (a 404, which says nothing of whether it exists).
+pub async fn fetch(
+    ctx: &FedContext,
+    period: &str,
+    path_and_query: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<serde_json::Value>, FedError> {
+    if !may_read(ctx, path_and_query, headers).await? {
         return Ok(None);
     }
-    let Ok(p) = period.parse::<ReportPeriod>() else {
-        return Ok(None);
+    match published_note(ctx, period).await? {
+        Some(note) => Ok(Some(crate::vocab::with_context(&note)?)),
+        None => Ok(None),
+    }
+}
+
+/// Summaries per outbox page.
+pub const OUTBOX_PAGE: usize = 20;
+
+/// `GET /outbox` (and `?page=N`, from 1): a hub's published summaries as `Create`s, newest
+/// first, for whoever [`may_read`]; for anyone else, and on a group instance, an empty
+/// collection.
+pub async fn outbox(
+    ctx: &FedContext,
+    page: Option<usize>,
+    path_and_query: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<serde_json::Value, FedError> {
+    let id = ctx.url("/outbox");
+    let published = if may_read(ctx, path_and_query, headers).await? {
+        ctx.db.published_summaries().await?
+    } else {
+        Vec::new()
     };
-    let Some((figures, content)) = figures_for(ctx, p).await? else {
-        return Ok(None);
+    let total = published.len();
+    let Some(page) = page else {
+        let mut collection = serde_json::json!({
+            "@context": crate::vocab::ACTIVITYSTREAMS,
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+        });
+        if total > 0 {
+            collection["first"] = format!("{id}?page=1").into();
+            collection["last"] = format!("{id}?page={}", total.div_ceil(OUTBOX_PAGE)).into();
+        } else {
+            collection["orderedItems"] = serde_json::json!([]);
+        }
+        return Ok(collection);
     };
-    let public_url = Url::parse(PUBLIC).map_err(|e| FedError::Invalid(e.to_string()))?;
-    let note = SectorSummary {
-        kind: NoteType::Note,
-        id: ctx.url(&format!("/summaries/{p}")),
-        attributed_to: ctx.actor_url(),
-        to: vec![public_url],
-        cc: vec![ctx.url("/followers")],
-        content,
-        schema_version: SCHEMA_VERSION,
-        period: p.to_string(),
-        sector_figures: figures,
-    };
-    Ok(Some(crate::vocab::with_context(&note)?))
+    let page = page.max(1);
+    let mut items = Vec::new();
+    for p in published
+        .iter()
+        .skip((page - 1) * OUTBOX_PAGE)
+        .take(OUTBOX_PAGE)
+    {
+        if let Some(note) = note_of(ctx, p).await? {
+            // The Create's id is the Note's with a fragment: the outbox lists one Create per
+            // summary, whatever each follower's delivery was called.
+            let create_id = Url::parse(&format!("{}#create", note.id))
+                .map_err(|e| FedError::Invalid(e.to_string()))?;
+            items.push(serde_json::to_value(create_of(ctx, &note, create_id))?);
+        }
+    }
+    let mut body = serde_json::json!({
+        "id": format!("{id}?page={page}"),
+        "type": "OrderedCollectionPage",
+        "partOf": id,
+        "orderedItems": items,
+    });
+    if page * OUTBOX_PAGE < total {
+        body["next"] = format!("{id}?page={}", page + 1).into();
+    }
+    if page > 1 {
+        body["prev"] = format!("{id}?page={}", page - 1).into();
+    }
+    Ok(crate::vocab::with_context(&body)?)
+}
+
+#[async_trait::async_trait]
+impl Activity for UpdateSummary {
+    type DataType = FedContext;
+    type Error = FedError;
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+    async fn verify(&self, data: &Data<FedContext>) -> Result<(), FedError> {
+        let create = create_of_update(self);
+        create.verify(data).await
+    }
+    async fn receive(self, data: &Data<FedContext>) -> Result<(), FedError> {
+        // Stored as a Create is: the period's figures are replaced.
+        create_of_update(&self).receive(data).await
+    }
+}
+
+fn create_of_update(u: &UpdateSummary) -> CreateSummary {
+    CreateSummary {
+        id: u.id.clone(),
+        kind: CreateType::Create,
+        actor: u.actor.clone(),
+        to: u.to.clone(),
+        cc: u.cc.clone(),
+        object: u.object.clone(),
+    }
 }

@@ -157,6 +157,15 @@ impl TestClient {
         self.send(req).await
     }
 
+    /// A GET asking for `accept` (e.g. `application/activity+json`).
+    pub async fn get_with(&self, path: &str, accept: &str) -> TestResponse {
+        let req = Request::get(path)
+            .header("accept", accept)
+            .body(Body::empty())
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.send(req).await
+    }
+
     /// Posts a form, adding the CSRF token from the last page seen unless the form has one.
     pub async fn post_form<V: AsRef<str>>(&self, path: &str, fields: &[(&str, V)]) -> TestResponse {
         let mut body = url::form_urlencoded::Serializer::new(String::new());

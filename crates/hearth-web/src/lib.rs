@@ -399,7 +399,7 @@ fn hub_routes() -> Router<AppState> {
         .route("/sector/export.json", get(pages::sector::export_json))
         .route("/public/sector", get(pages::sector::public))
         .route("/sector/publish", post(pages::sector::publish))
-        .route("/summaries/{period}", get(pages::sector::summary_object))
+        .route("/summaries/{period}", get(pages::sector::summary))
 }
 
 #[cfg(test)]

@@ -80,6 +80,9 @@ pub struct ActorJson {
     pub inbox: Url,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outbox: Option<Url>,
+    /// Who follows it: a collection that lists no one (a hub's groups are not public).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<Url>,
     pub public_key: PublicKey,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Endpoints>,

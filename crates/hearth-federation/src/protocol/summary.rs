@@ -1,7 +1,7 @@
 //! A hub's sector summary on the wire: a `Create` of a `Note` any fediverse account can read,
 //! with the figures attached in Hearth's vocabulary, and the checks a group makes of one.
 
-use activitypub_federation::kinds::activity::CreateType;
+use activitypub_federation::kinds::activity::{CreateType, UpdateType};
 use activitypub_federation::kinds::object::NoteType;
 use hearth_core::report::{ReportPeriod, SCHEMA_VERSION};
 use hearth_core::sector::Segment;
@@ -40,6 +40,15 @@ pub struct SectorSummary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cc: Vec<Url>,
     pub content: String,
+    /// When the summary first went out; absent from hubs of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+    /// When later reports last changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<chrono::DateTime<chrono::Utc>>,
+    /// The summary's page for people (its id, answered with HTML for a browser).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
     pub schema_version: u32,
     pub period: String,
     pub sector_figures: Vec<Figure>,
@@ -51,6 +60,21 @@ pub struct CreateSummary {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: CreateType,
+    pub actor: Url,
+    pub to: Vec<Url>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<Url>,
+    pub object: SectorSummary,
+}
+
+/// A published summary that later reports changed: the same Note, same id and addressing,
+/// with new figures and `updated`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateSummary {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: UpdateType,
     pub actor: Url,
     pub to: Vec<Url>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

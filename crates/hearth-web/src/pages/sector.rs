@@ -92,7 +92,7 @@ pub struct SectorPage {
     pub readings: Vec<String>,
     pub measures: Vec<MeasureView>,
     pub alerts: Vec<AlertView>,
-    pub notice: Option<&'static str>,
+    pub notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -113,6 +113,11 @@ pub struct SectorQuery {
     pub source: Option<String>,
     #[serde(default)]
     pub done: Option<String>,
+    /// After "publish now": the period it concerned, and how many inboxes it went to.
+    #[serde(default)]
+    pub period: Option<String>,
+    #[serde(default)]
+    pub sent: Option<usize>,
 }
 
 /// One source's figures: this hub's reports (`hub`) or one pair's releases (`pair-{id}`).
@@ -408,13 +413,7 @@ async fn sector_page(
                 .map(|t| alert_view(t, source, &acks, settings.timezone))
                 .collect()
         },
-        notice: match q.done.as_deref() {
-            Some("settings") => Some("The sector settings are saved."),
-            Some("published") => {
-                Some("The summary for the newest period is on its way to every follower.")
-            }
-            _ => None,
-        },
+        notice: notice(q, p.settings.min_groups),
     })
 }
 
@@ -695,39 +694,162 @@ pub async fn export_json(
         .into_response())
 }
 
-/// Staff publish the newest period's summary now instead of waiting for the grace days.
-pub async fn publish(State(state): State<AppState>, f: Facilitator) -> Result<Response, AppError> {
-    let sums = state.db.sector_sums().await?;
-    let Some(latest) = sums.keys().map(|(_, _, p)| *p).max() else {
-        return Err(AppError::BadRequest("No reports have arrived yet.".into()));
+/// What the page says after saving settings or "publish now": exactly what was queued, or why
+/// nothing was.
+fn notice(q: &SectorQuery, m: MinGroups) -> Option<String> {
+    let label = || {
+        q.period
+            .as_deref()
+            .and_then(|p| p.parse::<ReportPeriod>().ok())
+            .map(|p| p.human_label())
     };
-    hearth_federation::summaries::publish(&state.fed(), latest)
-        .await
-        .map_err(|e| match e {
-            hearth_federation::FedError::NotAllowed(m) => {
-                AppError::BadRequest(format!("The summary cannot go out: {m}."))
-            }
-            other => other.into(),
-        })?;
-    tracing::info!(by = f.0.account.id, period = %latest, "summary published by staff");
-    Ok(Redirect::to("/sector?done=published").into_response())
+    let to = |n: usize| match n {
+        1 => "1 follower’s server".to_owned(),
+        n => format!("{n} followers’ servers"),
+    };
+    Some(match (q.done.as_deref(), q.sent) {
+        (Some("settings"), _) => "The sector settings are saved.".into(),
+        (Some("published"), Some(0)) => format!(
+            "The summary for {} is published. No one follows the hub yet, so nothing was sent.",
+            label()?
+        ),
+        (Some("published"), Some(n)) => format!(
+            "The summary for {} is published and on its way to {}.",
+            label()?,
+            to(n)
+        ),
+        (Some("updated"), Some(n)) => format!(
+            "The summary for {} went out before; reports since have changed it, so an update is on its way to {}.",
+            label()?,
+            to(n)
+        ),
+        (Some("unchanged"), _) => format!(
+            "The summary for {} is already out and nothing has changed since: nothing was sent.",
+            label()?
+        ),
+        (Some("nothing"), _) => match label() {
+            Some(open) => format!(
+                "Nothing was sent: no period that has ended has reports from at least {} groups. Reports for {open} wait until it ends.",
+                m.get()
+            ),
+            None => format!(
+                "Nothing was sent: no period that has ended has reports from at least {} groups yet.",
+                m.get()
+            ),
+        },
+        _ => return None,
+    })
 }
 
-/// A published summary as ActivityPub JSON (public hubs only).
-pub async fn summary_object(
+/// Staff publish the newest period that has ended now, instead of waiting for the grace days
+/// (or send an update of one already out).
+pub async fn publish(State(state): State<AppState>, f: Facilitator) -> Result<Response, AppError> {
+    use hearth_federation::summaries::{PublishNow, Published, publish_now};
+    let to = match publish_now(&state.fed(), state.clock.now()).await? {
+        PublishNow::Done { period, outcome } => {
+            tracing::info!(by = f.0.account.id, %period, ?outcome, "summary published by staff");
+            match outcome {
+                Published::Created { inboxes } => {
+                    format!("/sector?done=published&period={period}&sent={inboxes}")
+                }
+                Published::Updated { inboxes } => {
+                    format!("/sector?done=updated&period={period}&sent={inboxes}")
+                }
+                Published::Unchanged => format!("/sector?done=unchanged&period={period}"),
+            }
+        }
+        PublishNow::Nothing { open: Some(p) } => format!("/sector?done=nothing&period={p}"),
+        PublishNow::Nothing { open: None } => "/sector?done=nothing".into(),
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "summary.html")]
+pub struct SummaryPage {
+    pub nav: Nav,
+    pub hub_name: String,
+    pub period_label: String,
+    pub published: String,
+    pub updated: Option<String>,
+    pub content: String,
+    pub figures: Vec<SummaryFigure>,
+}
+
+pub struct SummaryFigure {
+    pub segment: String,
+    pub measure: &'static str,
+    pub share: String,
+    pub interval: String,
+    pub groups: u32,
+    pub pair: bool,
+}
+
+/// `GET /summaries/{period}`: a published summary, as it was sent. ActivityPub JSON for
+/// servers (anyone when the hub publishes publicly, otherwise its followers by a signed
+/// fetch); a page for people (anyone when public, otherwise the hub's own accounts). Anyone
+/// else gets the same 404 as for a period never published.
+pub async fn summary(
     State(state): State<AppState>,
     axum::extract::Path(period): axum::extract::Path<String>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    session: tower_sessions::Session,
 ) -> Result<Response, AppError> {
-    match hearth_federation::summaries::fetch(&state.fed(), &period).await? {
-        Some(v) => Ok((
-            StatusCode::OK,
-            [(
-                header::CONTENT_TYPE,
-                activitypub_federation::FEDERATION_CONTENT_TYPE,
-            )],
-            v.to_string(),
-        )
-            .into_response()),
-        None => Err(AppError::NotFound),
-    }
+    let fed = state.fed();
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let mut response = if hearth_federation::discovery::wants_activity_json(&headers) {
+        match hearth_federation::summaries::fetch(&fed, &period, path, &headers).await? {
+            Some(v) => hearth_federation::discovery::activity_response(v),
+            None => return Err(AppError::NotFound),
+        }
+    } else {
+        let account = crate::auth::signed_in(&state, &session).await?;
+        let settings = state.settings().await?;
+        let public = state.db.hub_settings().await?.public_summary;
+        if settings.role != hearth_core::InstanceRole::Hub || (!public && account.is_none()) {
+            return Err(AppError::NotFound);
+        }
+        let Some(note) = hearth_federation::summaries::published_note(&fed, &period).await? else {
+            return Err(AppError::NotFound);
+        };
+        let tz = settings.timezone;
+        let day =
+            |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%-d %B %Y").to_string();
+        render(&SummaryPage {
+            nav: Nav::for_account(&state, account.as_ref()).await?,
+            hub_name: settings.name,
+            period_label: note
+                .period
+                .parse::<hearth_core::report::ReportPeriod>()
+                .map(|p| p.human_label())
+                .unwrap_or_else(|_| note.period.clone()),
+            published: note.published.map(day).unwrap_or_default(),
+            updated: note.updated.map(day),
+            content: note.content,
+            figures: note
+                .sector_figures
+                .iter()
+                .map(|f| SummaryFigure {
+                    segment: Segment::parse(&f.segment)
+                        .map(|s| s.describe())
+                        .unwrap_or_else(|| f.segment.clone()),
+                    measure: Measure::parse(&f.measure).map_or("", |m| m.label()),
+                    share: format!("{:.0}%", f.share * 100.0),
+                    interval: format!(
+                        "{:.0}% to {:.0}%",
+                        f.interval_low * 100.0,
+                        f.interval_high * 100.0
+                    ),
+                    groups: f.groups,
+                    pair: f.aggregation.as_deref() == Some("pair"),
+                })
+                .collect(),
+        })?
+    };
+    response.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("Accept"),
+    );
+    Ok(response)
 }
