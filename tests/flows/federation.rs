@@ -401,6 +401,7 @@ async fn a_hub_refetches_a_peer_whose_key_no_longer_matches() {
         public_key_pem: hearth_testkit::new_key().public_pem,
         profile: stored.profile.clone(),
         fetched_at: SystemClock.now(),
+        shared_inbox: None,
     };
     hub.app.db.refresh_known_peer(&stale).await.unwrap();
 

@@ -484,6 +484,7 @@ async fn fake_hub_with_key(app: &TestApp, name: &str, public_pem: &str) -> i64 {
                 public_key_pem: public_pem.to_owned(),
                 profile: "{}".into(),
                 fetched_at: app.now(),
+                shared_inbox: None,
             },
             MembershipState::Accepted,
             &format!("https://hearth.test/activities/follow/{name}"),

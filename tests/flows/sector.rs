@@ -25,6 +25,7 @@ async fn group(hub: &TestApp, i: usize, region: &str) -> i64 {
                     r#"{{"region":"{region}","communityFocus":["peer-support"],"sizeBand":"6-10"}}"#
                 ),
                 fetched_at: hub.now(),
+                shared_inbox: None,
             },
             MembershipState::Accepted,
             &format!("https://g{i}.example/activities/follow/1"),

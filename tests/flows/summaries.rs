@@ -340,7 +340,9 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
         .assert_contains("the whole network");
 
     // A late report for November, from a sixth group: publishing again sends an Update of the
-    // same Note (same id, addressing and publication time), which every group takes in.
+    // same Note (same id, addressing and publication time), which every group takes in. The
+    // sixth group's server offers a shared inbox, which a reader there shares too: one delivery.
+    const SHARED: &str = "https://late-group.example/shared-inbox";
     let late_group = hub
         .app
         .db
@@ -353,6 +355,7 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
                 public_key_pem: hearth_testkit::test_key().public_pem,
                 profile: "{}".into(),
                 fetched_at: hub.app.now(),
+                shared_inbox: Some(SHARED.into()),
             },
             MembershipState::Accepted,
             "https://late-group.example/activities/follow/1",
@@ -385,10 +388,33 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
         )
         .await
         .unwrap();
+    hub.app
+        .db
+        .save_reader(
+            &NewPeer {
+                actor_url: "https://late-group.example/users/someone".into(),
+                kind: "Person".into(),
+                name: "Someone".into(),
+                inbox: "https://late-group.example/users/someone/inbox".into(),
+                public_key_pem: hearth_testkit::test_key().public_pem,
+                profile: "{}".into(),
+                fetched_at: hub.app.now(),
+                shared_inbox: Some(SHARED.into()),
+            },
+            "https://late-group.example/activities/follow/2",
+            &[],
+            hub.app.now(),
+        )
+        .await
+        .unwrap();
     staff
         .post_form("/sector/publish", &[("x", "y")])
         .await
         .assert_redirect("/sector?done=updated&period=2026-11&sent=7");
+    assert_eq!(
+        hub.app.db.outbox_types_to(SHARED).await.unwrap(),
+        vec!["Update".to_owned()]
+    );
     staff
         .get("/sector?done=updated&period=2026-11&sent=7")
         .await

@@ -1,7 +1,11 @@
 """Interoperability with an independent ActivityPub implementation: fediverse-pasture's actor
 and bovine's client (PyPI). It resolves a Hearth hub through WebFinger, fetches its actor with a
 signed GET, and delivers signed activities to its inbox; Hearth must verify those signatures and
-answer each as its rules say.
+answer each as its rules say. The hub has published a summary before the pasture follows it, so
+the pasture is a late follower: it must be sent the latest summary, and its inbox (which checks
+every signature, with bovine, against the hub's actor) must take the hub's deliveries. It then
+reads the hub's outbox and the summary by signed fetch (the hub does not publish publicly, so
+only a follower may), and every document expands as JSON-LD with nothing fetched.
 
 Usage: python pasture_interop.py PATH_TO_HEARTH_BINARY
 Prints "N passed, M failed" last, and exits non-zero on any failure."""
@@ -27,6 +31,8 @@ from jsonld_check import load, walk
 HEARTH = sys.argv[1]
 HUB_LOG = os.path.join(tempfile.mkdtemp(), "hub.log")
 HUB_DB = None
+PASTURE_LOG = os.path.join(tempfile.mkdtemp(), "pasture.log")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 results = []
 
 
@@ -84,6 +90,16 @@ def hub_log():
         return f.read()
 
 
+def expands(doc, name):
+    """Problems expanding `doc` as JSON-LD with only the ActivityStreams and security contexts."""
+    problems = []
+    try:
+        walk(jsonld.expand(doc, {"documentLoader": load}), name, problems, set())
+    except jsonld.JsonLdError as e:
+        problems.append(str(e))
+    return problems
+
+
 async def scenario(hub_port, pasture_port):
     hub = f"http://localhost:{hub_port}"
     async with bovine_actor_and_session(f"http://localhost:{pasture_port}") as (bovine_actor, actor, session):
@@ -97,17 +113,20 @@ async def scenario(hub_port, pasture_port):
             and fetched.get("publicKey", {}).get("publicKeyPem", "").startswith("-----BEGIN PUBLIC KEY-----"),
             str(fetched)[:300],
         )
-        problems = []
-        try:
-            walk(jsonld.expand(fetched, {"documentLoader": load}), "actor", problems, set())
-        except jsonld.JsonLdError as e:
-            problems.append(str(e))
+        problems = expands(fetched, "actor")
         check(
             "the actor as served expands with JSON-LD, fetching nothing beyond ActivityStreams and security",
             not problems,
             "; ".join(problems),
         )
+        check(
+            "the actor names its outbox and followers",
+            fetched.get("outbox") == f"{hub}/outbox" and fetched.get("followers") == f"{hub}/followers",
+            str(fetched)[:300],
+        )
         inbox = fetched["inbox"]
+        async with session.get(f"http://localhost:{pasture_port}/actor") as r:
+            pasture_inbox = (await r.json(content_type=None))["inbox"]
 
         follow = {
             "@context": "https://www.w3.org/ns/activitystreams",
@@ -118,13 +137,43 @@ async def scenario(hub_port, pasture_port):
         }
         status = await signed_post(bovine_actor, inbox, follow)
         check("a Follow signed by bovine is verified and accepted (as a reader: it is not a group)", status == 202, str(status))
-        check("the hub records a reader, not a member", db_count("readers") == 1 and db_count("memberships") == 0)
+        check("the hub records a reader, not a member",
+              db_count("readers") == 1
+              and db_count(f"memberships JOIN peers ON peers.id = memberships.peer_id WHERE actor_url LIKE '%:{pasture_port}/%'") == 0)
+        fetches = hub_log().count(f"Fetching remote object http://localhost:{pasture_port}/actor")
+        check("the hub fetched the new follower's actor once for its Follow", fetches == 1, str(fetches))
+        to_pasture = f"outbox WHERE inbox = '{pasture_inbox}'"
         check(
-            "the hub's signed Accept is delivered to the pasture's inbox",
-            wait_until(lambda: db_count("outbox WHERE activity_type = 'Accept' AND state = 'delivered'") == 1),
+            "the hub's Accept, signed, is verified and taken by the pasture's inbox",
+            wait_until(lambda: db_count(f"{to_pasture} AND activity_type = 'Accept' AND state = 'delivered'") == 1),
         )
+        check(
+            "the late follower is sent the latest summary, and its inbox verifies the hub's signature",
+            wait_until(lambda: db_count(f"{to_pasture} AND activity_type = 'Create' AND state = 'delivered'") == 1),
+        )
+        check("the pasture received the summary Note", wait_until(lambda: "Note" in open(PASTURE_LOG).read()))
         status = await signed_post(bovine_actor, inbox, follow)
-        check("the same Follow again is accepted and changes nothing", status == 202 and db_count("outbox") == 1, str(status))
+        check("the same Follow again is accepted and changes nothing", status == 202 and db_count(to_pasture) == 2, str(status))
+
+        # The reader reads the hub: its outbox, a page of it, and the summary itself.
+        outbox = await bovine_actor.get(f"{hub}/outbox")
+        check("a follower's signed GET of the outbox lists one summary", outbox.get("totalItems") == 1, str(outbox))
+        page = await bovine_actor.get(outbox["first"])
+        items = page.get("orderedItems", [])
+        check("the outbox page holds the summary's Create", len(items) == 1 and items[0]["object"]["type"] == "Note", str(page)[:300])
+        note_id = items[0]["object"]["id"]
+        note = await bovine_actor.get(note_id)
+        check(
+            "the summary, fetched by a follower with a signed GET, has content, published and url",
+            note.get("content", "").startswith("<p>") and note.get("published") and note.get("url") == note_id,
+            str(note)[:300],
+        )
+        async with aiohttp.ClientSession() as plain:
+            async with plain.get(note_id, headers={"accept": "application/activity+json"}) as r:
+                check("the same summary unsigned is 404: the hub does not publish publicly", r.status == 404, str(r.status))
+        for name, doc in [("outbox", outbox), ("outbox page", page), ("summary", note)]:
+            problems = expands(doc, name)
+            check(f"the {name} expands with JSON-LD, fetching nothing", not problems, "; ".join(problems))
 
         def create():
             return {
@@ -174,15 +223,28 @@ def main():
         text = f.read().replace("federation_insecure_local = false", "federation_insecure_local = true")
     with open(config, "w") as f:
         f.write(text)
+    # Months of reports from eleven groups, so the hub publishes October's summary as it starts.
+    subprocess.run([sys.executable, os.path.join(REPO, "tests", "browser", "seed_sector.py"), HUB_DB],
+                   check=True, stdout=subprocess.DEVNULL)
+    # The pasture's actor checks the signature of every POST to its inbox.
+    subprocess.run([sys.executable, "-m", "fediverse_pasture.one_actor", "--only_generate_config"],
+                   cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+    data = os.path.join(tmp, "data.toml")
+    with open(data) as f:
+        text = f.read().replace("requires_signed_post_for_inbox = false", "requires_signed_post_for_inbox = true", 1)
+    with open(data, "w") as f:
+        f.write(text)
     procs = [
         subprocess.Popen([HEARTH, "--data-dir", hub_dir, "serve"], env=env,
                          stdout=subprocess.DEVNULL, stderr=open(HUB_LOG, "w")),
         subprocess.Popen([sys.executable, "-m", "fediverse_pasture.one_actor", "--port", str(pasture_port)],
-                         cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                         cwd=tmp, stdout=subprocess.DEVNULL, stderr=open(PASTURE_LOG, "w")),
     ]
     try:
         wait_http(f"http://127.0.0.1:{hub_port}/healthz")
         wait_http(f"http://127.0.0.1:{pasture_port}/actor")
+        check("the hub publishes the newest ended period as it starts",
+              wait_until(lambda: db_count("published_summaries") == 1, 30))
         # The pasture keeps its actor's keys in data.toml in its working directory.
         os.chdir(tmp)
         asyncio.run(scenario(hub_port, pasture_port))
@@ -196,6 +258,7 @@ def main():
     failed = len(results) - passed
     if failed:
         print(hub_log()[-3000:])
+        print(open(PASTURE_LOG).read()[-3000:])
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed or not results else 0)
 

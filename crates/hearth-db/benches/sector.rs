@@ -236,6 +236,7 @@ async fn run(backend: Backend) {
                     public_key_pem: "none".into(),
                     profile: "{}".into(),
                     fetched_at: now,
+                    shared_inbox: None,
                 },
                 MembershipState::Accepted,
                 &format!("https://g{i}.example/follow"),

@@ -23,6 +23,8 @@ pub struct PeerRow {
     /// JSON of the coarse profile a group actor carries; `{}` for others.
     pub profile: String,
     pub fetched_at: DateTime<Utc>,
+    /// The actor's shared inbox, where it offers one.
+    pub shared_inbox: Option<String>,
 }
 
 /// A remote actor to store or refresh.
@@ -35,6 +37,7 @@ pub struct NewPeer {
     pub public_key_pem: String,
     pub profile: String,
     pub fetched_at: DateTime<Utc>,
+    pub shared_inbox: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +137,7 @@ pub(crate) struct PeerRecord {
     public_key_pem: String,
     profile: String,
     fetched_at: NaiveDateTime,
+    shared_inbox: Option<String>,
 }
 
 impl From<PeerRecord> for PeerRow {
@@ -147,6 +151,7 @@ impl From<PeerRecord> for PeerRow {
             public_key_pem: p.public_key_pem,
             profile: p.profile,
             fetched_at: from_db_time(p.fetched_at),
+            shared_inbox: p.shared_inbox,
         }
     }
 }
@@ -277,6 +282,7 @@ macro_rules! upsert_peer {
                 peers::public_key_pem.eq(&p.public_key_pem),
                 peers::profile.eq(&p.profile),
                 peers::fetched_at.eq(fetched),
+                peers::shared_inbox.eq(&p.shared_inbox),
             ))
             .on_conflict(peers::actor_url)
             .do_update()
@@ -287,6 +293,7 @@ macro_rules! upsert_peer {
                 peers::public_key_pem.eq(&p.public_key_pem),
                 peers::profile.eq(&p.profile),
                 peers::fetched_at.eq(fetched),
+                peers::shared_inbox.eq(&p.shared_inbox),
             ))
             .returning(PeerRecord::as_returning())
             .get_result::<PeerRecord>($c)

@@ -28,6 +28,7 @@ diesel::table! {
         public_key_pem -> Text,
         profile -> Text,
         fetched_at -> Timestamp,
+        shared_inbox -> Nullable<Text>,
     }
 }
 

@@ -239,10 +239,12 @@ impl Db {
         Ok(())
     }
 
-    /// Inboxes of everyone following the hub: accepted member groups and readers.
+    /// Inboxes of everyone following the hub (accepted member groups and readers), each
+    /// follower's shared inbox where it offers one, so a server with many followers is sent a
+    /// summary once.
     pub async fn follower_inboxes(&self) -> Result<Vec<String>, DbError> {
         let mut conn = self.conn().await?;
-        let mut inboxes: Vec<String> = with_conn!(&mut conn, |c| peers::table
+        let rows: Vec<(String, Option<String>)> = with_conn!(&mut conn, |c| peers::table
             .filter(
                 peers::id.eq_any(
                     memberships::table
@@ -251,9 +253,13 @@ impl Db {
                 ),
             )
             .or_filter(peers::id.eq_any(readers::table.select(readers::peer_id)))
-            .select(peers::inbox)
+            .select((peers::inbox, peers::shared_inbox))
             .load(c)
             .await)?;
+        let mut inboxes: Vec<String> = rows
+            .into_iter()
+            .map(|(inbox, shared)| shared.unwrap_or(inbox))
+            .collect();
         inboxes.sort();
         inboxes.dedup();
         Ok(inboxes)

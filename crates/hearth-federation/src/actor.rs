@@ -28,6 +28,8 @@ pub struct Peer {
     pub preferred_username: String,
     pub name: String,
     pub inbox: Url,
+    /// Its shared inbox, where it offers one (`endpoints.sharedInbox`).
+    pub shared_inbox: Option<Url>,
     pub public_key_pem: String,
     private_key_pem: Option<String>,
     pub profile: Option<GroupProfile>,
@@ -70,6 +72,7 @@ impl Peer {
             preferred_username: username.to_owned(),
             name: settings.name,
             inbox: ctx.inbox_url(),
+            shared_inbox: None,
             public_key_pem: key.public_pem,
             private_key_pem: Some(key.private_pem),
             profile,
@@ -85,6 +88,7 @@ impl Peer {
             preferred_username: String::new(),
             name: row.name.clone(),
             inbox: Url::parse(&row.inbox).map_err(|e| FedError::Invalid(e.to_string()))?,
+            shared_inbox: row.shared_inbox.as_deref().and_then(|u| Url::parse(u).ok()),
             public_key_pem: row.public_key_pem.clone(),
             private_key_pem: None,
             profile: serde_json::from_str(&row.profile).ok(),
@@ -107,7 +111,36 @@ impl Peer {
                 .and_then(|p| serde_json::to_string(p).ok())
                 .unwrap_or_else(|| "{}".into()),
             fetched_at: self.fetched_at.unwrap_or(now),
+            shared_inbox: self.shared_inbox.as_ref().map(Url::to_string),
         }
+    }
+}
+
+/// Actors fetched in the last [`Fetched::FRESH`] and not stored, at most [`Fetched::MAX`] of
+/// them: verifying a stranger's signature fetches its actor, and the activity it signed (a
+/// `Follow`) then finds it here instead of fetching it a second time.
+#[derive(Debug, Default)]
+pub struct Fetched(std::sync::Mutex<std::collections::HashMap<Url, (std::time::Instant, Peer)>>);
+
+impl Fetched {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+    const MAX: usize = 256;
+
+    fn get(&self, id: &Url) -> Option<Peer> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id)
+            .filter(|(at, _)| at.elapsed() < Self::FRESH)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn put(&self, peer: &Peer) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _)| at.elapsed() < Self::FRESH);
+        if map.len() >= Self::MAX {
+            // A flood of strangers: forget them all rather than grow.
+            map.clear();
+        }
+        map.insert(peer.id.clone(), (std::time::Instant::now(), peer.clone()));
     }
 }
 
@@ -135,7 +168,7 @@ impl Object for Peer {
         }
         match data.db.peer_by_url(object_id.as_str()).await? {
             Some(row) => Peer::from_row(&row).map(Some),
-            None => Ok(None),
+            None => Ok(data.fetched.get(&object_id)),
         }
     }
 
@@ -186,11 +219,17 @@ impl Object for Peer {
     /// Refreshes a stored peer; an actor seen for the first time is kept in memory only, and
     /// stored by whatever accepted activity brought it.
     async fn from_json(json: ActorJson, data: &Data<FedContext>) -> Result<Self, FedError> {
+        // Only a shared inbox on the actor's own server is used.
+        let shared_inbox = json
+            .endpoints
+            .map(|e| e.shared_inbox)
+            .filter(|u| u.host_str() == json.id.host_str());
         let peer = Peer {
             id: json.id,
             kind: json.kind,
             preferred_username: json.preferred_username,
             name: json.name.chars().take(200).collect(),
+            shared_inbox,
             inbox: json.inbox,
             public_key_pem: json.public_key.public_key_pem,
             private_key_pem: None,
@@ -200,6 +239,7 @@ impl Object for Peer {
         data.db
             .refresh_known_peer(&peer.to_new_peer(data.now()))
             .await?;
+        data.fetched.put(&peer);
         Ok(peer)
     }
 }

@@ -32,6 +32,9 @@ pub struct FedContext {
     allow: AllowList,
     pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
     pub(crate) limiter: Arc<PeerLimiter>,
+    /// Actors fetched but not stored (a stranger's, to check its signature), kept briefly so
+    /// the activity that request carries does not fetch the same actor again.
+    pub(crate) fetched: Arc<crate::actor::Fetched>,
 }
 
 impl FedContext {
@@ -194,6 +197,7 @@ pub async fn config(
                 .inbox_requests_per_minute
                 .unwrap_or(REQUESTS_PER_MINUTE),
         )),
+        fetched: Arc::default(),
     };
     for url in ctx.db.peer_urls().await? {
         if let Ok(u) = Url::parse(&url) {
