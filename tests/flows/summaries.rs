@@ -289,6 +289,26 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
         .await
         .assert_contains("is already out and nothing has changed since: nothing was sent.");
 
+    // Staff see the reader by name and address, and whom each delivery went to.
+    let groups_page = staff.get("/groups").await.assert_status(200);
+    assert!(
+        groups_page
+            .body
+            .contains("1 other fediverse account follows"),
+        "{}",
+        groups_page.body
+    );
+    assert!(
+        groups_page
+            .body
+            .contains(&format!("{}/actor", reader.base()))
+    );
+    assert!(
+        groups_page.body.contains("Test hub (reader.localhost)"),
+        "{}",
+        groups_page.body
+    );
+
     // The reader got the Accept of its follow and the public Note: nothing else.
     let reader_inbox = format!("{}/inbox", reader.base());
     let sent = hub.app.db.outbox_types_to(&reader_inbox).await.unwrap();

@@ -670,6 +670,42 @@ impl Db {
         Ok(n > 0)
     }
 
+    /// Every reader with when it followed, by name.
+    pub async fn readers(&self) -> Result<Vec<(PeerRow, DateTime<Utc>)>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(PeerRecord, NaiveDateTime)> = with_conn!(&mut conn, |c| readers::table
+            .inner_join(peers::table)
+            .order((peers::name.asc(), peers::id.asc()))
+            .select((PeerRecord::as_select(), readers::followed_at))
+            .load(c)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, at)| (p.into(), from_db_time(at)))
+            .collect())
+    }
+
+    /// Every known peer's name by its inbox, and by its shared inbox (where deliveries for
+    /// several followers on one server go), for telling deliveries apart.
+    pub async fn peer_names_by_inbox(
+        &self,
+    ) -> Result<std::collections::HashMap<String, String>, DbError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(String, Option<String>, String)> = with_conn!(&mut conn, |c| peers::table
+            .select((peers::inbox, peers::shared_inbox, peers::name))
+            .load(c)
+            .await)?;
+        let mut out = std::collections::HashMap::new();
+        for (inbox, shared, name) in rows {
+            if let Some(shared) = shared.filter(|s| *s != inbox) {
+                out.entry(shared)
+                    .or_insert_with(|| "followers on this server".to_owned());
+            }
+            out.insert(inbox, name);
+        }
+        Ok(out)
+    }
+
     pub async fn reader_count(&self) -> Result<i64, DbError> {
         let mut conn = self.conn().await?;
         Ok(with_conn!(&mut conn, |c| readers::table

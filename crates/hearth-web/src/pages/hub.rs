@@ -25,6 +25,13 @@ pub struct GroupRow {
     pub reports: String,
 }
 
+/// A fediverse account that follows the hub to read its summaries.
+pub struct ReaderRow {
+    pub name: String,
+    pub address: String,
+    pub since: String,
+}
+
 #[derive(Template)]
 #[template(path = "hub_groups.html")]
 pub struct GroupsPage {
@@ -37,7 +44,7 @@ pub struct GroupsPage {
     pub declined: Vec<GroupRow>,
     pub deliveries: Vec<DeliveryRow>,
     /// Fediverse accounts following the hub to read its public summaries.
-    pub readers: i64,
+    pub readers: Vec<ReaderRow>,
 }
 
 #[derive(Deserialize)]
@@ -116,8 +123,22 @@ pub async fn groups(
         pending,
         members,
         declined,
-        deliveries: delivery_rows(state.db.recent_outbox(50).await?, tz),
-        readers: state.db.reader_count().await?,
+        deliveries: delivery_rows(
+            state.db.recent_outbox(50).await?,
+            &state.db.peer_names_by_inbox().await?,
+            tz,
+        ),
+        readers: state
+            .db
+            .readers()
+            .await?
+            .into_iter()
+            .map(|(p, since)| ReaderRow {
+                name: p.name,
+                address: p.actor_url,
+                since: super::human_date(since, tz),
+            })
+            .collect(),
     })
 }
 

@@ -61,15 +61,25 @@ pub fn state_words(s: MembershipState) -> &'static str {
     }
 }
 
-/// Deliveries as people read them.
-pub fn delivery_rows(rows: Vec<OutboxRow>, tz: hearth_core::Tz) -> Vec<DeliveryRow> {
+/// Deliveries as people read them: each to whom it went by name and server, where known.
+pub fn delivery_rows(
+    rows: Vec<OutboxRow>,
+    names: &std::collections::HashMap<String, String>,
+    tz: hearth_core::Tz,
+) -> Vec<DeliveryRow> {
     rows.into_iter()
         .map(|r| DeliveryRow {
             what: r.activity_type.clone(),
-            to: Url::parse(&r.inbox)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned))
-                .unwrap_or(r.inbox.clone()),
+            to: {
+                let host = Url::parse(&r.inbox)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or(r.inbox.clone());
+                match names.get(&r.inbox) {
+                    Some(name) => format!("{name} ({host})"),
+                    None => host,
+                }
+            },
             state: match r.state {
                 DeliveryState::Delivered => "Delivered".to_owned(),
                 DeliveryState::Failed => match r
@@ -128,7 +138,11 @@ async fn page(
         nav: Nav::for_user(state, &f.0).await?,
         csrf: csrf::token(&f.0.session).await?,
         hubs,
-        deliveries: delivery_rows(state.db.recent_outbox(50).await?, tz),
+        deliveries: delivery_rows(
+            state.db.recent_outbox(50).await?,
+            &state.db.peer_names_by_inbox().await?,
+            tz,
+        ),
         address,
         error,
         notice,
