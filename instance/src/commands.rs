@@ -175,6 +175,54 @@ fn mailer(config: &Config) -> anyhow::Result<Option<hearth_web::mail::Mailer>> {
 
 /// Makes or completes an instance in `data_dir`: directory, config file, database, group row,
 /// key pair. Returns the open database and a setup link when nobody has an account yet.
+/// The file `serve` holds an exclusive lock on while it runs, so commands that must not run
+/// beside it (restore, rotate-keys) can tell, whatever address it listens on.
+const LOCK_FILE: &str = "hearth.lock";
+
+/// Takes the data directory's serving lock, or says it is taken. The lock lasts as long as the
+/// returned file is open, and goes with the process however it ends.
+fn take_serving_lock(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("could not open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "an instance is running on {}: stop it first (for example `systemctl stop hearth`)",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("could not lock {}", path.display()))
+        }
+    }
+}
+
+/// Only the instance's own user may read what it keeps (notes, password hashes, sessions, the
+/// private key): the data directory 0700 and every file in it 0600. SQLite gives its WAL and
+/// shared-memory files the database file's own mode. Where the operator's setup does not let
+/// this user change a mode (a directory someone else owns), it says so and carries on.
+fn keep_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let private = |path: &Path, mode: u32| {
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+            eprintln!(
+                "warning: could not make {} readable by this user alone ({e}); other local users may read it",
+                path.display()
+            );
+        }
+    };
+    private(dir, 0o700);
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            private(&entry.path(), 0o600);
+        }
+    }
+}
+
 async fn prepare(
     data_dir: &Path,
     clock: &Arc<dyn Clock>,
@@ -197,6 +245,16 @@ async fn prepare(
     let db = Db::open(&url)
         .await
         .context("could not open the database")?;
+    keep_private(data_dir);
+    // A damaged SQLite file would serve 500s to members while /healthz says all is well.
+    if db.backend() == hearth_db::Backend::Sqlite
+        && let Some((table, why)) = db.integrity().await?.into_iter().next()
+    {
+        bail!(
+            "the database is damaged ({table}: {why}): nothing was changed; restore the latest \
+             backup with `hearth restore --force --from FILE`, then start again"
+        );
+    }
     let now = clock.now();
     setup::ensure_group(&db, group, now).await?;
     if db.instance_key().await?.is_none() {
@@ -271,6 +329,10 @@ async fn serve(
     };
     let config = Config::load(data_dir, &overrides)?;
     let group = GroupSettings::new("Our group", Tz::Europe__London);
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("could not create the data directory {}", data_dir.display()))?;
+    // Held until serve returns: restore and rotate-keys refuse meanwhile.
+    let _serving = take_serving_lock(data_dir)?;
     // Only the first start writes flags into a new configuration file.
     let (db, link) = prepare(data_dir, &clock, &config, &group, &overrides).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -340,6 +402,11 @@ async fn backup(data_dir: &Path, args: crate::cli::BackupArgs) -> anyhow::Result
     }
     let (_, db) = open_existing(data_dir).await?;
     db.backup_to(&args.to).await?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A backup holds everything the instance does: as private as the database.
+        std::fs::set_permissions(&args.to, std::fs::Permissions::from_mode(0o600))?;
+    }
     // Check the copy opens as a Hearth database before saying it is good.
     let copy = Db::connect(&format!("sqlite://{}", args.to.display())).await?;
     let settings = copy
@@ -359,6 +426,8 @@ async fn backup(data_dir: &Path, args: crate::cli::BackupArgs) -> anyhow::Result
 async fn rotate_keys(data_dir: &Path, clock: &Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
     let (config, db) = open_existing(data_dir).await?;
     // A running instance keeps signing with the key it loaded: it must restart to use a new one.
+    let _not_serving = take_serving_lock(data_dir)
+        .map_err(|e| anyhow::anyhow!("{e:#}, rotate the keys, then start it again"))?;
     let probe = local_addr(&config);
     if std::net::TcpStream::connect_timeout(&probe, Duration::from_millis(500)).is_ok() {
         bail!("the instance is running on {probe}: stop it, rotate the keys, then start it again");
@@ -399,6 +468,7 @@ async fn export(data_dir: &Path, args: crate::cli::ExportArgs) -> anyhow::Result
         db.backup_to(&args.to.join(DATABASE_FILE)).await?;
         std::fs::copy(data_dir.join(CONFIG_FILE), args.to.join(CONFIG_FILE))
             .context("could not copy the configuration")?;
+        keep_private(&args.to);
         anyhow::Ok(())
     }
     .await;
@@ -436,6 +506,12 @@ async fn restore(data_dir: &Path, args: crate::cli::RestoreArgs) -> anyhow::Resu
         .with_context(|| format!("{} is not a Hearth backup", args.from.display()))?;
     drop(backup);
     let target = data_dir.join(DATABASE_FILE);
+    // Replacing the database under a running instance loses what it writes afterwards.
+    let _not_serving = if data_dir.exists() {
+        Some(take_serving_lock(data_dir)?)
+    } else {
+        None
+    };
     if target.exists() && !args.force {
         bail!(
             "{} already has a database; stop the instance and add --force to replace it",
@@ -450,6 +526,7 @@ async fn restore(data_dir: &Path, args: crate::cli::RestoreArgs) -> anyhow::Resu
         let _ = std::fs::remove_file(data_dir.join(format!("{DATABASE_FILE}{suffix}")));
     }
     std::fs::rename(&partial, &target)?;
+    keep_private(data_dir);
     println!(
         "Restored {} {:?} into {}.",
         settings.role,
@@ -626,6 +703,23 @@ async fn check(data_dir: &Path, clock: &Arc<dyn Clock>) -> anyhow::Result<ExitCo
             );
         }
         Err(e) => report(false, "database", e.to_string()),
+    }
+    match db.integrity().await {
+        Ok(damaged) if damaged.is_empty() => {
+            report(true, "integrity", "every table reads back whole".into())
+        }
+        Ok(damaged) => {
+            for (table, why) in damaged {
+                report(
+                    false,
+                    "integrity",
+                    format!(
+                        "{table} is damaged ({why}): restore the latest backup with `hearth restore --force --from FILE`"
+                    ),
+                );
+            }
+        }
+        Err(e) => report(false, "integrity", e.to_string()),
     }
     match db.group_settings().await {
         Ok(Some(g)) => report(

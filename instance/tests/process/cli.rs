@@ -273,8 +273,41 @@ fn backup_while_serving_then_restore_gives_identical_data() {
     assert!(text(&o).0.contains("Backed up group"));
     let again = hearth(&a, &["backup", "--to", copy.to_str().unwrap()]);
     assert!(!again.status.success() && text(&again).1.contains("already exists"));
+    // Restoring over the running instance is refused, and changes nothing.
+    let before = dump(&a.join("hearth.sqlite3"));
+    let o = hearth(
+        &a,
+        &["restore", "--force", "--from", copy.to_str().unwrap()],
+    );
+    assert!(
+        !o.status.success() && text(&o).1.contains("an instance is running"),
+        "{:?}",
+        text(&o)
+    );
+    assert_eq!(dump(&a.join("hearth.sqlite3")), before);
+    // So is a second instance on the same data directory.
+    let second = hearth(&a, &["serve", "--listen", "127.0.0.1:1"]);
+    assert!(
+        !second.status.success() && text(&second).1.contains("an instance is running"),
+        "{:?}",
+        text(&second)
+    );
     let _ = child.kill();
     let _ = child.wait();
+    // What the instance keeps, and the backup, only its own user may read.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&a), 0o700);
+        for f in ["hearth.sqlite3", "hearth.toml", "hearth.sqlite3-wal"] {
+            let p = a.join(f);
+            if p.exists() {
+                assert_eq!(mode(&p), 0o600, "{f}");
+            }
+        }
+        assert_eq!(mode(&a.join("hearth.sqlite3")), 0o600);
+        assert_eq!(mode(&copy), 0o600);
+    }
 
     // Restore into a new directory: the same data, row for row.
     let b = tmp.path().join("b");
@@ -513,4 +546,68 @@ fn a_small_soak_runs_clean() {
         v["2xx"].as_u64().unwrap() > 0 && v["3xx"].as_u64().unwrap() > 0,
         "{v}"
     );
+}
+
+/// One overwritten page of a table: `check` names the table and fails, and `serve` refuses to
+/// start (and changes nothing) rather than answer members with 500s.
+#[test]
+fn a_damaged_table_fails_check_and_serve_refuses_to_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let port = free_port();
+    assert!(
+        hearth(&dir, &["init", "--listen", &format!("127.0.0.1:{port}")])
+            .status
+            .success()
+    );
+    for _ in 0..3 {
+        assert!(
+            hearth(&dir, &["invite", "--role", "member"])
+                .status
+                .success()
+        );
+    }
+    let db = dir.join("hearth.sqlite3");
+    let ok = hearth(&dir, &["check"]);
+    assert!(ok.status.success(), "{:?}", text(&ok));
+    assert!(
+        text(&ok)
+            .0
+            .contains("integrity: every table reads back whole")
+    );
+    // Where the invites table's page is, with everything in the main file.
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); print(c.execute(\"SELECT rootpage FROM sqlite_schema WHERE name = 'invites'\").fetchone()[0], c.execute('PRAGMA page_size').fetchone()[0])",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let mut nums = out.split_whitespace().map(|n| n.parse::<u64>().unwrap());
+    let (root, page_size) = (nums.next().unwrap(), nums.next().unwrap());
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        // The page's cell pointers, overwritten: every row points outside the page.
+        f.seek(SeekFrom::Start((root - 1) * page_size + 8)).unwrap();
+        f.write_all(&[0xff; 16]).unwrap();
+    }
+    let bad = hearth(&dir, &["check"]);
+    let (stdout, _) = text(&bad);
+    assert!(!bad.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("PROBLEM integrity: invites is damaged"),
+        "{stdout}"
+    );
+    let before = std::fs::read(&db).unwrap();
+    let serve = hearth(&dir, &["serve"]);
+    assert!(!serve.status.success());
+    assert!(
+        text(&serve).1.contains("the database is damaged (invites"),
+        "{:?}",
+        text(&serve)
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "nothing changed");
 }

@@ -439,6 +439,81 @@ impl Db {
             pending_migrations: pending,
         })
     }
+
+    /// What an integrity check finds damaged: each table with what the check said, or
+    /// `(database)` for damage outside any one table. Empty when all is well. SQLite runs its
+    /// quick check (every page, every row's format), then again table by table to say which;
+    /// PostgreSQL, which has no such check without extensions, reads every table through.
+    pub async fn integrity(&self) -> Result<Vec<(String, String)>, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            result: String,
+        }
+        let mut conn = self.conn().await?;
+        let mut damaged = Vec::new();
+        match &mut conn {
+            Conn::Sqlite(c) => {
+                let whole: Result<Vec<Line>, _> =
+                    diesel::sql_query("SELECT quick_check AS result FROM pragma_quick_check")
+                        .load(&mut **c)
+                        .await;
+                let problem = match whole {
+                    Ok(lines) if lines.len() == 1 && lines[0].result == "ok" => return Ok(damaged),
+                    Ok(lines) => lines
+                        .into_iter()
+                        .next()
+                        .map(|l| l.result)
+                        .unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                };
+                let tables: Vec<Line> = diesel::sql_query(
+                    "SELECT name AS result FROM sqlite_schema WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )
+                .load(&mut **c)
+                .await
+                .unwrap_or_default();
+                for t in tables {
+                    let lines: Result<Vec<Line>, _> = diesel::sql_query(
+                        "SELECT quick_check AS result FROM pragma_quick_check(?)",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(&t.result)
+                    .load(&mut **c)
+                    .await;
+                    match lines {
+                        Ok(l) if l.len() == 1 && l[0].result == "ok" => {}
+                        Ok(l) => damaged.push((
+                            t.result,
+                            l.into_iter().next().map(|l| l.result).unwrap_or_default(),
+                        )),
+                        Err(e) => damaged.push((t.result, e.to_string())),
+                    }
+                }
+                if damaged.is_empty() {
+                    damaged.push(("(database)".into(), problem));
+                }
+            }
+            Conn::Postgres(c) => {
+                let tables: Vec<Line> = diesel::sql_query(
+                    "SELECT tablename::text AS result FROM pg_tables \
+                     WHERE schemaname = current_schema() ORDER BY tablename",
+                )
+                .load(&mut **c)
+                .await?;
+                for t in tables {
+                    let sql = format!(
+                        "SELECT COUNT(*)::text AS result FROM \"{}\"",
+                        t.result.replace('"', "\"\"")
+                    );
+                    if let Err(e) = diesel::sql_query(sql).load::<Line>(&mut **c).await {
+                        damaged.push((t.result, e.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(damaged)
+    }
 }
 
 #[cfg(test)]
