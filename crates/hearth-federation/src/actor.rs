@@ -228,7 +228,8 @@ impl Object for Peer {
             id: json.id,
             kind: json.kind,
             preferred_username: json.preferred_username,
-            name: json.name.chars().take(200).collect(),
+            // No NUL: PostgreSQL refuses it in text, and a name never needs one.
+            name: json.name.chars().filter(|c| *c != '\0').take(200).collect(),
             shared_inbox,
             inbox: json.inbox,
             public_key_pem: json.public_key.public_key_pem,

@@ -73,13 +73,38 @@ pub async fn guard(session: Session, req: Request, next: Next) -> Response {
         )
         .into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
+    next.run(Request::from_parts(parts, Body::from(without_nul(&bytes))))
         .await
+}
+
+/// A form body without NUL characters (`%00`, or a raw zero byte): no one types one, SQLite
+/// would keep it and PostgreSQL refuses it, so every form is stored the same on both by
+/// dropping it here, once, for all of them. (`%2500` is a literal "%00" and stays.)
+fn without_nul(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i..].starts_with(b"%00") {
+            i += 3;
+        } else {
+            if body[i] != 0 {
+                out.push(body[i]);
+            }
+            i += 1;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_are_dropped_and_nothing_else() {
+        assert_eq!(without_nul(b"note=a%00b&x=%2500\0c"), b"note=ab&x=%2500c");
+        assert_eq!(without_nul(b"plain=text"), b"plain=text");
+    }
 
     #[test]
     fn form_fields_are_found_after_decoding() {
