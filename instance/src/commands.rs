@@ -333,6 +333,19 @@ async fn serve(
         .with_context(|| format!("could not create the data directory {}", data_dir.display()))?;
     // Held until serve returns: restore and rotate-keys refuse meanwhile.
     let _serving = take_serving_lock(data_dir)?;
+    // A configuration with no database beside it is an instance whose data went missing more
+    // often than a new one: making a fresh instance would hide that.
+    if config.database_url.is_none()
+        && data_dir.join(CONFIG_FILE).exists()
+        && !data_dir.join(DATABASE_FILE).exists()
+    {
+        bail!(
+            "{} is here but the database {DATABASE_FILE} is not. If the database was moved or \
+             deleted, put it back or restore a backup (`hearth restore --from FILE`); to start a \
+             new instance with this configuration, run `hearth init` first",
+            data_dir.join(CONFIG_FILE).display()
+        );
+    }
     // Only the first start writes flags into a new configuration file.
     let (db, link) = prepare(data_dir, &clock, &config, &group, &overrides).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -660,6 +673,19 @@ async fn check(data_dir: &Path, clock: &Arc<dyn Clock>) -> anyhow::Result<ExitCo
         );
     };
     let config = match Config::load(data_dir, &Overrides::default()) {
+        Ok(c) if !data_dir.join(CONFIG_FILE).exists() => {
+            report(
+                false,
+                "configuration",
+                format!(
+                    "{} is missing, so the instance would run on defaults (listening on {}, public URL {}): put it back from a backup, or write it again from hearth.example.toml",
+                    data_dir.join(CONFIG_FILE).display(),
+                    c.listen,
+                    c.public_url()
+                ),
+            );
+            c
+        }
         Ok(c) => {
             report(
                 true,

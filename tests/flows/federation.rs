@@ -363,6 +363,14 @@ async fn a_group_cannot_join_something_that_is_not_a_hub() {
         .await
         .assert_status(400)
         .assert_contains("No Hearth hub answered");
+    // A name that does not resolve is said to be one, with nothing about attackers or
+    // developers' settings.
+    let missing = fa
+        .post_form("/hubs", &[("address", "hub@no-such-hub.invalid")])
+        .await
+        .assert_status(400)
+        .assert_contains("No server called no-such-hub.invalid could be found");
+    assert!(!missing.body.contains("attacker") && !missing.body.contains("DANGER"));
     assert!(nodes[0].app.db.memberships().await.unwrap().is_empty());
     assert!(nodes[0].app.db.pending_outbox(10).await.unwrap().is_empty());
 }

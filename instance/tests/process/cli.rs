@@ -611,3 +611,46 @@ fn a_damaged_table_fails_check_and_serve_refuses_to_start() {
     );
     assert_eq!(std::fs::read(&db).unwrap(), before, "nothing changed");
 }
+
+/// Messages that say what is wrong and what to do: a configuration gone missing is a problem
+/// for `check`, and `serve` beside a configuration whose database is gone makes nothing new.
+#[test]
+fn a_missing_configuration_or_database_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("m");
+    let port = free_port();
+    assert!(
+        hearth(&dir, &["init", "--listen", &format!("127.0.0.1:{port}")])
+            .status
+            .success()
+    );
+    let config = dir.join("hearth.toml");
+    let kept = std::fs::read(&config).unwrap();
+    std::fs::remove_file(&config).unwrap();
+    let o = hearth(&dir, &["check"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).0.contains("PROBLEM configuration:") && text(&o).0.contains("is missing"),
+        "{:?}",
+        text(&o)
+    );
+    std::fs::write(&config, kept).unwrap();
+    assert!(hearth(&dir, &["check"]).status.success());
+    // The database goes; serve says so and makes no new instance.
+    for f in ["hearth.sqlite3", "hearth.sqlite3-wal", "hearth.sqlite3-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let o = hearth(&dir, &["serve"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o)
+            .1
+            .contains("but the database hearth.sqlite3 is not"),
+        "{:?}",
+        text(&o)
+    );
+    assert!(
+        !dir.join("hearth.sqlite3").exists(),
+        "no new instance was made"
+    );
+}

@@ -218,6 +218,24 @@ fn parse_url(url: &str) -> Result<Target, DbError> {
     Ok(Target::Sqlite(path.to_owned()))
 }
 
+/// What a failed PostgreSQL connection means, and what to do about it.
+fn postgres_words(error: &str) -> String {
+    let error = error.trim();
+    if error.contains("does not exist") {
+        format!(
+            "{error}: create the database (for example `createdb -O USER NAME`) or correct database_url"
+        )
+    } else if error.contains("Connection refused") || error.contains("No such file or directory") {
+        format!(
+            "nothing answers at the PostgreSQL address in database_url ({error}): is PostgreSQL running, and is the host and port right?"
+        )
+    } else if error.contains("password authentication failed") || error.contains("no password") {
+        format!("{error}: check the user name and password in database_url")
+    } else {
+        error.to_owned()
+    }
+}
+
 fn migration_err(e: impl std::fmt::Display) -> DbError {
     DbError::Migration(e.to_string())
 }
@@ -294,6 +312,13 @@ impl Db {
                 })))
             }
             Target::Postgres(url) => {
+                // Connect once directly first: the pool only ever says it timed out, whatever
+                // the server answered.
+                if let Err(e) =
+                    <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url).await
+                {
+                    return Err(DbError::Connect(postgres_words(&e.to_string())));
+                }
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
                 config.recycling_method = RecyclingMethod::Fast;
                 let manager = AsyncDieselConnectionManager::new_with_config(url, config);
@@ -519,6 +544,25 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database that does not exist is named as such, not as a pool that timed out.
+    #[tokio::test]
+    async fn a_missing_postgres_database_says_so() {
+        let Ok(admin) = std::env::var("HEARTH_TEST_POSTGRES") else {
+            eprintln!("skipped: HEARTH_TEST_POSTGRES is not set");
+            return;
+        };
+        let (server, _) = admin.rsplit_once('/').unwrap();
+        let Err(e) = Db::connect(&format!("{server}/hearth_no_such_database")).await else {
+            panic!("connected to a database that does not exist");
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("does not exist") && text.contains("createdb"),
+            "{text}"
+        );
+        assert!(!text.contains("Timed out"), "{text}");
+    }
 
     #[test]
     fn database_urls_choose_the_backend() {

@@ -153,6 +153,30 @@ pub async fn list(State(state): State<AppState>, f: Facilitator) -> Result<Respo
     render(&page(&state, &f, String::new(), None, None).await?)
 }
 
+/// Why a hub could not be reached, in words a facilitator can act on. The federation library
+/// reports a name that does not resolve and one that points inside this network alike (and
+/// suggests a setting meant for developers), so the name is looked up again to tell them apart.
+async fn unreachable_words(e: &hearth_federation::FedError, host: &str) -> String {
+    use activitypub_federation::error::Error as E;
+    let host = host.split(':').next().unwrap_or(host);
+    match e {
+        hearth_federation::FedError::Federation(
+            E::DomainResolveError(_) | E::ResolveInternalIpError(..),
+        ) => match tokio::net::lookup_host((host, 443))
+            .await
+            .map(|mut a| a.next().is_some())
+        {
+            Ok(true) => format!(
+                "{host} points to an address on this machine or a private network, which Hearth does not contact. Check the address with the hub’s staff."
+            ),
+            _ => format!(
+                "No server called {host} could be found. Check the address for typing mistakes, or ask the hub’s staff for it."
+            ),
+        },
+        other => format!("No Hearth hub answered at that address ({other})."),
+    }
+}
+
 /// Finds the actor at a handle (`hub@hub.example.org`) or URL.
 pub(crate) async fn resolve(state: &AppState, address: &str) -> Result<Peer, String> {
     let data = state.fed();
@@ -160,17 +184,19 @@ pub(crate) async fn resolve(state: &AppState, address: &str) -> Result<Peer, Str
     if address.starts_with("https://") || address.starts_with("http://") {
         let url = Url::parse(address).map_err(|_| "That address is not a valid URL.".to_owned())?;
         data.allow_domain(&url);
-        ObjectId::<Peer>::from(url)
-            .dereference(&data)
-            .await
-            .map_err(|e| format!("No Hearth hub answered at that address ({e})."))
+        let host = url.host_str().unwrap_or_default().to_owned();
+        match ObjectId::<Peer>::from(url).dereference(&data).await {
+            Ok(peer) => Ok(peer),
+            Err(e) => Err(unreachable_words(&e, &host).await),
+        }
     } else if let Some((_, domain)) = address.split_once('@') {
         let url = Url::parse(&format!("https://{domain}/"))
             .map_err(|_| "That handle's domain is not valid.".to_owned())?;
         data.allow_domain(&url);
-        webfinger_resolve_actor::<_, Peer>(address, &data)
-            .await
-            .map_err(|e| format!("No Hearth hub answered at that address ({e})."))
+        match webfinger_resolve_actor::<_, Peer>(address, &data).await {
+            Ok(peer) => Ok(peer),
+            Err(e) => Err(unreachable_words(&e, domain).await),
+        }
     } else {
         Err("Enter the hub’s address, like hub@hub.example.org, or its full https:// link.".into())
     }
