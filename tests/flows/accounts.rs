@@ -26,6 +26,23 @@ fn in_days(app: &TestApp, a: u32, b: u32) -> (String, String) {
 }
 
 backend_tests! {
+    async fn anonymous_visits_store_no_session_and_signing_in_still_works(app) {
+        app.join(Role::Member, "robin").await;
+        let sessions = "SELECT COUNT(*) AS n FROM sessions";
+        let before = app.count(sessions).await;
+        // Ten thousand visitors with no cookie, each given a sign-in form with its token.
+        for _ in 0..10_000 {
+            app.client().get("/login").await.assert_status(200);
+        }
+        assert_eq!(app.count(sessions).await, before, "no row for anyone not signed in");
+        // A visitor's form still works, and only signing in stores a session.
+        let c = sign_in(&app, "robin", "a long enough password").await;
+        assert_eq!(app.count(sessions).await, before + 1);
+        c.get("/checkin").await.assert_status(200);
+        c.post_form("/logout", &[] as &[(&str, &str)]).await.assert_redirect("/");
+        assert_eq!(app.count(sessions).await, before);
+    }
+
     async fn sign_in_and_out_work_and_wrong_passwords_are_refused(app) {
         app.join(Role::Member, "robin").await;
         let c = app.client();

@@ -1,4 +1,6 @@
-//! Sessions for tower-sessions, stored in Hearth's own database.
+//! Sessions for tower-sessions: signed-in sessions stored in Hearth's own database, anonymous
+//! ones (a visitor's sign-in or join form, holding only its CSRF token) in memory, so that
+//! requests from no one in particular never write to the disk.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,12 +16,63 @@ pub const COOKIE_NAME: &str = "hearth_session";
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
     db: Db,
+    anonymous: std::sync::Arc<Anonymous>,
 }
 
 impl DbSessionStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            anonymous: std::sync::Arc::default(),
+        }
     }
+}
+
+/// Sessions with no account, in memory, at most [`Anonymous::MAX`]: in two generations, the
+/// older dropped whole when the newer fills half, so a flood of visitors costs a bounded amount
+/// of memory and no disk (the oldest forms then say they expired, and a reload mends them).
+#[derive(Debug, Default)]
+struct Anonymous(std::sync::Mutex<[std::collections::HashMap<Id, Record>; 2]>);
+
+impl Anonymous {
+    const MAX: usize = 20_000;
+
+    fn get(&self, id: &Id) -> Option<Record> {
+        let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g[0].get(id).or_else(|| g[1].get(id)).cloned()
+    }
+
+    fn put(&self, record: &Record) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g[1].remove(&record.id);
+        if g[0].len() >= Self::MAX / 2 && !g[0].contains_key(&record.id) {
+            let newer = std::mem::take(&mut g[0]);
+            g[1] = newer;
+        }
+        g[0].insert(record.id, record.clone());
+    }
+
+    fn remove(&self, id: &Id) -> bool {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let a = g[0].remove(id).is_some();
+        let b = g[1].remove(id).is_some();
+        a || b
+    }
+
+    fn contains(&self, id: &Id) -> bool {
+        let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g[0].contains_key(id) || g[1].contains_key(id)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g[0].len() + g[1].len()
+    }
+}
+
+fn is_anonymous(record: &Record) -> bool {
+    !record.data.contains_key(ACCOUNT_KEY)
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
@@ -53,6 +106,13 @@ impl SessionStore for DbSessionStore {
     /// Inserts under a fresh id, drawing again on the (astronomically unlikely) collision, so
     /// a new session can never overwrite someone else's.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        if is_anonymous(record) {
+            while self.anonymous.contains(&record.id) {
+                record.id = Id::default();
+            }
+            self.anonymous.put(record);
+            return Ok(());
+        }
         loop {
             if self
                 .db
@@ -67,6 +127,12 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        if is_anonymous(record) {
+            self.anonymous.put(record);
+            return Ok(());
+        }
+        // Signed in from here on: kept on disk, and no longer in memory.
+        self.anonymous.remove(&record.id);
         self.db
             .save_session(&to_row(record)?)
             .await
@@ -74,6 +140,9 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        if let Some(r) = self.anonymous.get(id) {
+            return Ok((r.expiry_date > time::OffsetDateTime::now_utc()).then_some(r));
+        }
         // Session expiry follows the session crate's clock (real time), not the app clock.
         let now = to_chrono(time::OffsetDateTime::now_utc());
         let Some(row) = self
@@ -92,6 +161,9 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        if self.anonymous.remove(id) {
+            return Ok(());
+        }
         self.db
             .delete_session(&id.to_string())
             .await
@@ -137,6 +209,33 @@ pub async fn open_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(n: u64) -> Record {
+        let mut data = std::collections::HashMap::new();
+        data.insert("csrf".to_owned(), serde_json::Value::from(n));
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        }
+    }
+
+    #[test]
+    fn anonymous_sessions_stay_within_their_bound_and_the_newest_are_kept() {
+        let a = Anonymous::default();
+        let first = record(0);
+        a.put(&first);
+        let mut last = first.clone();
+        for n in 1..(Anonymous::MAX as u64 * 2) {
+            last = record(n);
+            a.put(&last);
+            assert!(a.len() <= Anonymous::MAX);
+        }
+        assert!(a.get(&last.id).is_some());
+        assert!(a.get(&first.id).is_none(), "the oldest went first");
+        assert!(a.remove(&last.id));
+        assert!(a.get(&last.id).is_none());
+    }
 
     #[test]
     fn time_conversions_round_trip() {

@@ -173,7 +173,22 @@ async fn unreachable_words(e: &hearth_federation::FedError, host: &str) -> Strin
                 "No server called {host} could be found. Check the address for typing mistakes, or ask the hub’s staff for it."
             ),
         },
-        other => format!("No Hearth hub answered at that address ({other})."),
+        other => {
+            // The whole chain of causes: a name that does not resolve shows only deep in it.
+            let mut chain = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                chain.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            if chain.contains("dns error") || chain.contains("failed to lookup address") {
+                format!(
+                    "No server called {host} could be found. Check the address for typing mistakes, or ask the hub’s staff for it."
+                )
+            } else {
+                format!("No Hearth hub answered at that address ({other}).")
+            }
+        }
     }
 }
 
