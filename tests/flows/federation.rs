@@ -419,6 +419,7 @@ async fn a_hub_refetches_a_peer_whose_key_no_longer_matches() {
         profile: stored.profile.clone(),
         fetched_at: SystemClock.now(),
         shared_inbox: None,
+        username: None,
     };
     hub.app.db.refresh_known_peer(&stale).await.unwrap();
 

@@ -485,6 +485,7 @@ async fn fake_hub_with_key(app: &TestApp, name: &str, public_pem: &str) -> i64 {
                 profile: "{}".into(),
                 fetched_at: app.now(),
                 shared_inbox: None,
+                username: None,
             },
             MembershipState::Accepted,
             &format!("https://hearth.test/activities/follow/{name}"),

@@ -26,6 +26,7 @@ async fn group(hub: &TestApp, i: usize, region: &str) -> i64 {
                 ),
                 fetched_at: hub.now(),
                 shared_inbox: None,
+                username: None,
             },
             MembershipState::Accepted,
             &format!("https://g{i}.example/activities/follow/1"),

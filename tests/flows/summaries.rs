@@ -289,7 +289,7 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
         .await
         .assert_contains("is already out and nothing has changed since: nothing was sent.");
 
-    // Staff see the reader by name and address, and whom each delivery went to.
+    // Staff see the reader by name and handle, and whom each delivery went to.
     let groups_page = staff.get("/groups").await.assert_status(200);
     assert!(
         groups_page
@@ -302,6 +302,13 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
         groups_page
             .body
             .contains(&format!("{}/actor", reader.base()))
+    );
+    assert!(
+        groups_page
+            .body
+            .contains(&format!(">@hub@{}</a>", reader.host())),
+        "readers by handle: {}",
+        groups_page.body
     );
     assert!(
         groups_page.body.contains("Test hub (reader.localhost)"),
@@ -376,6 +383,7 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
                 profile: "{}".into(),
                 fetched_at: hub.app.now(),
                 shared_inbox: Some(SHARED.into()),
+                username: None,
             },
             MembershipState::Accepted,
             "https://late-group.example/activities/follow/1",
@@ -420,6 +428,7 @@ async fn summaries_reach_groups_and_readers(backend: Backend) {
                 profile: "{}".into(),
                 fetched_at: hub.app.now(),
                 shared_inbox: Some(SHARED.into()),
+                username: None,
             },
             "https://late-group.example/activities/follow/2",
             &[],

@@ -237,6 +237,7 @@ async fn run(backend: Backend) {
                     profile: "{}".into(),
                     fetched_at: now,
                     shared_inbox: None,
+                    username: None,
                 },
                 MembershipState::Accepted,
                 &format!("https://g{i}.example/follow"),

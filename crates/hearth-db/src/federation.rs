@@ -25,6 +25,8 @@ pub struct PeerRow {
     pub fetched_at: DateTime<Utc>,
     /// The actor's shared inbox, where it offers one.
     pub shared_inbox: Option<String>,
+    /// Its `preferredUsername`, where known: with the host, its handle.
+    pub username: Option<String>,
 }
 
 /// A remote actor to store or refresh.
@@ -38,6 +40,7 @@ pub struct NewPeer {
     pub profile: String,
     pub fetched_at: DateTime<Utc>,
     pub shared_inbox: Option<String>,
+    pub username: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +141,7 @@ pub(crate) struct PeerRecord {
     profile: String,
     fetched_at: NaiveDateTime,
     shared_inbox: Option<String>,
+    username: Option<String>,
 }
 
 impl From<PeerRecord> for PeerRow {
@@ -152,6 +156,7 @@ impl From<PeerRecord> for PeerRow {
             profile: p.profile,
             fetched_at: from_db_time(p.fetched_at),
             shared_inbox: p.shared_inbox,
+            username: p.username,
         }
     }
 }
@@ -283,6 +288,7 @@ macro_rules! upsert_peer {
                 peers::profile.eq(&p.profile),
                 peers::fetched_at.eq(fetched),
                 peers::shared_inbox.eq(&p.shared_inbox),
+                peers::username.eq(&p.username),
             ))
             .on_conflict(peers::actor_url)
             .do_update()
@@ -294,6 +300,7 @@ macro_rules! upsert_peer {
                 peers::profile.eq(&p.profile),
                 peers::fetched_at.eq(fetched),
                 peers::shared_inbox.eq(&p.shared_inbox),
+                peers::username.eq(&p.username),
             ))
             .returning(PeerRecord::as_returning())
             .get_result::<PeerRecord>($c)

@@ -29,6 +29,7 @@ diesel::table! {
         profile -> Text,
         fetched_at -> Timestamp,
         shared_inbox -> Nullable<Text>,
+        username -> Nullable<Text>,
     }
 }
 

@@ -85,7 +85,7 @@ impl Peer {
             id: Url::parse(&row.actor_url).map_err(|e| FedError::Invalid(e.to_string()))?,
             kind: ActorKind::parse(&row.kind)
                 .ok_or_else(|| FedError::Invalid(format!("actor type {}", row.kind)))?,
-            preferred_username: String::new(),
+            preferred_username: row.username.clone().unwrap_or_default(),
             name: row.name.clone(),
             inbox: Url::parse(&row.inbox).map_err(|e| FedError::Invalid(e.to_string()))?,
             shared_inbox: row.shared_inbox.as_deref().and_then(|u| Url::parse(u).ok()),
@@ -112,6 +112,13 @@ impl Peer {
                 .unwrap_or_else(|| "{}".into()),
             fetched_at: self.fetched_at.unwrap_or(now),
             shared_inbox: self.shared_inbox.as_ref().map(Url::to_string),
+            username: Some(
+                self.preferred_username
+                    .chars()
+                    .take(100)
+                    .collect::<String>(),
+            )
+            .filter(|u| !u.is_empty() && !u.contains('\0')),
         }
     }
 }

@@ -565,6 +565,7 @@ async fn p3(root: &Path, limit: Duration) -> anyhow::Result<(f64, f64)> {
                 profile: format!(r#"{{"region":"{region}","communityFocus":["peer-support"],"sizeBand":"11-25"}}"#),
                 fetched_at: now,
                 shared_inbox: None,
+                username: None,
             },
             MembershipState::Accepted,
             &format!("{origin}/activities/follow/1"),

@@ -28,8 +28,22 @@ pub struct GroupRow {
 /// A fediverse account that follows the hub to read its summaries.
 pub struct ReaderRow {
     pub name: String,
+    /// `@name@host`, or the actor's address where its username is not known.
+    pub handle: String,
     pub address: String,
     pub since: String,
+}
+
+/// An account's handle from its `preferredUsername` and actor address.
+fn handle(username: Option<&str>, actor_url: &str) -> String {
+    let host = url::Url::parse(actor_url).ok().and_then(|u| {
+        u.host_str()
+            .map(|h| u.port().map_or(h.to_owned(), |p| format!("{h}:{p}")))
+    });
+    match (username, host) {
+        (Some(user), Some(host)) => format!("@{user}@{host}"),
+        _ => actor_url.to_owned(),
+    }
 }
 
 #[derive(Template)]
@@ -135,6 +149,7 @@ pub async fn groups(
             .into_iter()
             .map(|(p, since)| ReaderRow {
                 name: p.name,
+                handle: handle(p.username.as_deref(), &p.actor_url),
                 address: p.actor_url,
                 since: super::human_date(since, tz),
             })
