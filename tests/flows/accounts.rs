@@ -43,6 +43,42 @@ backend_tests! {
         assert_eq!(app.count(sessions).await, before);
     }
 
+    async fn a_shared_computer_session_ends_with_the_browser_or_when_idle(app) {
+        app.join(Role::Member, "robin").await;
+        let c = app.client();
+        c.get("/login").await.assert_contains("This is a shared computer");
+        // A wrong password keeps the choice.
+        c.post_form("/login", &[("username", "robin"), ("password", "wrong wrong wrong"), ("shared", "yes")])
+            .await
+            .assert_status(401)
+            .assert_contains(r#"value="yes" checked"#);
+        let r = c
+            .post_form("/login", &[("username", "robin"), ("password", "a long enough password"), ("shared", "yes")])
+            .await
+            .assert_redirect("/");
+        let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("hearth_session="), "{cookie}");
+        assert!(!cookie.contains("Max-Age") && !cookie.contains("Expires"), "a browser-session cookie: {cookie}");
+        // In use, it stays signed in; thirty minutes unused, it is over.
+        for _ in 0..3 {
+            app.clock.advance(chrono::Duration::minutes(20));
+            c.get("/checkin").await.assert_status(200);
+        }
+        app.clock.advance(chrono::Duration::minutes(31));
+        c.get("/checkin").await.assert_redirect("/login");
+        // An ordinary sign-in keeps its cookie for days and does not time out in half an hour.
+        let d = app.client();
+        d.get("/login").await;
+        let r = d
+            .post_form("/login", &[("username", "robin"), ("password", "a long enough password")])
+            .await
+            .assert_redirect("/");
+        let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        assert!(cookie.contains("Max-Age") || cookie.contains("Expires"), "{cookie}");
+        app.clock.advance(chrono::Duration::minutes(45));
+        d.get("/checkin").await.assert_status(200);
+    }
+
     async fn sign_in_and_out_work_and_wrong_passwords_are_refused(app) {
         app.join(Role::Member, "robin").await;
         let c = app.client();

@@ -159,6 +159,22 @@ where
 
 /// Session key holding the day the session was last used (UTC).
 const SEEN_KEY: &str = "seen";
+/// Session key, on a shared computer's session, holding when it was last used (Unix seconds).
+const SHARED_KEY: &str = "shared_seen";
+/// A shared computer's session ends after this long unused.
+pub const SHARED_IDLE: chrono::Duration = chrono::Duration::minutes(30);
+/// How often a shared session records its use: the idle limit is kept to within this.
+const SHARED_MARK: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Makes the signed-in session one for a shared computer: its cookie lasts only as long as the
+/// browser, and it ends after [`SHARED_IDLE`] unused.
+pub async fn make_shared(state: &AppState, session: &Session) -> Result<(), AppError> {
+    session.set_expiry(Some(tower_sessions::Expiry::OnSessionEnd));
+    session
+        .insert(SHARED_KEY, state.clock.now().timestamp())
+        .await?;
+    Ok(())
+}
 
 /// The signed-in account, if any. A session whose account is gone is treated as signed out.
 ///
@@ -169,6 +185,17 @@ pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<Acc
     let Some(id) = session.get::<i64>(ACCOUNT_KEY).await? else {
         return Ok(None);
     };
+    if let Some(seen) = session.get::<i64>(SHARED_KEY).await? {
+        let now = state.clock.now();
+        let idle = now - chrono::DateTime::from_timestamp(seen, 0).unwrap_or(now);
+        if idle > SHARED_IDLE {
+            session.flush().await?;
+            return Ok(None);
+        }
+        if idle > SHARED_MARK {
+            session.insert(SHARED_KEY, now.timestamp()).await?;
+        }
+    }
     match state.db.account(id).await {
         Ok(a) => {
             // The instance's clock. tower-sessions computes the expiry this moves from the

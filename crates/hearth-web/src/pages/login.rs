@@ -15,6 +15,7 @@ pub struct LoginPage {
     pub nav: Nav,
     pub csrf: String,
     pub username: String,
+    pub shared: bool,
     pub error: Option<String>,
 }
 
@@ -24,6 +25,9 @@ pub struct LoginForm {
     pub username: String,
     #[serde(default)]
     pub password: String,
+    /// "yes" on a shared computer: the session ends with the browser, or when idle.
+    #[serde(default)]
+    pub shared: String,
 }
 
 pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
@@ -34,6 +38,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
         nav: Nav::default(),
         csrf: csrf::token(&session).await?,
         username: String::new(),
+        shared: false,
         error: None,
     })
 }
@@ -59,6 +64,9 @@ pub async fn submit(
     let ok = !form.password.is_empty() & verify_password(form.password, hash).await?;
     if let Some(account) = account.filter(|_| ok) {
         sign_in(&session, account.id).await?;
+        if form.shared == "yes" {
+            crate::auth::make_shared(&state, &session).await?;
+        }
         state.db.record_login(account.id, state.clock.now()).await?;
         tracing::info!(account_id = account.id, "signed in");
         return Ok(Redirect::to("/").into_response());
@@ -67,6 +75,7 @@ pub async fn submit(
         nav: Nav::default(),
         csrf: csrf::token(&session).await?,
         username,
+        shared: form.shared == "yes",
         error: Some("The username or password is not right.".into()),
     };
     Ok(super::render_with_status(
