@@ -542,16 +542,41 @@ async fn signed_by_follower(
     .is_ok())
 }
 
-/// Whether this request may read the hub's summaries: anyone when the hub publishes publicly,
-/// otherwise its followers, by a signed fetch.
-pub async fn may_read(
+/// Who is asking for the hub's summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// A follower, by a signed fetch (or the hub's own staff on its pages): every summary.
+    Follower,
+    /// Anyone else: only summaries addressed to the public, while the hub publishes publicly.
+    Anyone { hub_public: bool },
+}
+
+impl Reader {
+    /// Whether this reader may see `note`: its addressing, fixed when it was published, and
+    /// the hub's choice now (a hub that stops publishing publicly serves its followers alone).
+    pub fn may_see(self, note: &SectorSummary) -> bool {
+        match self {
+            Reader::Follower => true,
+            Reader::Anyone { hub_public } => {
+                hub_public && note.to.iter().chain(&note.cc).any(|u| u.as_str() == PUBLIC)
+            }
+        }
+    }
+}
+
+/// Who this request is, for reading summaries.
+pub async fn reader(
     ctx: &FedContext,
     path_and_query: &str,
     headers: &axum::http::HeaderMap,
-) -> Result<bool, FedError> {
-    Ok(ctx.role == InstanceRole::Hub
-        && (ctx.db.hub_settings().await?.public_summary
-            || signed_by_follower(ctx, path_and_query, headers).await?))
+) -> Result<Reader, FedError> {
+    Ok(if signed_by_follower(ctx, path_and_query, headers).await? {
+        Reader::Follower
+    } else {
+        Reader::Anyone {
+            hub_public: ctx.db.hub_settings().await?.public_summary,
+        }
+    })
 }
 
 /// A published summary's Note, exactly as followers were last sent it, or `None` when the
@@ -566,20 +591,21 @@ pub async fn published_note(
     }
 }
 
-/// `GET /summaries/{period}` as ActivityPub JSON: the Note as published, for whoever
-/// [`may_read`]; otherwise `None` (a 404, which says nothing of whether it exists).
+/// `GET /summaries/{period}` as ActivityPub JSON: the Note as published, for a [`Reader`] who
+/// may see it; otherwise `None` (a 404, which says nothing of whether it exists).
 pub async fn fetch(
     ctx: &FedContext,
     period: &str,
     path_and_query: &str,
     headers: &axum::http::HeaderMap,
 ) -> Result<Option<serde_json::Value>, FedError> {
-    if !may_read(ctx, path_and_query, headers).await? {
+    if ctx.role != InstanceRole::Hub {
         return Ok(None);
     }
+    let who = reader(ctx, path_and_query, headers).await?;
     match published_note(ctx, period).await? {
-        Some(note) => Ok(Some(crate::vocab::with_context(&note)?)),
-        None => Ok(None),
+        Some(note) if who.may_see(&note) => Ok(Some(crate::vocab::with_context(&note)?)),
+        _ => Ok(None),
     }
 }
 
@@ -587,8 +613,7 @@ pub async fn fetch(
 pub const OUTBOX_PAGE: usize = 20;
 
 /// `GET /outbox` (and `?page=N`, from 1): a hub's published summaries as `Create`s, newest
-/// first, for whoever [`may_read`]; for anyone else, and on a group instance, an empty
-/// collection.
+/// first, those this [`Reader`] may see; on a group instance, an empty collection.
 pub async fn outbox(
     ctx: &FedContext,
     page: Option<usize>,
@@ -596,11 +621,17 @@ pub async fn outbox(
     headers: &axum::http::HeaderMap,
 ) -> Result<serde_json::Value, FedError> {
     let id = ctx.url("/outbox");
-    let published = if may_read(ctx, path_and_query, headers).await? {
-        ctx.db.published_summaries().await?
-    } else {
-        Vec::new()
-    };
+    let mut published = Vec::new();
+    if ctx.role == InstanceRole::Hub {
+        let who = reader(ctx, path_and_query, headers).await?;
+        for p in ctx.db.published_summaries().await? {
+            if let Some(note) = note_of(ctx, &p).await?
+                && who.may_see(&note)
+            {
+                published.push(note);
+            }
+        }
+    }
     let total = published.len();
     let Some(page) = page else {
         let mut collection = serde_json::json!({
@@ -619,18 +650,16 @@ pub async fn outbox(
     };
     let page = page.max(1);
     let mut items = Vec::new();
-    for p in published
+    for note in published
         .iter()
         .skip((page - 1) * OUTBOX_PAGE)
         .take(OUTBOX_PAGE)
     {
-        if let Some(note) = note_of(ctx, p).await? {
-            // The Create's id is the Note's with a fragment: the outbox lists one Create per
-            // summary, whatever each follower's delivery was called.
-            let create_id = Url::parse(&format!("{}#create", note.id))
-                .map_err(|e| FedError::Invalid(e.to_string()))?;
-            items.push(serde_json::to_value(create_of(ctx, &note, create_id))?);
-        }
+        // The Create's id is the Note's with a fragment: the outbox lists one Create per
+        // summary, whatever each follower's delivery was called.
+        let create_id = Url::parse(&format!("{}#create", note.id))
+            .map_err(|e| FedError::Invalid(e.to_string()))?;
+        items.push(serde_json::to_value(create_of(ctx, note, create_id))?);
     }
     let mut body = serde_json::json!({
         "id": format!("{id}?page={page}"),
@@ -675,5 +704,42 @@ fn create_of_update(u: &UpdateSummary) -> CreateSummary {
         to: u.to.clone(),
         cc: u.cc.clone(),
         object: u.object.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(to: &str) -> SectorSummary {
+        let url = |s: &str| Url::parse(s).expect("a URL");
+        SectorSummary {
+            kind: NoteType::Note,
+            id: url("https://hub.example/summaries/2026-11"),
+            attributed_to: url("https://hub.example/actor"),
+            to: vec![url(to)],
+            cc: Vec::new(),
+            content: String::new(),
+            published: None,
+            updated: None,
+            url: None,
+            schema_version: SCHEMA_VERSION,
+            period: "2026-11".into(),
+            sector_figures: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_summary_is_public_only_if_published_to_the_public_and_the_hub_still_publishes() {
+        let public = note(PUBLIC);
+        let followers_only = note("https://hub.example/followers");
+        for n in [&public, &followers_only] {
+            assert!(Reader::Follower.may_see(n));
+        }
+        assert!(Reader::Anyone { hub_public: true }.may_see(&public));
+        // Made public later, a Note sent to followers alone stays theirs.
+        assert!(!Reader::Anyone { hub_public: true }.may_see(&followers_only));
+        // A hub that stops publishing publicly serves its followers alone.
+        assert!(!Reader::Anyone { hub_public: false }.may_see(&public));
     }
 }

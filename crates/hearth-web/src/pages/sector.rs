@@ -806,11 +806,21 @@ pub async fn summary(
     } else {
         let account = crate::auth::signed_in(&state, &session).await?;
         let settings = state.settings().await?;
-        let public = state.db.hub_settings().await?.public_summary;
-        if settings.role != hearth_core::InstanceRole::Hub || (!public && account.is_none()) {
+        if settings.role != hearth_core::InstanceRole::Hub {
             return Err(AppError::NotFound);
         }
-        let Some(note) = hearth_federation::summaries::published_note(&fed, &period).await? else {
+        // The hub's own accounts read every summary; anyone else what a public hub published
+        // to the public.
+        let who = match account {
+            Some(_) => hearth_federation::summaries::Reader::Follower,
+            None => hearth_federation::summaries::Reader::Anyone {
+                hub_public: state.db.hub_settings().await?.public_summary,
+            },
+        };
+        let Some(note) = hearth_federation::summaries::published_note(&fed, &period)
+            .await?
+            .filter(|n| who.may_see(n))
+        else {
             return Err(AppError::NotFound);
         };
         let tz = settings.timezone;
