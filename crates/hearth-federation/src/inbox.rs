@@ -53,7 +53,16 @@ struct RawEnvelope<'a> {
     #[serde(borrow, default, rename = "type")]
     kind: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow, default)]
-    actor: Option<std::borrow::Cow<'a, str>>,
+    actor: Option<RawActor<'a>>,
+}
+
+/// An envelope's `actor`: its id, or anything else (an embedded actor object, which AS2
+/// allows and Hearth does not take), so that the refusal can say which.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum RawActor<'a> {
+    Id(#[serde(borrow)] std::borrow::Cow<'a, str>),
+    Other(serde::de::IgnoredAny),
 }
 
 fn envelope(body: &[u8]) -> Result<Envelope, FedError> {
@@ -81,10 +90,21 @@ fn envelope(body: &[u8]) -> Result<Envelope, FedError> {
     }
     let parse =
         |s: &str| Url::parse(s).map_err(|e| FedError::Invalid(format!("bad URL {s:?}: {e}")));
+    let id = parse(&field("id", &v.id)?)?;
+    let actor = match v.actor {
+        Some(RawActor::Id(a)) => a,
+        Some(RawActor::Other(_)) => {
+            return Err(FedError::Invalid(
+                "`actor` must be the actor's id (a URL): an embedded actor object is not accepted"
+                    .into(),
+            ));
+        }
+        None => return Err(FedError::Invalid("missing `actor`".into())),
+    };
     Ok(Envelope {
-        id: parse(&field("id", &v.id)?)?,
+        id,
         kind,
-        actor: parse(&field("actor", &v.actor)?)?,
+        actor: parse(&actor)?,
     })
 }
 
@@ -441,6 +461,11 @@ mod tests {
         let ok =
             br#"{"id":"https://a.example/1","type":"Follow","actor":"https://a.example/actor"}"#;
         assert_eq!(envelope(ok).unwrap().kind, "Follow");
+        // An embedded actor object is refused as such, not as a missing `type`.
+        let embedded = br#"{"id":"https://a.example/1","type":"Follow","actor":{"id":"https://a.example/actor","type":"Person"}}"#;
+        assert!(
+            matches!(envelope(embedded), Err(FedError::Invalid(m)) if m.contains("embedded actor object"))
+        );
     }
 
     #[test]
