@@ -57,13 +57,7 @@ pub fn post_policy(headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), FedErr
             None => return Err(FedError::Unsigned),
         },
     };
-    let parameter = |name: &str| {
-        signature
-            .split(',')
-            .filter_map(|part| part.trim().split_once('='))
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().trim_matches('"'))
-    };
+    let parameter = |name: &str| signature_parameter(signature, name);
     if let Some(algorithm) = parameter("algorithm")
         && !["rsa-sha256", "hs2019"]
             .iter()
@@ -328,14 +322,20 @@ fn expired(headers: &BTreeMap<String, String>, now: DateTime<Utc>) -> Option<Str
 /// The actor a request's signature names (its `keyId` without the fragment), if signed.
 pub fn key_owner(headers: &HeaderMap) -> Option<String> {
     let signature = headers.get("signature")?.to_str().ok()?;
-    signature
-        .split(',')
-        .filter_map(|part| part.trim().split_once('='))
-        .find(|(k, _)| k.eq_ignore_ascii_case("keyId"))
-        .map(|(_, v)| v.trim().trim_matches('"'))
+    signature_parameter(signature, "keyId")
         .and_then(|id| id.split('#').next())
         .filter(|id| !id.is_empty())
         .map(str::to_owned)
+}
+
+/// One parameter of a draft-cavage `Signature` header (`keyId="…",headers="…"`), unquoted; its
+/// name matched without regard to case.
+fn signature_parameter<'a>(signature: &'a str, name: &str) -> Option<&'a str> {
+    signature
+        .split(',')
+        .filter_map(|part| part.trim().split_once('='))
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().trim_matches('"'))
 }
 
 /// Whether the `digest` header is the SHA-256 of `body`.

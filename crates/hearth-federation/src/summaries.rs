@@ -206,7 +206,6 @@ pub async fn publish(ctx: &FedContext, period: ReportPeriod) -> Result<Published
     {
         return Ok(Published::Unchanged);
     }
-    let (to, cc) = addressing(ctx).await?;
     let object_id = ctx.url(&format!("/summaries/{period}"));
     let note = match (&before, kept) {
         (Some(_), Some(old)) => SectorSummary {
@@ -216,18 +215,15 @@ pub async fn publish(ctx: &FedContext, period: ReportPeriod) -> Result<Published
             ..old
         },
         (b, _) => SectorSummary {
-            kind: NoteType::Note,
-            id: object_id.clone(),
-            attributed_to: ctx.actor_url(),
-            to,
-            cc,
-            content,
-            published: Some(b.as_ref().map_or(ctx.now(), |b| b.published_at)),
             updated: b.as_ref().map(|_| ctx.now()),
-            url: Some(object_id.clone()),
-            schema_version: SCHEMA_VERSION,
-            period: key.clone(),
-            sector_figures: figures,
+            ..new_note(
+                ctx,
+                object_id.clone(),
+                &key,
+                (figures, content),
+                b.as_ref().map_or(ctx.now(), |b| b.published_at),
+            )
+            .await?
         },
     };
     let stored = serde_json::to_string(&note)?;
@@ -340,22 +336,36 @@ async fn note_of(
     let Some((figures, content)) = figures_for(ctx, period).await? else {
         return Ok(None);
     };
-    let (to, cc) = addressing(ctx).await?;
     let id = Url::parse(&p.object_id).map_err(|e| FedError::Invalid(e.to_string()))?;
-    Ok(Some(SectorSummary {
+    new_note(ctx, id, &p.period, (figures, content), p.published_at)
+        .await
+        .map(Some)
+}
+
+/// A Note for `period` as first published: addressed by the hub's choice now, its page at its
+/// id, not yet updated.
+async fn new_note(
+    ctx: &FedContext,
+    id: Url,
+    period: &str,
+    (figures, content): (Vec<Figure>, String),
+    published: DateTime<Utc>,
+) -> Result<SectorSummary, FedError> {
+    let (to, cc) = addressing(ctx).await?;
+    Ok(SectorSummary {
         kind: NoteType::Note,
         id: id.clone(),
         attributed_to: ctx.actor_url(),
         to,
         cc,
         content,
-        published: Some(p.published_at),
+        published: Some(published),
         updated: None,
         url: Some(id),
         schema_version: SCHEMA_VERSION,
-        period: p.period.clone(),
+        period: period.to_owned(),
         sector_figures: figures,
-    }))
+    })
 }
 
 /// Days after a period ends before its summary goes out, so late reports are in it.
